@@ -1,0 +1,136 @@
+// List-then-watch cache of one resource, the client-go informer pattern in miniature:
+// list, watch from the list's resourceVersion, resume after a dropped stream, re-list after 410 Gone.
+import { KubeApiError, type KubeClient, type KubeObject, type WatchEvent } from './client.js';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+export type Handler<T> = (event: InformerEvent, object: T, previous?: T) => void;
+
+export const keyOf = (o: KubeObject) =>
+  o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+
+export class Informer<T extends KubeObject> {
+  private readonly objects = new Map<string, T>();
+  private readonly handlers: Handler<T>[] = [];
+  private resourceVersion = '';
+  private readonly abort = new AbortController();
+  private synced!: Promise<void>;
+  private running = false;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly path: string,
+    private readonly options: { labelSelector?: string; fieldSelector?: string; onError?: (e: unknown) => void } = {},
+  ) {}
+
+  on(handler: Handler<T>): this {
+    this.handlers.push(handler);
+    return this;
+  }
+
+  get(key: string): T | undefined {
+    return this.objects.get(key);
+  }
+
+  list(): T[] {
+    return [...this.objects.values()];
+  }
+
+  /** Starts the loop; resolves once the first list is in the cache. */
+  start(): Promise<void> {
+    if (this.running) return this.synced;
+    this.running = true;
+    let markSynced!: () => void;
+    this.synced = new Promise((resolve) => (markSynced = resolve));
+    void this.loop(markSynced);
+    return this.synced;
+  }
+
+  stop(): void {
+    this.running = false;
+    this.abort.abort();
+  }
+
+  private emit(event: InformerEvent, object: T, previous?: T) {
+    for (const handler of this.handlers) {
+      try {
+        handler(event, object, previous);
+      } catch (e) {
+        this.options.onError?.(e);
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const list = await this.client.list<T>(this.path, {
+      labelSelector: this.options.labelSelector,
+      fieldSelector: this.options.fieldSelector,
+    });
+    const seen = new Set<string>();
+    for (const item of list.items) {
+      const key = keyOf(item);
+      seen.add(key);
+      this.apply('MODIFIED', item);
+    }
+    for (const [key, object] of this.objects) {
+      if (!seen.has(key)) {
+        this.objects.delete(key);
+        this.emit('delete', object);
+      }
+    }
+    this.resourceVersion = list.metadata.resourceVersion ?? '';
+  }
+
+  private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T) {
+    const key = keyOf(object);
+    const previous = this.objects.get(key);
+    if (type === 'DELETED') {
+      this.objects.delete(key);
+      this.emit('delete', object, previous);
+      return;
+    }
+    if (previous?.metadata.resourceVersion === object.metadata.resourceVersion) return;
+    this.objects.set(key, object);
+    this.emit(previous ? 'update' : 'add', object, previous);
+  }
+
+  private async loop(markSynced: () => void): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (!this.resourceVersion) {
+          await this.relist();
+          markSynced();
+        }
+        let gone = false;
+        await this.client.watch<T>(
+          this.path,
+          {
+            labelSelector: this.options.labelSelector,
+            fieldSelector: this.options.fieldSelector,
+            resourceVersion: this.resourceVersion,
+            timeoutSeconds: 300,
+          },
+          (event: WatchEvent<T>) => {
+            if (event.type === 'ERROR') {
+              if (event.object.code === 410) gone = true;
+              return;
+            }
+            this.resourceVersion = event.object.metadata.resourceVersion ?? this.resourceVersion;
+            if (event.type !== 'BOOKMARK') this.apply(event.type, event.object);
+          },
+          this.abort.signal,
+        );
+        if (gone) this.resourceVersion = '';
+        failures = 0;
+      } catch (e) {
+        if (!this.running) return;
+        if (e instanceof KubeApiError && e.statusCode === 410) this.resourceVersion = '';
+        else this.options.onError?.(e);
+        failures += 1;
+        // Back off up to 5 s; after repeated failures, re-list: events may have been missed.
+        if (failures > 3) this.resourceVersion = '';
+        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** failures)));
+      }
+    }
+  }
+}
