@@ -23,6 +23,8 @@ export interface SandboxCluster {
   kubeconfigPath: string;
   /** CA that signed the API server's and the webhooks' serving certificates. */
   ca: { cert: string; key: string };
+  /** CA-signed serving certificate for 127.0.0.1, reused by the webhooks and the Redfish BMC. */
+  serving: { cert: string; key: string };
   adminToken: string;
   client: KubeClient;
   processes: ManagedProcess[];
@@ -229,6 +231,7 @@ export async function startCluster(options: ClusterOptions): Promise<SandboxClus
     server,
     kubeconfigPath,
     ca: secrets.ca,
+    serving: secrets.serving,
     adminToken: secrets.adminToken,
     client,
     processes,

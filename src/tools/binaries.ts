@@ -137,7 +137,16 @@ export async function ensureKubeBinaries(log: Log = defaultLog): Promise<Record<
     const started = Date.now();
     const staging = stagingDir(dir);
     await go(
-      ['build', '-v', '-trimpath', '-o', staging + '/', ...missing.map((m) => `./${m}`)],
+      [
+        'build',
+        '-v',
+        '-trimpath',
+        // Stamp the release, as upstream's build does, so `--version` and /version tell the truth.
+        `-ldflags=-X k8s.io/component-base/version.gitVersion=${KUBERNETES_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${KUBERNETES_VERSION.split('.')[1]}`,
+        '-o',
+        staging + '/',
+        ...missing.map((m) => `./${m}`),
+      ],
       join(repoRoot, 'tools', 'kube'),
       {},
       log,

@@ -1,0 +1,119 @@
+// Simulated kubelet (pods run, deleted pods go after they stop) and node health (Ready follows the machine's
+// power; NotReady nodes get the unreachable taint the node lifecycle controller would add).
+import { isNotFound, paths } from '../../k8s/client.js';
+import { guarded, type SimContext } from '../context.js';
+import { HW, KNOB, annotation, durationKnob, isNodeReady, isPoweredOn, isTrue, nowIso } from '../model.js';
+
+export async function reconcilePod(ctx: SimContext, key: string): Promise<void> {
+  const pod = ctx.informers.pods.get(key);
+  const nodeName: string | undefined = pod?.spec?.nodeName;
+  if (!pod || !nodeName) return; // unscheduled pods are the scheduler's
+  const node = ctx.informers.nodes.get(nodeName);
+  if (!node || !isPoweredOn(node)) return; // no kubelet answers on a machine that is off
+  const ns = pod.metadata.namespace ?? 'default';
+
+  if (pod.metadata.deletionTimestamp) {
+    if (isTrue(pod, KNOB.stuckTerminating)) return;
+    const since = stopRequestedAt.get(pod.metadata.uid ?? '') ?? Date.now();
+    stopRequestedAt.set(pod.metadata.uid ?? '', since);
+    const due = since + ctx.timing.podStopMs - Date.now();
+    if (due > 0) return ctx.queues.pod.add(key, due);
+    stopRequestedAt.delete(pod.metadata.uid ?? '');
+    try {
+      await ctx.client.delete(paths.pod(ns, pod.metadata.name), { gracePeriodSeconds: 0 }, {
+        kind: 'DeleteOptions',
+        apiVersion: 'v1',
+        gracePeriodSeconds: 0,
+        preconditions: { uid: pod.metadata.uid },
+      });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    return;
+  }
+
+  if (pod.status?.phase !== 'Running' && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed') {
+    if (!isNodeReady(node)) return;
+    const now = nowIso();
+    const ready = (type: string) => ({ type, status: 'True', lastTransitionTime: now });
+    await ctx.client.patch(
+      paths.podStatus(ns, pod.metadata.name),
+      guarded(pod, {
+        status: {
+          phase: 'Running',
+          startTime: now,
+          hostIP: node.status?.addresses?.[0]?.address ?? '127.0.0.1',
+          podIP: fakePodIp(pod.metadata.uid ?? ''),
+          conditions: [ready('PodScheduled'), ready('Initialized'), ready('ContainersReady'), ready('Ready')],
+          containerStatuses: (pod.spec?.containers ?? []).map((c: { name: string; image: string }) => ({
+            name: c.name,
+            image: c.image,
+            imageID: '',
+            ready: true,
+            restartCount: 0,
+            started: true,
+            state: { running: { startedAt: now } },
+          })),
+        },
+      }),
+    );
+  }
+}
+
+const stopRequestedAt = new Map<string, number>();
+
+function fakePodIp(uid: string): string {
+  const n = parseInt(uid.replace(/-/g, '').slice(0, 6) || '0', 16);
+  return `10.244.${(n >> 8) & 255}.${n & 255}`;
+}
+
+const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
+
+/** Node Ready follows the machine: off → NotReady (after the monitor grace), on → Ready after booting. */
+export async function reconcileNode(ctx: SimContext, key: string): Promise<void> {
+  const node = ctx.informers.nodes.get(key);
+  if (!node) return;
+  const poweredOn = isPoweredOn(node);
+  const changedAt = Date.parse(annotation(node, HW.powerChangedAt) ?? '') || 0;
+  const delay = poweredOn ? durationKnob(node, KNOB.bootDelay, ctx.timing.bootDelayMs) : ctx.timing.notReadyDelayMs;
+  const due = changedAt + delay - Date.now();
+  if (due > 0) return ctx.queues.node.add(key, due);
+
+  const wantReady = poweredOn && !isTrue(node, KNOB.neverReady);
+  const conditions: { type: string; status: string; reason?: string }[] = node.status?.conditions ?? [];
+  const ready = conditions.find((c) => c.type === 'Ready');
+  const taints: { key: string; effect: string }[] = node.spec?.taints ?? [];
+  const hasTaint = taints.some((t) => t.key === UNREACHABLE_TAINT);
+  const readyMatches = wantReady ? ready?.status === 'True' : ready?.status !== 'True';
+  if (readyMatches && hasTaint === !wantReady) return;
+
+  if (!readyMatches) {
+    const now = nowIso();
+    const readyCondition = wantReady
+      ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }
+      : { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: now, lastTransitionTime: now };
+    await ctx.client.patch(
+      paths.nodeStatus(node.metadata.name),
+      guarded(node, { status: { conditions: [...conditions.filter((c) => c.type !== 'Ready'), readyCondition] } }),
+    );
+  }
+  const latest = ctx.informers.nodes.get(key) ?? node;
+  const others = (latest.spec?.taints ?? []).filter((t: { key: string }) => t.key !== UNREACHABLE_TAINT);
+  const nextTaints = wantReady ? others : [...others, { key: UNREACHABLE_TAINT, effect: 'NoSchedule', timeAdded: nowIso() }];
+  if (JSON.stringify(nextTaints) !== JSON.stringify(latest.spec?.taints ?? [])) {
+    await ctx.client.patch(paths.node(node.metadata.name), guarded(latest, { spec: { taints: nextTaints.length ? nextTaints : null } }));
+  }
+}
+
+/** The machine behind a node changes power state (what the BMC did). */
+export async function setMachinePower(ctx: SimContext, nodeName: string, on: boolean): Promise<void> {
+  await ctx.client.patch(paths.node(nodeName), {
+    metadata: { annotations: { [HW.power]: on ? 'on' : 'off', [HW.powerChangedAt]: nowIso() } },
+  });
+}
+
+export function machinePower(ctx: SimContext, nodeName: string): boolean | undefined {
+  const node = ctx.informers.nodes.get(nodeName);
+  return node ? isPoweredOn(node) : undefined;
+}
+

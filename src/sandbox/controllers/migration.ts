@@ -1,0 +1,301 @@
+// Simulated KubeVirt migration controller: VMIM phases with configurable timing, KubeVirt's parallel limits
+// (extra migrations wait in Pending), a target pod placed by the real scheduler, abort on delete, and the
+// evacuation controller that turns `status.evacuationNodeName` into `kubevirt-evacuation-*` migrations.
+import { isNotFound, paths, type KubeObject } from '../../k8s/client.js';
+import { vmimPath, vmiPath, guarded, launcherPods, kubevirtConfig, effectiveEvictionStrategy, type SimContext } from '../context.js';
+import {
+  FINALIZER,
+  HW,
+  KNOB,
+  LABEL,
+  MIGRATION_ACTIVE_PHASES,
+  annotation,
+  countKnob,
+  durationKnob,
+  isMigrationFinal,
+  isPodReady,
+  isTrue,
+  nowIso,
+} from '../model.js';
+import { createLauncherPod } from './vmi.js';
+
+/** Migrations holding a slot (uid → source node). Kept here, not read from the cache, which lags our own writes. */
+export class MigrationSlots {
+  private readonly active = new Map<string, string>();
+  private lock: Promise<void> = Promise.resolve();
+
+  rebuild(migrations: KubeObject[], vmiNode: (m: KubeObject) => string | undefined) {
+    this.active.clear();
+    for (const m of migrations) {
+      if (MIGRATION_ACTIVE_PHASES.includes(m.status?.phase)) this.active.set(m.metadata.uid ?? '', vmiNode(m) ?? '');
+    }
+  }
+  has(uid: string) {
+    return this.active.has(uid);
+  }
+  release(uid: string) {
+    this.active.delete(uid);
+  }
+  /** Runs `fn` alone: admission decisions must not interleave. */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.lock;
+    let done!: () => void;
+    this.lock = new Promise((r) => (done = r));
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      done();
+    }
+  }
+  tryReserve(uid: string, sourceNode: string, perCluster: number, perNode: number): boolean {
+    if (this.active.has(uid)) return true;
+    const fromNode = [...this.active.values()].filter((n) => n === sourceNode).length;
+    if (this.active.size >= perCluster || fromNode >= perNode) return false;
+    this.active.set(uid, sourceNode);
+    return true;
+  }
+}
+
+const vmiOf = (ctx: SimContext, m: KubeObject) => ctx.informers.vmis.get(`${m.metadata.namespace}/${m.spec?.vmiName}`);
+
+const transitions = (m: KubeObject, phase: string) => [
+  ...(m.status?.phaseTransitionTimestamps ?? []),
+  { phase, phaseTransitionTimestamp: nowIso() },
+];
+
+function enteredAt(m: KubeObject, phase: string): number {
+  const list: { phase: string; phaseTransitionTimestamp: string }[] = m.status?.phaseTransitionTimestamps ?? [];
+  const entry = [...list].reverse().find((t) => t.phase === phase);
+  return entry ? Date.parse(entry.phaseTransitionTimestamp) : Date.now();
+}
+
+async function setPhase(ctx: SimContext, m: KubeObject, phase: string, extra: Record<string, unknown> = {}) {
+  await ctx.client.patch(
+    vmimPath(m.metadata.namespace ?? 'default', m.metadata.name, 'status'),
+    guarded(m, { status: { ...extra, phase, phaseTransitionTimestamps: transitions(m, phase) } }),
+  );
+}
+
+async function patchVmi(ctx: SimContext, vmi: KubeObject, patch: Record<string, unknown>) {
+  await ctx.client.patch(vmiPath(vmi.metadata.namespace ?? 'default', vmi.metadata.name), guarded(vmi, patch));
+}
+
+async function deletePodQuietly(ctx: SimContext, pod: KubeObject | undefined) {
+  if (!pod || pod.metadata.deletionTimestamp) return;
+  try {
+    await ctx.client.delete(paths.pod(pod.metadata.namespace ?? 'default', pod.metadata.name), { gracePeriodSeconds: 0 });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
+const targetPodOf = (ctx: SimContext, vmi: KubeObject | undefined, m: KubeObject) =>
+  vmi ? launcherPods(ctx, vmi).find((p) => p.metadata.labels?.[LABEL.migrationJob] === m.metadata.uid) : undefined;
+
+/** A migration ended: free its slot and let the waiting ones (and the VM's status) move. */
+function finished(ctx: SimContext, slots: MigrationSlots, m: KubeObject) {
+  slots.release(m.metadata.uid ?? '');
+  for (const other of ctx.informers.vmims.list()) if (other.status?.phase === 'Pending') ctx.queues.migration.add(`${other.metadata.namespace}/${other.metadata.name}`);
+  ctx.queues.vm.add(`${m.metadata.namespace}/${m.spec?.vmiName}`);
+  ctx.queues.evacuation.add(`${m.metadata.namespace}/${m.spec?.vmiName}`);
+}
+
+async function fail(ctx: SimContext, slots: MigrationSlots, m: KubeObject, vmi: KubeObject | undefined, reason: string, abortStatus?: string) {
+  await deletePodQuietly(ctx, targetPodOf(ctx, vmi, m));
+  if (vmi && vmi.status?.migrationState?.migrationUid === m.metadata.uid) {
+    await patchVmi(ctx, vmi, {
+      status: {
+        migrationState: { ...vmi.status.migrationState, endTimestamp: nowIso(), completed: false, failed: true, failureReason: reason, ...(abortStatus ? { abortStatus } : {}) },
+      },
+    });
+  }
+  await setPhase(ctx, m, 'Failed');
+  finished(ctx, slots, m);
+}
+
+export async function reconcileMigration(ctx: SimContext, slots: MigrationSlots, key: string): Promise<void> {
+  const m = ctx.informers.vmims.get(key);
+  if (!m) return;
+  const ns = m.metadata.namespace ?? 'default';
+  const vmi = vmiOf(ctx, m);
+  const phase: string = m.status?.phase ?? '';
+
+  if (m.metadata.deletionTimestamp) {
+    const abortable = !(phase === 'Running' && isTrue(vmi, KNOB.migrationAbortFails));
+    if (!abortable) {
+      // Past hand-off the abort does not take: the migration completes, then the object may go.
+      await progress(ctx, slots, m, vmi, key);
+      if (!isMigrationFinal(ctx.informers.vmims.get(key) ?? m)) return;
+    } else if (!isMigrationFinal(m)) {
+      await fail(ctx, slots, m, vmi, 'Migration aborted by deleting its VirtualMachineInstanceMigration', phase === 'Running' ? 'Succeeded' : undefined);
+    }
+    const latest = ctx.informers.vmims.get(key) ?? m;
+    await ctx.client
+      .patch(vmimPath(ns, m.metadata.name), { metadata: { finalizers: (latest.metadata.finalizers ?? []).filter((f) => f !== FINALIZER.vmim), resourceVersion: undefined } })
+      .catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
+    slots.release(m.metadata.uid ?? '');
+    return;
+  }
+
+  if (!m.metadata.finalizers?.includes(FINALIZER.vmim) || m.metadata.labels?.[LABEL.vmiName] !== m.spec?.vmiName) {
+    await ctx.client.patch(vmimPath(ns, m.metadata.name), {
+      metadata: { finalizers: [...(m.metadata.finalizers ?? []).filter((f) => f !== FINALIZER.vmim), FINALIZER.vmim], labels: { [LABEL.vmiName]: m.spec?.vmiName } },
+    });
+    return;
+  }
+  if (isMigrationFinal(m)) return await garbageCollect(ctx, m);
+  await progress(ctx, slots, m, vmi, key);
+}
+
+async function progress(ctx: SimContext, slots: MigrationSlots, m: KubeObject, vmi: KubeObject | undefined, key: string) {
+  const phase: string = m.status?.phase ?? '';
+  const t = ctx.timing;
+  if (!vmi || vmi.status?.phase !== 'Running') return await fail(ctx, slots, m, vmi, 'VMI is not running');
+
+  switch (phase) {
+    case '':
+      return await setPhase(ctx, m, 'Pending');
+    case 'Pending': {
+      if (annotation(vmi, KNOB.migrationStuck) === 'Pending') return;
+      return await startPending(ctx, slots);
+    }
+    case 'Scheduling': {
+      let target = targetPodOf(ctx, vmi, m);
+      if (!target) {
+        target = await createLauncherPod(ctx, vmi, undefined, { migrationUid: m.metadata.uid ?? '', sourceNode: vmi.status.nodeName });
+      }
+      if (target.spec?.nodeName) return await setPhase(ctx, m, 'Scheduled');
+      const waited = Date.now() - enteredAt(m, 'Scheduling');
+      if (waited >= t.unschedulableTimeoutMs) {
+        return await fail(ctx, slots, m, vmi, `target pod unschedulable for ${Math.round(waited / 1000)}s`);
+      }
+      ctx.queues.migration.add(key, Math.min(1000, t.unschedulableTimeoutMs - waited));
+      return;
+    }
+    case 'Scheduled':
+    case 'PreparingTarget':
+    case 'TargetReady': {
+      const due = enteredAt(m, phase) + t.migrationPhaseStepMs - Date.now();
+      if (due > 0) return ctx.queues.migration.add(key, due);
+      const target = targetPodOf(ctx, vmi, m);
+      if (!target) return await fail(ctx, slots, m, vmi, 'target pod disappeared');
+      if (phase === 'PreparingTarget' && !isPodReady(target)) return; // pod events re-queue us
+      const next = phase === 'Scheduled' ? 'PreparingTarget' : phase === 'PreparingTarget' ? 'TargetReady' : 'Running';
+      if (next === 'Running') {
+        await patchVmi(ctx, vmi, {
+          status: {
+            migrationState: {
+              migrationUid: m.metadata.uid,
+              sourceNode: vmi.status.nodeName,
+              targetNode: target.spec.nodeName,
+              targetPod: target.metadata.name,
+              startTimestamp: nowIso(),
+              mode: 'PreCopy',
+              completed: false,
+              failed: false,
+            },
+          },
+        });
+      }
+      return await setPhase(ctx, m, next);
+    }
+    case 'Running': {
+      const duration = durationKnob(vmi, KNOB.migrationDuration, t.migrationDurationMs);
+      const due = enteredAt(m, 'Running') + duration - Date.now();
+      if (due > 0) return ctx.queues.migration.add(key, due);
+      const failedSoFar = countKnob(vmi, HW.migrationsFailed);
+      if (failedSoFar < countKnob(vmi, KNOB.migrationFailures)) {
+        await patchVmi(ctx, vmi, { metadata: { annotations: { [HW.migrationsFailed]: String(failedSoFar + 1) } } });
+        return await fail(ctx, slots, ctx.informers.vmims.get(key) ?? m, ctx.informers.vmis.get(`${vmi.metadata.namespace}/${vmi.metadata.name}`), 'migration failed (sandbox knob)');
+      }
+      return await complete(ctx, slots, m, vmi);
+    }
+  }
+}
+
+async function complete(ctx: SimContext, slots: MigrationSlots, m: KubeObject, vmi: KubeObject) {
+  const target = targetPodOf(ctx, vmi, m);
+  const targetNode: string = target?.spec?.nodeName ?? vmi.status.migrationState?.targetNode;
+  const sourcePods = launcherPods(ctx, vmi).filter((p) => p.metadata.labels?.[LABEL.migrationJob] !== m.metadata.uid);
+  const status = { ...vmi.status };
+  delete status.evacuationNodeName;
+  await ctx.client.replace(vmiPath(vmi.metadata.namespace ?? 'default', vmi.metadata.name), {
+    ...vmi,
+    metadata: { ...vmi.metadata, labels: { ...vmi.metadata.labels, [LABEL.vmiNode]: targetNode } },
+    status: {
+      ...status,
+      nodeName: targetNode,
+      migrationState: { ...vmi.status.migrationState, targetNode, endTimestamp: nowIso(), completed: true, failed: false },
+    },
+  });
+  for (const pod of sourcePods) await deletePodQuietly(ctx, pod);
+  await setPhase(ctx, m, 'Succeeded');
+  finished(ctx, slots, m);
+}
+
+/** Starts waiting migrations, oldest first, while KubeVirt's cluster and per-node limits allow. */
+async function startPending(ctx: SimContext, slots: MigrationSlots) {
+  await slots.exclusive(async () => {
+    const { parallelMigrationsPerCluster, parallelOutboundMigrationsPerNode } = kubevirtConfig(ctx);
+    const pending = ctx.informers.vmims
+      .list()
+      .filter((m) => m.status?.phase === 'Pending' && !m.metadata.deletionTimestamp && !slots.has(m.metadata.uid ?? ''))
+      .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name));
+    for (const m of pending) {
+      const vmi = vmiOf(ctx, m);
+      if (!vmi || annotation(vmi, KNOB.migrationStuck) === 'Pending') continue;
+      const uid = m.metadata.uid ?? '';
+      if (!slots.tryReserve(uid, vmi.status?.nodeName ?? '', parallelMigrationsPerCluster, parallelOutboundMigrationsPerNode)) continue;
+      try {
+        await setPhase(ctx, m, 'Scheduling');
+      } catch (e) {
+        slots.release(uid);
+        throw e;
+      }
+    }
+  });
+}
+
+/** KubeVirt keeps only the 5 newest finished migrations of each VMI. */
+async function garbageCollect(ctx: SimContext, m: KubeObject) {
+  const done = ctx.informers.vmims
+    .list()
+    .filter((o) => o.metadata.namespace === m.metadata.namespace && o.spec?.vmiName === m.spec?.vmiName && isMigrationFinal(o) && !o.metadata.deletionTimestamp)
+    .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
+  for (const old of done.slice(5)) {
+    await ctx.client.delete(vmimPath(old.metadata.namespace ?? 'default', old.metadata.name)).catch((e) => {
+      if (!isNotFound(e)) throw e;
+    });
+  }
+}
+
+/** Evacuation: a VMI marked by the eviction webhook gets a migration, retried until it has left the node. */
+export async function reconcileEvacuation(ctx: SimContext, key: string): Promise<void> {
+  const vmi = ctx.informers.vmis.get(key);
+  const node: string | undefined = vmi?.status?.evacuationNodeName;
+  if (!vmi || !node || vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) return;
+  if (effectiveEvictionStrategy(ctx, vmi) === 'External') return; // someone else's job
+  if (vmi.status.nodeName !== node) return;
+  const mine = ctx.informers.vmims.list().filter((m) => m.metadata.namespace === vmi.metadata.namespace && m.spec?.vmiName === vmi.metadata.name);
+  if (mine.some((m) => !isMigrationFinal(m))) return;
+  const lastFailure = mine
+    .filter((m) => m.status?.phase === 'Failed')
+    .map((m) => enteredAt(m, 'Failed'))
+    .sort((a, b) => b - a)[0];
+  const wait = lastFailure ? lastFailure + ctx.timing.evacuationRetryMs - Date.now() : 0;
+  if (wait > 0) return ctx.queues.evacuation.add(key, wait);
+  await ctx.client.create(vmimPath(vmi.metadata.namespace ?? 'default'), {
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachineInstanceMigration',
+    metadata: {
+      generateName: 'kubevirt-evacuation-',
+      namespace: vmi.metadata.namespace,
+      labels: { [LABEL.vmiName]: vmi.metadata.name },
+      annotations: { 'kubevirt.io/evacuationMigration': node },
+    },
+    spec: { vmiName: vmi.metadata.name },
+  });
+}

@@ -1,0 +1,243 @@
+// Simulated virt-controller + virt-handler, VMI part: a launcher pod per VMI, scheduled by the real
+// kube-scheduler; the VMI runs where its pod runs; graceful stop on delete; LiveMigratable computed from the spec.
+import { isAlreadyExists, isNotFound, paths, type KubeObject } from '../../k8s/client.js';
+import { parseQuantity } from '../../domain/quantity.js';
+import { vmiPath, guarded, launcherPods, type SimContext } from '../context.js';
+import { FINALIZER, GVR, KNOB, LABEL, annotation, durationKnob, isPodReady, isTrue, ownerRef } from '../model.js';
+
+/** Memory the launcher pod requests: the guest's memory plus KubeVirt's per-VM overhead. */
+export function vmiMemoryBytes(vmi: KubeObject): number {
+  const domain = vmi.spec?.domain ?? {};
+  return (
+    parseQuantity(domain.resources?.requests?.memory) ?? parseQuantity(domain.memory?.guest) ?? 1024 ** 3
+  );
+}
+const OVERHEAD_BYTES = 200 * 1024 ** 2;
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+/** LiveMigratable as KubeVirt computes it: shared storage, a migratable pod network binding, no host devices. */
+export function liveMigratable(ctx: SimContext, vmi: KubeObject): Condition {
+  const ns = vmi.metadata.namespace;
+  for (const volume of vmi.spec?.volumes ?? []) {
+    const claim: string | undefined = volume.persistentVolumeClaim?.claimName ?? volume.dataVolume?.name;
+    if (!claim) continue;
+    const pvc = ctx.informers.pvcs.get(`${ns}/${claim}`);
+    const modes: string[] = pvc?.spec?.accessModes ?? [];
+    if (!modes.includes('ReadWriteMany')) {
+      return {
+        type: 'LiveMigratable',
+        status: 'False',
+        reason: 'DisksNotLiveMigratable',
+        message: `cannot migrate VMI: PVC ${claim} is not shared, live migration requires that all PVCs must be shared (using ReadWriteMany access mode)`,
+      };
+    }
+  }
+  const podNetworks = new Set(
+    (vmi.spec?.networks ?? []).filter((n: { pod?: unknown }) => n.pod !== undefined).map((n: { name: string }) => n.name),
+  );
+  const bridgeOnPod = (vmi.spec?.domain?.devices?.interfaces ?? []).some(
+    (i: { name: string; bridge?: unknown }) => i.bridge !== undefined && podNetworks.has(i.name),
+  );
+  if (bridgeOnPod) {
+    return {
+      type: 'LiveMigratable',
+      status: 'False',
+      reason: 'InterfaceNotLiveMigratable',
+      message: 'cannot migrate VMI which does not use masquerade to connect to the pod network',
+    };
+  }
+  const devices = vmi.spec?.domain?.devices ?? {};
+  if ((devices.hostDevices ?? []).length > 0 || (devices.gpus ?? []).length > 0) {
+    return {
+      type: 'LiveMigratable',
+      status: 'False',
+      reason: 'HostDeviceNotLiveMigratable',
+      message: 'VMI uses a PCI host devices',
+    };
+  }
+  return { type: 'LiveMigratable', status: 'True' };
+}
+
+function launcherPodManifest(vmi: KubeObject, nodeName?: string, extra?: { migrationUid: string; sourceNode: string }) {
+  const memory = vmiMemoryBytes(vmi) + OVERHEAD_BYTES;
+  const grace = (vmi.spec?.terminationGracePeriodSeconds ?? 30) + 15;
+  const sourceAntiAffinity = extra
+    ? {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [
+              {
+                matchExpressions: [
+                  ...(vmi.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
+                    ?.nodeSelectorTerms?.[0]?.matchExpressions ?? []),
+                  { key: LABEL.hostname, operator: 'NotIn', values: [extra.sourceNode] },
+                ],
+              },
+            ],
+          },
+        },
+      }
+    : vmi.spec?.affinity;
+  const nodeSelector = { ...(vmi.spec?.nodeSelector ?? {}) };
+  // "Stuck in Scheduling" knob: a target that no node can take, as when no node has room or matches.
+  if (extra && annotation(vmi, KNOB.migrationStuck) === 'Scheduling') nodeSelector['sandbox.pitstop.io/unmatchable'] = 'true';
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      // Deterministic names: a second reconcile on a stale cache cannot create a second pod.
+      name: `virt-launcher-${vmi.metadata.name}-${(extra?.migrationUid ?? vmi.metadata.uid ?? '').slice(0, 5)}`,
+      namespace: vmi.metadata.namespace,
+      labels: {
+        [LABEL.launcher]: 'virt-launcher',
+        [LABEL.createdBy]: vmi.metadata.uid ?? '',
+        'vm.kubevirt.io/name': vmi.metadata.name,
+        ...(extra ? { [LABEL.migrationJob]: extra.migrationUid } : {}),
+      },
+      annotations: { 'kubevirt.io/domain': vmi.metadata.name },
+      ownerReferences: [ownerRef(vmi, GVR.vmi)],
+    },
+    spec: {
+      nodeName,
+      nodeSelector: Object.keys(nodeSelector).length ? nodeSelector : undefined,
+      affinity: sourceAntiAffinity,
+      tolerations: vmi.spec?.tolerations,
+      terminationGracePeriodSeconds: grace,
+      restartPolicy: 'Never',
+      containers: [
+        {
+          name: 'compute',
+          image: 'quay.io/kubevirt/virt-launcher:sandbox',
+          resources: { requests: { memory: String(memory), cpu: String(vmi.spec?.domain?.cpu?.cores ?? 1) } },
+        },
+      ],
+    },
+  };
+}
+
+export async function createLauncherPod(
+  ctx: SimContext,
+  vmi: KubeObject,
+  nodeName?: string,
+  migration?: { migrationUid: string; sourceNode: string },
+): Promise<KubeObject> {
+  const manifest = launcherPodManifest(vmi, nodeName, migration);
+  try {
+    return await ctx.client.create(paths.pods(vmi.metadata.namespace), manifest);
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
+    return await ctx.client.get(paths.pod(vmi.metadata.namespace ?? 'default', manifest.metadata.name));
+  }
+}
+
+async function patchVmi(ctx: SimContext, vmi: KubeObject, patch: Record<string, unknown>) {
+  await ctx.client.patch(vmiPath(vmi.metadata.namespace ?? 'default', vmi.metadata.name), guarded(vmi, patch));
+}
+
+async function deletePod(ctx: SimContext, pod: KubeObject, gracePeriodSeconds?: number) {
+  try {
+    await ctx.client.delete(paths.pod(pod.metadata.namespace ?? 'default', pod.metadata.name), {
+      gracePeriodSeconds,
+    });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
+const sameCondition = (a: Condition | undefined, b: Condition) =>
+  a?.status === b.status && a?.reason === b.reason && a?.message === b.message;
+
+export async function reconcileVmi(ctx: SimContext, key: string): Promise<void> {
+  const vmi = ctx.informers.vmis.get(key);
+  if (!vmi) return;
+  const pods = launcherPods(ctx, vmi);
+  const phase: string = vmi.status?.phase ?? '';
+  const migrationTarget = (p: KubeObject) =>
+    !!p.metadata.labels?.[LABEL.migrationJob] && p.spec?.nodeName !== vmi.status?.nodeName;
+
+  if (vmi.metadata.deletionTimestamp) return await stopVmi(ctx, key, vmi, pods);
+
+  if (phase === 'Pending' || phase === 'Scheduling' || phase === 'Scheduled' || phase === '') {
+    const pod = pods.find((p) => !p.metadata.deletionTimestamp);
+    if (!pod) {
+      await createLauncherPod(ctx, vmi, annotation(vmi, KNOB.initialNode));
+      return;
+    }
+    const nodeName: string | undefined = pod.spec?.nodeName;
+    if (nodeName && isPodReady(pod)) {
+      await patchVmi(ctx, vmi, {
+        metadata: { labels: { [LABEL.vmiNode]: nodeName } },
+        status: {
+          phase: 'Running',
+          nodeName,
+          conditions: [{ type: 'Ready', status: 'True' }, liveMigratable(ctx, vmi)],
+        },
+      });
+      return;
+    }
+    const scheduled = (pod.status?.conditions ?? []).find((c: Condition) => c.type === 'PodScheduled');
+    const next = nodeName ? 'Scheduled' : 'Scheduling';
+    const conditions = scheduled ? [{ type: 'PodScheduled', status: scheduled.status, reason: scheduled.reason, message: scheduled.message }] : [];
+    if (phase !== next || JSON.stringify(vmi.status?.conditions ?? []) !== JSON.stringify(conditions)) {
+      await patchVmi(ctx, vmi, { status: { phase: next, conditions } });
+    }
+    return;
+  }
+
+  if (phase === 'Running') {
+    const nodeName: string = vmi.status.nodeName;
+    const own = pods.filter((p) => !migrationTarget(p) && p.spec?.nodeName === nodeName);
+    const alive = own.find((p) => !p.metadata.deletionTimestamp);
+    if (!alive) {
+      // The launcher pod is going or gone (evicted, deleted): the guest was shut down with it.
+      const graceful = own.some((p) => p.metadata.deletionTimestamp);
+      await patchVmi(ctx, vmi, {
+        status: { phase: graceful ? 'Succeeded' : 'Failed', conditions: [{ type: 'Ready', status: 'False' }] },
+      });
+      return;
+    }
+    const wanted = liveMigratable(ctx, vmi);
+    const conditions: Condition[] = vmi.status?.conditions ?? [];
+    const current = conditions.find((c) => c.type === 'LiveMigratable');
+    if (!sameCondition(current, wanted)) {
+      await patchVmi(ctx, vmi, {
+        status: { conditions: [...conditions.filter((c) => c.type !== 'LiveMigratable'), wanted] },
+      });
+    }
+    return;
+  }
+
+  // Succeeded / Failed: nothing runs any more; clean up launcher pods that are still there.
+  for (const pod of pods) if (!pod.metadata.deletionTimestamp) await deletePod(ctx, pod);
+}
+
+/** Graceful stop: the guest shuts down within its grace period, then the launcher goes and the VMI is gone. */
+async function stopVmi(ctx: SimContext, key: string, vmi: KubeObject, pods: KubeObject[]) {
+  if (isTrue(vmi, KNOB.stopHangs) && vmi.status?.phase === 'Running') return;
+  const graceMs = (vmi.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+  const stopMs = durationKnob(vmi, KNOB.stopDuration, Math.min(graceMs, ctx.timing.vmStopMs));
+  const since = Date.parse(stoppingSince(vmi));
+  const remaining = since + stopMs - Date.now();
+  if (vmi.status?.phase === 'Running' && remaining > 0) {
+    if (!vmi.status?.stoppingSince) await patchVmi(ctx, vmi, { status: { stoppingSince: stoppingSince(vmi) } });
+    ctx.queues.vmi.add(key, remaining);
+    return;
+  }
+  for (const pod of pods) if (!pod.metadata.deletionTimestamp) await deletePod(ctx, pod, 0);
+  const finalizers = (vmi.metadata.finalizers ?? []).filter((f) => f !== FINALIZER.vmi);
+  await patchVmi(ctx, vmi, {
+    metadata: { finalizers },
+    status: { phase: 'Succeeded', conditions: [{ type: 'Ready', status: 'False' }] },
+  });
+}
+
+// deletionTimestamp has second precision and includes the grace period; our own millisecond mark is better.
+function stoppingSince(vmi: KubeObject): string {
+  return vmi.status?.stoppingSince ?? new Date().toISOString();
+}

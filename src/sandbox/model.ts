@@ -1,0 +1,154 @@
+// Names, knobs and small readers shared by the simulated controllers.
+import type { KubeObject } from '../k8s/client.js';
+import { parseDuration } from '../domain/durations.js';
+
+export const GVR = {
+  vm: { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachines', kind: 'VirtualMachine' },
+  vmi: { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstances', kind: 'VirtualMachineInstance' },
+  vmim: {
+    group: 'kubevirt.io',
+    version: 'v1',
+    plural: 'virtualmachineinstancemigrations',
+    kind: 'VirtualMachineInstanceMigration',
+  },
+  kubevirt: { group: 'kubevirt.io', version: 'v1', plural: 'kubevirts', kind: 'KubeVirt' },
+  bmh: { group: 'metal3.io', version: 'v1alpha1', plural: 'baremetalhosts', kind: 'BareMetalHost' },
+  machine: { group: 'machine.openshift.io', version: 'v1beta1', plural: 'machines', kind: 'Machine' },
+} as const;
+
+/**
+ * Knobs: annotations that make the simulation misbehave on purpose. Put them on a VM's template (they reach
+ * the VMI), a VMI, a pod, a Node or a BareMetalHost. Durations are Go-style ("500ms", "3s").
+ */
+export const KNOB = {
+  /** VMI: how long the Running (transfer) phase of a migration takes. */
+  migrationDuration: 'sandbox.pitstop.io/migration-duration',
+  /** VMI: the first N migrations of this VMI fail. */
+  migrationFailures: 'sandbox.pitstop.io/migration-failures',
+  /** VMI: migrations stay in this phase: Pending | Scheduling. */
+  migrationStuck: 'sandbox.pitstop.io/migration-stuck',
+  /** VMI: deleting a running migration does not abort it (it completes anyway). */
+  migrationAbortFails: 'sandbox.pitstop.io/migration-abort-fails',
+  /** VMI: the guest ignores shutdown; the VMI never stops. */
+  stopHangs: 'sandbox.pitstop.io/stop-hangs',
+  /** VMI: how long a graceful shutdown takes (default: the VMI's terminationGracePeriodSeconds, capped by it). */
+  stopDuration: 'sandbox.pitstop.io/stop-duration',
+  /** VM / VMI: the node the first VMI is placed on (the scenario's placement; later starts are scheduled). */
+  initialNode: 'sandbox.pitstop.io/initial-node',
+  /** Pod: never finishes terminating. */
+  stuckTerminating: 'sandbox.pitstop.io/stuck-terminating',
+  /** Node: boot time from power-on to Ready. */
+  bootDelay: 'sandbox.pitstop.io/boot-delay',
+  /** Node: never becomes Ready after power-on. */
+  neverReady: 'sandbox.pitstop.io/never-ready',
+  /** BMH / Node (Redfish): power actions fail with an error. */
+  powerFails: 'sandbox.pitstop.io/power-fails',
+  /** BMH / Node (Redfish): the BMC does not answer. */
+  bmcUnreachable: 'sandbox.pitstop.io/bmc-unreachable',
+  /** BMH / Node: how long a power action takes. */
+  powerDelay: 'sandbox.pitstop.io/power-delay',
+} as const;
+
+/** State the simulated hardware keeps on the Node (the "machine" behind it). */
+export const HW = {
+  power: 'sandbox.pitstop.io/power',
+  powerChangedAt: 'sandbox.pitstop.io/power-changed-at',
+  /** BMH → the Node it runs, for the simulator only. */
+  bmhNode: 'sandbox.pitstop.io/node',
+  /** VMI: how many of its migrations the simulation has failed so far. */
+  migrationsFailed: 'sandbox.pitstop.io/migrations-failed',
+} as const;
+
+export const LABEL = {
+  vmiNode: 'kubevirt.io/nodeName',
+  launcher: 'kubevirt.io',
+  createdBy: 'kubevirt.io/created-by',
+  vmiName: 'kubevirt.io/vmi-name',
+  migrationJob: 'kubevirt.io/migrationJobUID',
+  hostname: 'kubernetes.io/hostname',
+} as const;
+
+export const FINALIZER = {
+  vmi: 'foregroundDeleteVirtualMachine',
+  vmim: 'kubevirt.io/migrationJobFinalize',
+} as const;
+
+/** Cluster-wide simulated timings; a scenario can change them. */
+export interface Timing {
+  migrationDurationMs: number;
+  /** Time spent in each short migration phase (Scheduled, PreparingTarget, TargetReady). */
+  migrationPhaseStepMs: number;
+  /** KubeVirt fails a migration whose target pod stays unschedulable this long (5 min upstream). */
+  unschedulableTimeoutMs: number;
+  bootDelayMs: number;
+  powerDelayMs: number;
+  notReadyDelayMs: number;
+  /** How long an ordinary pod takes to stop after it is deleted. */
+  podStopMs: number;
+  /** Longest graceful VM shutdown (the VMI's terminationGracePeriodSeconds applies when shorter). */
+  vmStopMs: number;
+  evacuationRetryMs: number;
+}
+
+export const DEFAULT_TIMING: Timing = {
+  migrationDurationMs: 2000,
+  migrationPhaseStepMs: 50,
+  unschedulableTimeoutMs: 5 * 60_000,
+  bootDelayMs: 1000,
+  powerDelayMs: 300,
+  notReadyDelayMs: 200,
+  podStopMs: 100,
+  vmStopMs: 500,
+  evacuationRetryMs: 1000,
+};
+
+export const annotation = (o: KubeObject | undefined, key: string): string | undefined =>
+  o?.metadata.annotations?.[key];
+
+export const isTrue = (o: KubeObject | undefined, key: string) => annotation(o, key) === 'true';
+
+export function durationKnob(o: KubeObject | undefined, key: string, fallback: number): number {
+  const value = annotation(o, key);
+  if (value === undefined) return fallback;
+  try {
+    return parseDuration(value, key);
+  } catch {
+    return fallback;
+  }
+}
+
+export function countKnob(o: KubeObject | undefined, key: string): number {
+  const n = Number(annotation(o, key) ?? 0);
+  return Number.isFinite(n) ? n : 0;
+}
+
+export const nsName = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
+
+export const controllerOwner = (o: KubeObject) => o.metadata.ownerReferences?.find((r) => r.controller);
+
+export function ownerRef(o: KubeObject, gvr: { group: string; version: string; kind: string }) {
+  return {
+    apiVersion: gvr.group ? `${gvr.group}/${gvr.version}` : gvr.version,
+    kind: gvr.kind,
+    name: o.metadata.name,
+    uid: o.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export const nowIso = () => new Date().toISOString();
+
+export const MIGRATION_ACTIVE_PHASES = ['Scheduling', 'Scheduled', 'PreparingTarget', 'TargetReady', 'Running'];
+export const MIGRATION_FINAL_PHASES = ['Succeeded', 'Failed'];
+export const isMigrationFinal = (m: KubeObject) => MIGRATION_FINAL_PHASES.includes(m.status?.phase ?? '');
+
+export const isPodReady = (pod: KubeObject) =>
+  (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+
+export const isNodeReady = (node: KubeObject | undefined) =>
+  (node?.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+  );
+
+export const isPoweredOn = (node: KubeObject | undefined) => annotation(node, HW.power) !== 'off';
