@@ -23,6 +23,7 @@ export function nameProblem(name: string, kind: 'node' | 'namespace' | 'secret')
   if (name.length > max) return `${shown} is longer than ${max} characters`;
   const allowed = label ? 'lowercase letters, digits and "-"' : 'lowercase letters, digits, "-" and "."';
   const lower = name.toLowerCase();
-  const hint = lower !== name && (label ? isDnsLabel(lower) : isDnsSubdomain(lower)) ? ` (did you mean "${lower}"?)` : '';
+  const hint =
+    lower !== name && (label ? isDnsLabel(lower) : isDnsSubdomain(lower)) ? ` (did you mean "${lower}"?)` : '';
   return `${shown} is not a valid ${kind} name: use ${allowed}, starting and ending with a letter or digit${hint}`;
 }

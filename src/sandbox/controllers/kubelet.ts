@@ -68,6 +68,10 @@ function fakePodIp(uid: string): string {
 }
 
 const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
+// The TaintNodesByCondition admission plugin puts this on every new node; the node lifecycle controller
+// (which we play) removes it once the node is Ready.
+const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
+const healthTaint = (t: { key: string }) => t.key === UNREACHABLE_TAINT || t.key === NOT_READY_TAINT;
 
 /** Node Ready follows the machine: off → NotReady (after the monitor grace), on → Ready after booting. */
 export async function reconcileNode(ctx: SimContext, key: string): Promise<void> {
@@ -83,9 +87,11 @@ export async function reconcileNode(ctx: SimContext, key: string): Promise<void>
   const conditions: { type: string; status: string; reason?: string }[] = node.status?.conditions ?? [];
   const ready = conditions.find((c) => c.type === 'Ready');
   const taints: { key: string; effect: string }[] = node.spec?.taints ?? [];
-  const hasTaint = taints.some((t) => t.key === UNREACHABLE_TAINT);
+  const taintsMatch = wantReady
+    ? !taints.some(healthTaint)
+    : taints.some((t) => t.key === UNREACHABLE_TAINT) && !taints.some((t) => t.key === NOT_READY_TAINT);
   const readyMatches = wantReady ? ready?.status === 'True' : ready?.status !== 'True';
-  if (readyMatches && hasTaint === !wantReady) return;
+  if (readyMatches && taintsMatch) return;
 
   if (!readyMatches) {
     const now = nowIso();
@@ -98,7 +104,7 @@ export async function reconcileNode(ctx: SimContext, key: string): Promise<void>
     );
   }
   const latest = ctx.informers.nodes.get(key) ?? node;
-  const others = (latest.spec?.taints ?? []).filter((t: { key: string }) => t.key !== UNREACHABLE_TAINT);
+  const others = (latest.spec?.taints ?? []).filter((t: { key: string }) => !healthTaint(t));
   const nextTaints = wantReady ? others : [...others, { key: UNREACHABLE_TAINT, effect: 'NoSchedule', timeAdded: nowIso() }];
   if (JSON.stringify(nextTaints) !== JSON.stringify(latest.spec?.taints ?? [])) {
     await ctx.client.patch(paths.node(node.metadata.name), guarded(latest, { spec: { taints: nextTaints.length ? nextTaints : null } }));

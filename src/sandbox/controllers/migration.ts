@@ -206,10 +206,17 @@ async function progress(ctx: SimContext, slots: MigrationSlots, m: KubeObject, v
       const duration = durationKnob(vmi, KNOB.migrationDuration, t.migrationDurationMs);
       const due = enteredAt(m, 'Running') + duration - Date.now();
       if (due > 0) return ctx.queues.migration.add(key, due);
-      const failedSoFar = countKnob(vmi, HW.migrationsFailed);
-      if (failedSoFar < countKnob(vmi, KNOB.migrationFailures)) {
-        await patchVmi(ctx, vmi, { metadata: { annotations: { [HW.migrationsFailed]: String(failedSoFar + 1) } } });
-        return await fail(ctx, slots, ctx.informers.vmims.get(key) ?? m, ctx.informers.vmis.get(`${vmi.metadata.namespace}/${vmi.metadata.name}`), 'migration failed (sandbox knob)');
+      // Decide the outcome once and record it, so a retried reconcile cannot count a failure twice.
+      const outcome: string | undefined = m.status?.sandboxOutcome;
+      if (!outcome) {
+        const failedSoFar = countKnob(vmi, HW.migrationsFailed);
+        const decided = failedSoFar < countKnob(vmi, KNOB.migrationFailures) ? `fail:${failedSoFar + 1}` : 'succeed';
+        await ctx.client.patch(vmimPath(m.metadata.namespace ?? 'default', m.metadata.name, 'status'), guarded(m, { status: { sandboxOutcome: decided } }));
+        return; // the update re-queues us
+      }
+      if (outcome.startsWith('fail:')) {
+        await ctx.client.patch(vmiPath(vmi.metadata.namespace ?? 'default', vmi.metadata.name), { metadata: { annotations: { [HW.migrationsFailed]: outcome.slice(5) } } });
+        return await fail(ctx, slots, m, ctx.informers.vmis.get(`${vmi.metadata.namespace}/${vmi.metadata.name}`) ?? vmi, 'migration failed (sandbox knob)');
       }
       return await complete(ctx, slots, m, vmi);
     }

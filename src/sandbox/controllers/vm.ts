@@ -32,7 +32,9 @@ export async function reconcileVm(ctx: SimContext, key: string): Promise<void> {
     const start =
       strategy === 'Always' ||
       strategy === 'RerunOnFailure' ||
-      (strategy === 'Once' && annotation(vm, STARTED_ONCE) !== 'true');
+      // Once starts a single time; Manual VMs are started once by the user (`virtctl start`), which the
+      // scenario stands in for. Neither is brought back by the controller afterwards.
+      ((strategy === 'Once' || strategy === 'Manual') && annotation(vm, STARTED_ONCE) !== 'true');
     if (start) await createVmi(ctx, vm);
   }
   await updateVmStatus(ctx, vm, ctx.informers.vmis.get(key));

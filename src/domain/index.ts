@@ -1,0 +1,8 @@
+/** The pure domain layer: import from here (`../domain/index.js`) in workflows, activities, API and CLI. */
+export * from './durations.js';
+export * from './errors.js';
+export * from './names.js';
+export * from './plan.js';
+export * from './preflight.js';
+export * from './request.js';
+export * from './suggest.js';

@@ -1,0 +1,26 @@
+// Builds a Pitstop worker: workflows (from a prebuilt bundle when given) and activities with real clients.
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface PitstopWorkerOptions extends ActivityDeps {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  /** Path of a bundle made by `npm run bundle`; without it the worker bundles the workflows itself. */
+  workflowBundlePath?: string;
+  overrides?: Partial<WorkerOptions>;
+}
+
+export async function createPitstopWorker(options: PitstopWorkerOptions): Promise<Worker> {
+  return await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath }),
+    activities: createActivities({ kube: options.kube }),
+    ...options.overrides,
+  });
+}

@@ -1,0 +1,2 @@
+// Workflow entry point for the worker's bundle: every workflow type Pitstop registers.
+export { nodeMaintenance } from './nodeMaintenance.js';
