@@ -39,7 +39,11 @@ export default tseslint.config(
             message: 'Workflow and domain code must stay deterministic: no Node built-ins or I/O libraries.',
           })),
           patterns: [
-            { group: ['**/activities/*', '**/k8s/*', '**/sandbox/*', '**/worker/*', '**/api/*'], message: 'Workflow and domain code may import only domain, workflows and type-only modules.', allowTypeImports: true },
+            {
+              group: ['**/activities/*', '**/k8s/*', '**/sandbox/*', '**/worker/*', '**/api/*'],
+              message: 'Workflow and domain code may import only domain, workflows and type-only modules.',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

@@ -9,11 +9,14 @@ export const CONTROL_PLANE_LABELS = ['node-role.kubernetes.io/control-plane', 'n
 export const NODE_LEASE = { namespace: 'medik8s-leases', name: (node: string) => `node-${node}` };
 
 const isReady = (node: KubeObject) =>
-  (node.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+  (node.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+  );
 
 function podMemoryRequest(pod: KubeObject): number {
   return (pod.spec?.containers ?? []).reduce(
-    (sum: number, c: { resources?: { requests?: { memory?: string } } }) => sum + (parseQuantity(c.resources?.requests?.memory) ?? 0),
+    (sum: number, c: { resources?: { requests?: { memory?: string } } }) =>
+      sum + (parseQuantity(c.resources?.requests?.memory) ?? 0),
     0,
   );
 }

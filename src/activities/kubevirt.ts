@@ -18,7 +18,8 @@ export async function clusterEvictionStrategy(client: KubeClient): Promise<strin
 function launcherMemory(pod: KubeObject | undefined): number | undefined {
   if (!pod) return undefined;
   return (pod.spec?.containers ?? []).reduce(
-    (sum: number, c: { resources?: { requests?: { memory?: string } } }) => sum + (parseQuantity(c.resources?.requests?.memory) ?? 0),
+    (sum: number, c: { resources?: { requests?: { memory?: string } } }) =>
+      sum + (parseQuantity(c.resources?.requests?.memory) ?? 0),
     0,
   );
 }
@@ -28,7 +29,12 @@ function vmiGuestMemory(vmi: KubeObject): number {
   return parseQuantity(domain.resources?.requests?.memory) ?? parseQuantity(domain.memory?.guest) ?? 0;
 }
 
-export function toVmFacts(vmi: KubeObject, vm: KubeObject | undefined, launcher: KubeObject | undefined, inFlight: KubeObject | undefined): VmFacts {
+export function toVmFacts(
+  vmi: KubeObject,
+  vm: KubeObject | undefined,
+  launcher: KubeObject | undefined,
+  inFlight: KubeObject | undefined,
+): VmFacts {
   const migratable = (vmi.status?.conditions ?? []).find((c: { type: string }) => c.type === 'LiveMigratable');
   const owner = vmi.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'VirtualMachine');
   return {
@@ -63,7 +69,10 @@ export async function vmsOnNode(client: KubeClient, node: string): Promise<VmFac
     const vm = owner ? await client.find(kv('virtualmachines', ns, owner.name)) : undefined;
     const launcher = launchers.items.find((p) => p.metadata.labels?.['kubevirt.io/created-by'] === vmi.metadata.uid);
     const inFlight = migrations.items.find(
-      (m) => m.metadata.namespace === ns && m.spec?.vmiName === vmi.metadata.name && !FINAL_MIGRATION_PHASES.has(m.status?.phase ?? ''),
+      (m) =>
+        m.metadata.namespace === ns &&
+        m.spec?.vmiName === vmi.metadata.name &&
+        !FINAL_MIGRATION_PHASES.has(m.status?.phase ?? ''),
     );
     facts.push(toVmFacts(vmi, vm, launcher, inFlight));
   }

@@ -285,7 +285,12 @@ function toApiError(status: number, body: string, retryAfter?: string | string[]
   }
   const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
   const seconds = header ? Number(header) : undefined;
-  return new KubeApiError(status, reason, `${status} ${reason || 'error'}: ${message}`, Number.isFinite(seconds) ? seconds : undefined);
+  return new KubeApiError(
+    status,
+    reason,
+    `${status} ${reason || 'error'}: ${message}`,
+    Number.isFinite(seconds) ? seconds : undefined,
+  );
 }
 
 /** REST paths, so call sites read as what they touch. */

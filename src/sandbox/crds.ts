@@ -53,7 +53,15 @@ export const CRDS: CrdSpec[] = [
       { name: 'VMI', jsonPath: '.spec.vmiName' },
     ],
   },
-  { group: 'kubevirt.io', version: 'v1', kind: 'KubeVirt', plural: 'kubevirts', shortNames: ['kv'], scope: 'Namespaced', status: true },
+  {
+    group: 'kubevirt.io',
+    version: 'v1',
+    kind: 'KubeVirt',
+    plural: 'kubevirts',
+    shortNames: ['kv'],
+    scope: 'Namespaced',
+    status: true,
+  },
   {
     group: 'metal3.io',
     version: 'v1alpha1',
@@ -67,7 +75,14 @@ export const CRDS: CrdSpec[] = [
       { name: 'PoweredOn', jsonPath: '.status.poweredOn' },
     ],
   },
-  { group: 'machine.openshift.io', version: 'v1beta1', kind: 'Machine', plural: 'machines', scope: 'Namespaced', status: true },
+  {
+    group: 'machine.openshift.io',
+    version: 'v1beta1',
+    kind: 'Machine',
+    plural: 'machines',
+    scope: 'Namespaced',
+    status: true,
+  },
 ];
 
 function crdManifest(spec: CrdSpec) {
@@ -79,7 +94,13 @@ function crdManifest(spec: CrdSpec) {
     spec: {
       group: spec.group,
       scope: spec.scope,
-      names: { kind: spec.kind, plural: spec.plural, singular: spec.kind.toLowerCase(), listKind: `${spec.kind}List`, shortNames: spec.shortNames },
+      names: {
+        kind: spec.kind,
+        plural: spec.plural,
+        singular: spec.kind.toLowerCase(),
+        listKind: `${spec.kind}List`,
+        shortNames: spec.shortNames,
+      },
       versions: [
         {
           name: spec.version,
@@ -88,7 +109,13 @@ function crdManifest(spec: CrdSpec) {
           schema: {
             openAPIV3Schema: {
               type: 'object',
-              properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, spec: open, status: open },
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: open,
+                status: open,
+              },
             },
           },
           subresources: spec.status ? { status: {} } : undefined,

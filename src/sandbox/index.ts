@@ -53,7 +53,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     if (count <= 20 || count % 100 === 0) log(`sandbox ${queue} ${key}: ${message}`);
   };
   const informers = makeInformers(cluster.client, (e) => onError('informer', '', e));
-  const timing: Timing = { ...DEFAULT_TIMING, ...(options.scenario ? scenarioTiming(options.scenario) : {}), ...options.timing };
+  const timing: Timing = {
+    ...DEFAULT_TIMING,
+    ...(options.scenario ? scenarioTiming(options.scenario) : {}),
+    ...options.timing,
+  };
   const slots = new MigrationSlots();
   const queue = (name: string, fn: (key: string) => Promise<void>) => new WorkQueue(name, fn, onError);
   const ctx: SimContext = { client: cluster.client, informers, timing, log, queues: {} as SimContext['queues'] };
@@ -68,7 +72,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   };
   wireEvents(ctx);
   await Promise.all(Object.values(informers).map((i) => i.start()));
-  slots.rebuild(informers.vmims.list(), (m) => informers.vmis.get(`${m.metadata.namespace}/${m.spec?.vmiName}`)?.status?.nodeName);
+  slots.rebuild(
+    informers.vmims.list(),
+    (m) => informers.vmis.get(`${m.metadata.namespace}/${m.spec?.vmiName}`)?.status?.nodeName,
+  );
   resyncAll(ctx);
 
   const tls = cluster.serving;
@@ -115,7 +122,8 @@ function wireEvents(ctx: SimContext) {
     q.vm.add(key);
     q.evacuation.add(key);
     for (const m of inf.vmims.list()) {
-      if (m.metadata.namespace === vmi.metadata.namespace && m.spec?.vmiName === vmi.metadata.name) q.migration.add(keyOf(m));
+      if (m.metadata.namespace === vmi.metadata.namespace && m.spec?.vmiName === vmi.metadata.name)
+        q.migration.add(keyOf(m));
     }
   });
   inf.vmims.on((_e, m) => {
@@ -164,7 +172,12 @@ async function waitForWebhooks(ctx: SimContext) {
     try {
       await ctx.client.create(
         vmimPath('default'),
-        { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstanceMigration', metadata: { name: 'webhook-probe' }, spec: { vmiName: 'no-such-vmi' } },
+        {
+          apiVersion: 'kubevirt.io/v1',
+          kind: 'VirtualMachineInstanceMigration',
+          metadata: { name: 'webhook-probe' },
+          spec: { vmiName: 'no-such-vmi' },
+        },
         { dryRun: 'All' },
       );
     } catch (e) {
@@ -175,4 +188,3 @@ async function waitForWebhooks(ctx: SimContext) {
   }
   throw new Error(`the sandbox admission webhooks did not become active: ${last}`);
 }
-

@@ -144,7 +144,9 @@ export const MIGRATION_FINAL_PHASES = ['Succeeded', 'Failed'];
 export const isMigrationFinal = (m: KubeObject) => MIGRATION_FINAL_PHASES.includes(m.status?.phase ?? '');
 
 export const isPodReady = (pod: KubeObject) =>
-  (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+  (pod.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+  );
 
 export const isNodeReady = (node: KubeObject | undefined) =>
   (node?.status?.conditions ?? []).some(

@@ -10,7 +10,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -76,7 +78,9 @@ export async function waitUntil(
       // not up yet
     }
     if (Date.now() > deadline) {
-      throw new Error(`${what}: not ready after ${options.timeoutMs} ms${options.process ? `; see ${options.process.logFile}` : ''}`);
+      throw new Error(
+        `${what}: not ready after ${options.timeoutMs} ms${options.process ? `; see ${options.process.logFile}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
   }

@@ -32,10 +32,17 @@ export async function startRedfish(ctx: SimContext, tls: { cert: string; key: st
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      void handle(req.method ?? 'GET', req.url ?? '/', req.headers.authorization, Buffer.concat(chunks).toString('utf8'))
+      void handle(
+        req.method ?? 'GET',
+        req.url ?? '/',
+        req.headers.authorization,
+        Buffer.concat(chunks).toString('utf8'),
+      )
         .then(({ status, body }) => {
           if (status === 0) return req.socket.destroy(); // "unreachable"
-          res.writeHead(status, body ? { 'Content-Type': 'application/json' } : {}).end(body ? JSON.stringify(body) : undefined);
+          res
+            .writeHead(status, body ? { 'Content-Type': 'application/json' } : {})
+            .end(body ? JSON.stringify(body) : undefined);
         })
         .catch((e: Error) => res.writeHead(500).end(JSON.stringify(redfishError(e.message))));
     });
@@ -43,24 +50,43 @@ export async function startRedfish(ctx: SimContext, tls: { cert: string; key: st
 
   const redfishError = (message: string) => ({ error: { code: 'Base.1.0.GeneralError', message } });
 
-  async function handle(method: string, url: string, auth: string | undefined, body: string): Promise<{ status: number; body?: unknown }> {
+  async function handle(
+    method: string,
+    url: string,
+    auth: string | undefined,
+    body: string,
+  ): Promise<{ status: number; body?: unknown }> {
     if (url === '/redfish/v1' || url === '/redfish/v1/') {
-      return { status: 200, body: { '@odata.id': '/redfish/v1/', Id: 'RootService', Systems: { '@odata.id': '/redfish/v1/Systems' } } };
+      return {
+        status: 200,
+        body: { '@odata.id': '/redfish/v1/', Id: 'RootService', Systems: { '@odata.id': '/redfish/v1/Systems' } },
+      };
     }
     const match = /^\/redfish\/v1\/Systems\/([^/]+)(\/Actions\/ComputerSystem\.Reset)?\/?$/.exec(url);
     const account = match ? systems.get(decodeURIComponent(match[1] ?? '')) : undefined;
     if (!match || !account) return { status: 404, body: redfishError(`no such resource: ${url}`) };
     const node = ctx.informers.nodes.get(account.nodeName);
     if (isTrue(node, KNOB.bmcUnreachable)) return { status: 0 };
-    const [user, pass] = Buffer.from((auth ?? '').replace(/^Basic /, ''), 'base64').toString('utf8').split(':');
-    if (!auth?.startsWith('Basic ') || !sameSecret(user ?? '', account.username) || !sameSecret(pass ?? '', account.password)) {
+    const [user, pass] = Buffer.from((auth ?? '').replace(/^Basic /, ''), 'base64')
+      .toString('utf8')
+      .split(':');
+    if (
+      !auth?.startsWith('Basic ') ||
+      !sameSecret(user ?? '', account.username) ||
+      !sameSecret(pass ?? '', account.password)
+    ) {
       return { status: 401, body: redfishError('authentication required') };
     }
     const on = machinePower(ctx, account.nodeName) ?? false;
     if (!match[2] && method === 'GET') {
       return {
         status: 200,
-        body: { '@odata.id': `/redfish/v1/Systems/${account.systemId}`, Id: account.systemId, PowerState: on ? 'On' : 'Off', Status: { State: 'Enabled', Health: 'OK' } },
+        body: {
+          '@odata.id': `/redfish/v1/Systems/${account.systemId}`,
+          Id: account.systemId,
+          PowerState: on ? 'On' : 'Off',
+          Status: { State: 'Enabled', Health: 'OK' },
+        },
       };
     }
     if (match[2] && method === 'POST') {
@@ -70,9 +96,11 @@ export async function startRedfish(ctx: SimContext, tls: { cert: string; key: st
       } catch {
         return { status: 400, body: redfishError('body is not JSON') };
       }
-      if (isTrue(node, KNOB.powerFails)) return { status: 500, body: redfishError('power action failed (sandbox knob)') };
+      if (isTrue(node, KNOB.powerFails))
+        return { status: 500, body: redfishError('power action failed (sandbox knob)') };
       const delay = durationKnob(node, KNOB.powerDelay, ctx.timing.powerDelayMs);
-      const later = (fn: () => Promise<void>, ms: number) => setTimeout(() => void fn().catch((e: Error) => ctx.log(`redfish: ${e.message}`)), ms).unref();
+      const later = (fn: () => Promise<void>, ms: number) =>
+        setTimeout(() => void fn().catch((e: Error) => ctx.log(`redfish: ${e.message}`)), ms).unref();
       switch (resetType) {
         case 'On':
         case 'ForceOn':

@@ -71,11 +71,21 @@ const workloadSchema = z.discriminatedUnion('kind', [
       namespace: z.string().default('apps'),
       replicas: z.number().int().min(0).default(2),
       memory: z.string().default('256Mi'),
-      pdb: z.object({ minAvailable: z.number().int().optional(), maxUnavailable: z.number().int().optional() }).strict().optional(),
+      pdb: z
+        .object({ minAvailable: z.number().int().optional(), maxUnavailable: z.number().int().optional() })
+        .strict()
+        .optional(),
       emptyDir: z.boolean().default(false),
     })
     .strict(),
-  z.object({ kind: z.literal('DaemonSet'), name: z.string(), namespace: z.string().default('apps'), memory: z.string().default('64Mi') }).strict(),
+  z
+    .object({
+      kind: z.literal('DaemonSet'),
+      name: z.string(),
+      namespace: z.string().default('apps'),
+      memory: z.string().default('64Mi'),
+    })
+    .strict(),
   z
     .object({
       kind: z.literal('Pod'),
@@ -140,7 +150,9 @@ export function scenarioTiming(scenario: Scenario, base: Timing = DEFAULT_TIMING
 
 function expand<T extends { name: string; count?: number }>(items: T[]): T[] {
   return items.flatMap((item) =>
-    item.count ? Array.from({ length: item.count }, (_, i) => ({ ...item, name: item.name.replace('{n}', String(i + 1)) })) : [item],
+    item.count
+      ? Array.from({ length: item.count }, (_, i) => ({ ...item, name: item.name.replace('{n}', String(i + 1)) }))
+      : [item],
   );
 }
 
@@ -174,25 +186,40 @@ export async function applyScenario(client: KubeClient, scenario: Scenario): Pro
   const kv = scenario.kubevirt;
   const nodes = expand(scenario.nodes);
   const vms = expand(scenario.vms);
-  const namespaces = new Set([kv.namespace, BMC_NAMESPACE, MACHINE_NAMESPACE, ...vms.map((v) => v.namespace), ...scenario.workloads.map((w) => w.namespace)]);
-  for (const ns of namespaces) await createIgnoringExisting(client, paths.namespaces(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const namespaces = new Set([
+    kv.namespace,
+    BMC_NAMESPACE,
+    MACHINE_NAMESPACE,
+    ...vms.map((v) => v.namespace),
+    ...scenario.workloads.map((w) => w.namespace),
+  ]);
+  for (const ns of namespaces)
+    await createIgnoringExisting(client, paths.namespaces(), {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns },
+    });
 
-  await createIgnoringExisting(client, paths.resource(GVR.kubevirt.group, GVR.kubevirt.version, GVR.kubevirt.plural, kv.namespace), {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'KubeVirt',
-    metadata: { name: 'kubevirt', namespace: kv.namespace },
-    spec: {
-      configuration: {
-        evictionStrategy: kv.evictionStrategy,
-        migrations: {
-          parallelMigrationsPerCluster: kv.parallelMigrationsPerCluster,
-          parallelOutboundMigrationsPerNode: kv.parallelOutboundMigrationsPerNode,
-          completionTimeoutPerGiB: 150,
-          progressTimeout: 150,
+  await createIgnoringExisting(
+    client,
+    paths.resource(GVR.kubevirt.group, GVR.kubevirt.version, GVR.kubevirt.plural, kv.namespace),
+    {
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'KubeVirt',
+      metadata: { name: 'kubevirt', namespace: kv.namespace },
+      spec: {
+        configuration: {
+          evictionStrategy: kv.evictionStrategy,
+          migrations: {
+            parallelMigrationsPerCluster: kv.parallelMigrationsPerCluster,
+            parallelOutboundMigrationsPerNode: kv.parallelOutboundMigrationsPerNode,
+            completionTimeoutPerGiB: 150,
+            progressTimeout: 150,
+          },
         },
       },
     },
-  });
+  );
 
   const credentials: BmcCredential[] = [];
   for (const node of nodes) credentials.push(...(await createNode(client, node)));
@@ -206,10 +233,15 @@ async function createNode(client: KubeClient, node: z.infer<typeof nodeSchema>):
     [LABEL.hostname]: node.name,
     'kubernetes.io/os': 'linux',
     'kubernetes.io/arch': 'amd64',
-    ...(node.controlPlane ? { 'node-role.kubernetes.io/control-plane': '', 'node-role.kubernetes.io/master': '' } : { 'node-role.kubernetes.io/worker': '' }),
+    ...(node.controlPlane
+      ? { 'node-role.kubernetes.io/control-plane': '', 'node-role.kubernetes.io/master': '' }
+      : { 'node-role.kubernetes.io/worker': '' }),
     ...node.labels,
   };
-  const taints = node.controlPlane && !node.schedulable ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] : undefined;
+  const taints =
+    node.controlPlane && !node.schedulable
+      ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]
+      : undefined;
   const annotations: Record<string, string> = { [HW.power]: 'on', [HW.powerChangedAt]: new Date(0).toISOString() };
   const knob = (key: string, value: string | boolean | undefined) => {
     if (value !== undefined) annotations[key] = String(value);
@@ -241,9 +273,21 @@ async function createNode(client: KubeClient, node: z.infer<typeof nodeSchema>):
           { type: 'Hostname', address: node.name },
         ],
         conditions: [
-          { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now },
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            message: 'kubelet is posting ready status',
+            lastHeartbeatTime: now,
+            lastTransitionTime: now,
+          },
         ],
-        nodeInfo: { kubeletVersion: 'v1.36.3-sandbox', osImage: 'Pitstop sandbox', architecture: 'amd64', operatingSystem: 'linux' },
+        nodeInfo: {
+          kubeletVersion: 'v1.36.3-sandbox',
+          osImage: 'Pitstop sandbox',
+          architecture: 'amd64',
+          operatingSystem: 'linux',
+        },
       },
     });
   }
@@ -273,12 +317,20 @@ async function createNode(client: KubeClient, node: z.infer<typeof nodeSchema>):
 
   if (node.bmc === 'metal3') {
     const bmhName = node.name;
-    await createIgnoringExisting(client, paths.resource(GVR.machine.group, GVR.machine.version, GVR.machine.plural, MACHINE_NAMESPACE), {
-      apiVersion: 'machine.openshift.io/v1beta1',
-      kind: 'Machine',
-      metadata: { name: machineName, namespace: MACHINE_NAMESPACE, annotations: { 'metal3.io/BareMetalHost': `${MACHINE_NAMESPACE}/${bmhName}` } },
-      spec: {},
-    });
+    await createIgnoringExisting(
+      client,
+      paths.resource(GVR.machine.group, GVR.machine.version, GVR.machine.plural, MACHINE_NAMESPACE),
+      {
+        apiVersion: 'machine.openshift.io/v1beta1',
+        kind: 'Machine',
+        metadata: {
+          name: machineName,
+          namespace: MACHINE_NAMESPACE,
+          annotations: { 'metal3.io/BareMetalHost': `${MACHINE_NAMESPACE}/${bmhName}` },
+        },
+        spec: {},
+      },
+    );
     const bmhAnnotations: Record<string, string> = { [HW.bmhNode]: node.name };
     if (node.powerFails) bmhAnnotations[KNOB.powerFails] = 'true';
     if (node.bmcUnreachable) bmhAnnotations[KNOB.bmcUnreachable] = 'true';
@@ -289,8 +341,16 @@ async function createNode(client: KubeClient, node: z.infer<typeof nodeSchema>):
       metadata: { name: bmhName, namespace: MACHINE_NAMESPACE, annotations: bmhAnnotations },
       spec: {
         online: true,
-        bmc: { address: `redfish-virtualmedia+https://127.0.0.1/redfish/v1/Systems/${node.name}`, credentialsName: secretName },
-        consumerRef: { apiVersion: 'machine.openshift.io/v1beta1', kind: 'Machine', name: machineName, namespace: MACHINE_NAMESPACE },
+        bmc: {
+          address: `redfish-virtualmedia+https://127.0.0.1/redfish/v1/Systems/${node.name}`,
+          credentialsName: secretName,
+        },
+        consumerRef: {
+          apiVersion: 'machine.openshift.io/v1beta1',
+          kind: 'Machine',
+          name: machineName,
+          namespace: MACHINE_NAMESPACE,
+        },
       },
     });
     if (bmh) {
@@ -299,9 +359,19 @@ async function createNode(client: KubeClient, node: z.infer<typeof nodeSchema>):
       });
     }
     await client
-      .patch(paths.resource(GVR.machine.group, GVR.machine.version, GVR.machine.plural, MACHINE_NAMESPACE, machineName, 'status'), {
-        status: { nodeRef: { kind: 'Node', name: node.name } },
-      })
+      .patch(
+        paths.resource(
+          GVR.machine.group,
+          GVR.machine.version,
+          GVR.machine.plural,
+          MACHINE_NAMESPACE,
+          machineName,
+          'status',
+        ),
+        {
+          status: { nodeRef: { kind: 'Node', name: node.name } },
+        },
+      )
       .catch(() => undefined);
   }
   return [credential];
@@ -319,7 +389,11 @@ function vmiSpec(vm: z.infer<typeof vmSchema>) {
     domain: {
       cpu: { cores: vm.cpu },
       resources: { requests: { memory: vm.memory } },
-      devices: { disks, interfaces: [iface], ...(vm.hostDevice ? { hostDevices: [{ name: 'gpu1', deviceName: 'nvidia.com/GA102GL_A10' }] } : {}) },
+      devices: {
+        disks,
+        interfaces: [iface],
+        ...(vm.hostDevice ? { hostDevices: [{ name: 'gpu1', deviceName: 'nvidia.com/GA102GL_A10' }] } : {}),
+      },
     },
     networks: [{ name: 'default', pod: {} }],
     volumes,
@@ -348,7 +422,10 @@ async function createVm(client: KubeClient, vm: z.infer<typeof vmSchema>) {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: { name: `${vm.name}-root`, namespace: vm.namespace },
-      spec: { accessModes: [vm.storage === 'rwx' ? 'ReadWriteMany' : 'ReadWriteOnce'], resources: { requests: { storage: '20Gi' } } },
+      spec: {
+        accessModes: [vm.storage === 'rwx' ? 'ReadWriteMany' : 'ReadWriteOnce'],
+        resources: { requests: { storage: '20Gi' } },
+      },
     });
   }
   const annotations = knobAnnotations(vm);
@@ -372,7 +449,12 @@ async function createVm(client: KubeClient, vm: z.infer<typeof vmSchema>) {
   await createIgnoringExisting(client, vmPath(vm.namespace), {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',
-    metadata: { name: vm.name, namespace: vm.namespace, labels: vmLabels, annotations: vm.node ? { [KNOB.initialNode]: vm.node } : {} },
+    metadata: {
+      name: vm.name,
+      namespace: vm.namespace,
+      labels: vmLabels,
+      annotations: vm.node ? { [KNOB.initialNode]: vm.node } : {},
+    },
     spec: {
       runStrategy: vm.runStrategy,
       template: { metadata: { labels: { ...vmLabels, 'kubevirt.io/vm': vm.name }, annotations }, spec: vmiSpec(vm) },
@@ -382,7 +464,14 @@ async function createVm(client: KubeClient, vm: z.infer<typeof vmSchema>) {
 
 function podTemplate(name: string, memory: string, emptyDir: boolean) {
   return {
-    containers: [{ name: 'app', image: `registry.example/${name}:1`, resources: { requests: { memory, cpu: '100m' } }, ...(emptyDir ? { volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] } : {}) }],
+    containers: [
+      {
+        name: 'app',
+        image: `registry.example/${name}:1`,
+        resources: { requests: { memory, cpu: '100m' } },
+        ...(emptyDir ? { volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] } : {}),
+      },
+    ],
     ...(emptyDir ? { volumes: [{ name: 'scratch', emptyDir: {} }] } : {}),
     terminationGracePeriodSeconds: 5,
   };
@@ -396,7 +485,11 @@ async function createWorkload(client: KubeClient, w: z.infer<typeof workloadSche
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: w.name, namespace: w.namespace },
-      spec: { replicas: w.replicas, selector, template: { metadata: { labels: { app: w.name } }, spec: podTemplate(w.name, w.memory, w.emptyDir) } },
+      spec: {
+        replicas: w.replicas,
+        selector,
+        template: { metadata: { labels: { app: w.name } }, spec: podTemplate(w.name, w.memory, w.emptyDir) },
+      },
     });
     if (w.pdb) {
       await createIgnoringExisting(client, paths.resource('policy', 'v1', 'poddisruptionbudgets', w.namespace), {

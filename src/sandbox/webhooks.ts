@@ -53,7 +53,8 @@ async function evictionVerdict(ctx: SimContext, req: AdmissionRequest): Promise<
   const name = `${vmi.metadata.namespace}/${vmi.metadata.name}`;
   switch (strategy) {
     case 'LiveMigrate':
-      if (!migratable) return tooManyRequests(`VMI ${name} is configured with an eviction strategy but is not live-migratable`);
+      if (!migratable)
+        return tooManyRequests(`VMI ${name} is configured with an eviction strategy but is not live-migratable`);
       await evacuate();
       return tooManyRequests(`Eviction triggered evacuation of VMI "${name}"`);
     case 'LiveMigrateIfPossible':
@@ -85,7 +86,10 @@ function migrationVerdict(ctx: SimContext, req: AdmissionRequest): Verdict {
   const inFlight = ctx.informers.vmims
     .list()
     .find((o) => o.metadata.namespace === req.namespace && o.spec?.vmiName === vmiName && !isMigrationFinal(o));
-  if (inFlight) return reject(`in-flight migration detected. Active migration job (${inFlight.metadata.name}) is currently already in progress for VMI ${vmiName}.`);
+  if (inFlight)
+    return reject(
+      `in-flight migration detected. Active migration job (${inFlight.metadata.name}) is currently already in progress for VMI ${vmiName}.`,
+    );
   return allow;
 }
 
@@ -94,10 +98,7 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-export async function startWebhookServer(
-  ctx: SimContext,
-  tls: { cert: string; key: string },
-): Promise<WebhookServer> {
+export async function startWebhookServer(ctx: SimContext, tls: { cert: string; key: string }): Promise<WebhookServer> {
   const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -115,7 +116,12 @@ export async function startWebhookServer(
         const path = new URL(req.url ?? '/', 'https://webhook').pathname;
         let verdict: Verdict;
         try {
-          verdict = path === '/pod-eviction' ? await evictionVerdict(ctx, request) : path === '/migration-create' ? migrationVerdict(ctx, request) : allow;
+          verdict =
+            path === '/pod-eviction'
+              ? await evictionVerdict(ctx, request)
+              : path === '/migration-create'
+                ? migrationVerdict(ctx, request)
+                : allow;
         } catch (e) {
           verdict = { allowed: false, code: 500, message: `sandbox webhook error: ${(e as Error).message}` };
         }
@@ -126,7 +132,13 @@ export async function startWebhookServer(
             response: {
               uid: request.uid,
               allowed: verdict.allowed,
-              status: verdict.allowed ? undefined : { code: verdict.code, message: verdict.message, reason: verdict.code === 429 ? 'TooManyRequests' : 'Invalid' },
+              status: verdict.allowed
+                ? undefined
+                : {
+                    code: verdict.code,
+                    message: verdict.message,
+                    reason: verdict.code === 429 ? 'TooManyRequests' : 'Invalid',
+                  },
             },
           }),
         );
@@ -162,12 +174,26 @@ export async function registerWebhooks(ctx: SimContext, url: string, caCert: str
     kind: 'ValidatingWebhookConfiguration',
     metadata: { name: 'virt-api-validator' },
     webhooks: [
-      hook('virt-launcher-eviction-interceptor.kubevirt.io', '/pod-eviction', { apiGroups: [''], apiVersions: ['v1'], resources: ['pods/eviction'] }, 'NoneOnDryRun'),
-      hook('migration-create-validator.kubevirt.io', '/migration-create', { apiGroups: ['kubevirt.io'], apiVersions: ['v1'], resources: ['virtualmachineinstancemigrations'] }, 'None'),
+      hook(
+        'virt-launcher-eviction-interceptor.kubevirt.io',
+        '/pod-eviction',
+        { apiGroups: [''], apiVersions: ['v1'], resources: ['pods/eviction'] },
+        'NoneOnDryRun',
+      ),
+      hook(
+        'migration-create-validator.kubevirt.io',
+        '/migration-create',
+        { apiGroups: ['kubevirt.io'], apiVersions: ['v1'], resources: ['virtualmachineinstancemigrations'] },
+        'None',
+      ),
     ],
   };
   const path = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
   const existing = await ctx.client.find(`${path}/virt-api-validator`);
-  if (existing) await ctx.client.replace(`${path}/virt-api-validator`, { ...config, metadata: { ...config.metadata, resourceVersion: existing.metadata.resourceVersion } });
+  if (existing)
+    await ctx.client.replace(`${path}/virt-api-validator`, {
+      ...config,
+      metadata: { ...config.metadata, resourceVersion: existing.metadata.resourceVersion },
+    });
   else await ctx.client.create(path, config);
 }

@@ -90,7 +90,9 @@ async function go(args: string[], cwd: string, env: NodeJS.ProcessEnv, log: Log)
     child.stderr.on('data', onLine);
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolvePromise() : reject(new Error(`go ${args.join(' ')} failed (exit ${code}):\n${tail.join('\n')}`)),
+      code === 0
+        ? resolvePromise()
+        : reject(new Error(`go ${args.join(' ')} failed (exit ${code}):\n${tail.join('\n')}`)),
     );
   });
 }
@@ -102,7 +104,8 @@ export async function ensureTemporal(log: Log = defaultLog): Promise<string> {
     return fromEnv;
   }
   const pathBinary = onPath('temporal');
-  if (pathBinary && (await versionOf(pathBinary, ['--version'])).includes(bare(TEMPORAL_CLI_VERSION))) return pathBinary;
+  if (pathBinary && (await versionOf(pathBinary, ['--version'])).includes(bare(TEMPORAL_CLI_VERSION)))
+    return pathBinary;
 
   const dir = join(cacheDir(), `temporal-${TEMPORAL_CLI_VERSION}`);
   const cached = join(dir, 'temporal');
@@ -112,7 +115,12 @@ export async function ensureTemporal(log: Log = defaultLog): Promise<string> {
   log(`building Temporal CLI ${TEMPORAL_CLI_VERSION} with go install (first run only; a few minutes)…`);
   const started = Date.now();
   const staging = stagingDir(dir);
-  await go(['install', '-v', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], repoRoot, { GOBIN: staging }, log);
+  await go(
+    ['install', '-v', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`],
+    repoRoot,
+    { GOBIN: staging },
+    log,
+  );
   publish(staging, dir);
   log(`Temporal CLI built in ${Math.round((Date.now() - started) / 1000)} s → ${cached}`);
   return cached;
@@ -132,8 +140,11 @@ export async function ensureKubeBinaries(log: Log = defaultLog): Promise<Record<
   }
   const missing = KUBE_BINARIES.filter((name) => !found[name]);
   if (missing.length > 0) {
-    if (!(await goAvailable())) throw new Error(missingGoMessage(`Kubernetes ${KUBERNETES_VERSION} (${missing.join(', ')})`));
-    log(`building ${missing.join(', ')} of Kubernetes ${KUBERNETES_VERSION} from Go modules (first run only; about ten minutes)…`);
+    if (!(await goAvailable()))
+      throw new Error(missingGoMessage(`Kubernetes ${KUBERNETES_VERSION} (${missing.join(', ')})`));
+    log(
+      `building ${missing.join(', ')} of Kubernetes ${KUBERNETES_VERSION} from Go modules (first run only; about ten minutes)…`,
+    );
     const started = Date.now();
     const staging = stagingDir(dir);
     await go(

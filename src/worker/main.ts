@@ -23,8 +23,15 @@ async function main() {
   const config = loadWorkerConfig();
   const kube = config.kubeconfig ? KubeClient.fromFile(config.kubeconfig) : KubeClient.fromDefault();
   const connection = await connectTemporal(config);
-  const worker = await createPitstopWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, kube });
-  console.log(`pitstop worker polling task queue "${config.taskQueue}" on ${config.temporalAddress}/${config.temporalNamespace}`);
+  const worker = await createPitstopWorker({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    kube,
+  });
+  console.log(
+    `pitstop worker polling task queue "${config.taskQueue}" on ${config.temporalAddress}/${config.temporalNamespace}`,
+  );
   await worker.run();
   await connection.close();
 }

@@ -31,7 +31,12 @@ function parseInput(input: unknown): MaintenanceRequest {
     return parseMaintenanceRequest(input);
   } catch (e) {
     if (e instanceof InvalidInputError) {
-      throw ApplicationFailure.create({ type: 'InvalidInput', message: e.message, nonRetryable: true, details: [e.issues] });
+      throw ApplicationFailure.create({
+        type: 'InvalidInput',
+        message: e.message,
+        nonRetryable: true,
+        details: [e.issues],
+      });
     }
     throw e;
   }

@@ -11,39 +11,41 @@ let sandbox: Sandbox;
 let kube: KubeClient;
 
 beforeAll(async () => {
-  sandbox = await startSandboxOnly(
-    {
-      name: 'kubevirt-behaviour',
-      timing: { migrationDuration: '300ms', unschedulableTimeout: '1500ms', evacuationRetry: '200ms' },
-      kubevirt: { evictionStrategy: 'LiveMigrate', parallelMigrationsPerCluster: 5, parallelOutboundMigrationsPerNode: 2 },
-      nodes: [
-        { name: 'src', memory: '256Gi' },
-        { name: 'zone-a-{n}', count: 2, labels: { zone: 'a' } },
-        { name: 'zone-b', labels: { zone: 'b' } },
-      ],
-      vms: [
-        { name: 'rwo', node: 'src', storage: 'rwo' },
-        { name: 'bridge', node: 'src', network: 'bridge' },
-        { name: 'gpu', node: 'src', hostDevice: true },
-        { name: 'evict-me', node: 'src' },
-        { name: 'evict-rwo', node: 'src', storage: 'rwo' },
-        { name: 'evict-none', node: 'src', evictionStrategy: 'None', terminationGracePeriodSeconds: 1 },
-        { name: 'evict-ifpossible', node: 'src', evictionStrategy: 'LiveMigrateIfPossible', storage: 'rwo' },
-        { name: 'evict-external', node: 'src', evictionStrategy: 'External' },
-        { name: 'par-{n}', count: 5, node: 'src', knobs: { migrationDuration: '1500ms' } },
-        { name: 'zoned', node: 'zone-a-1', nodeSelector: { zone: 'a' } },
-        { name: 'flaky', node: 'zone-b', knobs: { migrationFailures: 2 } },
-        { name: 'stuck-pending', node: 'zone-b', knobs: { migrationStuck: 'Pending' } },
-        { name: 'stuck-scheduling', node: 'zone-b', knobs: { migrationStuck: 'Scheduling' } },
-        { name: 'slow', node: 'zone-b', knobs: { migrationDuration: '20s' } },
-        { name: 'unabortable', node: 'zone-b', knobs: { migrationDuration: '3s', migrationAbortFails: true } },
-        { name: 'halt-me', node: 'zone-b', terminationGracePeriodSeconds: 1 },
-        { name: 'manual', node: 'zone-b', runStrategy: 'Manual' },
-        { name: 'history', node: 'zone-a-2', knobs: { migrationDuration: '50ms' } },
-        { name: 'loner', node: 'zone-b', standalone: true },
-      ],
+  sandbox = await startSandboxOnly({
+    name: 'kubevirt-behaviour',
+    timing: { migrationDuration: '300ms', unschedulableTimeout: '1500ms', evacuationRetry: '200ms' },
+    kubevirt: {
+      evictionStrategy: 'LiveMigrate',
+      parallelMigrationsPerCluster: 5,
+      parallelOutboundMigrationsPerNode: 2,
     },
-  );
+    nodes: [
+      { name: 'src', memory: '256Gi' },
+      { name: 'zone-a-{n}', count: 2, labels: { zone: 'a' } },
+      { name: 'zone-b', labels: { zone: 'b' } },
+    ],
+    vms: [
+      { name: 'rwo', node: 'src', storage: 'rwo' },
+      { name: 'bridge', node: 'src', network: 'bridge' },
+      { name: 'gpu', node: 'src', hostDevice: true },
+      { name: 'evict-me', node: 'src' },
+      { name: 'evict-rwo', node: 'src', storage: 'rwo' },
+      { name: 'evict-none', node: 'src', evictionStrategy: 'None', terminationGracePeriodSeconds: 1 },
+      { name: 'evict-ifpossible', node: 'src', evictionStrategy: 'LiveMigrateIfPossible', storage: 'rwo' },
+      { name: 'evict-external', node: 'src', evictionStrategy: 'External' },
+      { name: 'par-{n}', count: 5, node: 'src', knobs: { migrationDuration: '1500ms' } },
+      { name: 'zoned', node: 'zone-a-1', nodeSelector: { zone: 'a' } },
+      { name: 'flaky', node: 'zone-b', knobs: { migrationFailures: 2 } },
+      { name: 'stuck-pending', node: 'zone-b', knobs: { migrationStuck: 'Pending' } },
+      { name: 'stuck-scheduling', node: 'zone-b', knobs: { migrationStuck: 'Scheduling' } },
+      { name: 'slow', node: 'zone-b', knobs: { migrationDuration: '20s' } },
+      { name: 'unabortable', node: 'zone-b', knobs: { migrationDuration: '3s', migrationAbortFails: true } },
+      { name: 'halt-me', node: 'zone-b', terminationGracePeriodSeconds: 1 },
+      { name: 'manual', node: 'zone-b', runStrategy: 'Manual' },
+      { name: 'history', node: 'zone-a-2', knobs: { migrationDuration: '50ms' } },
+      { name: 'loner', node: 'zone-b', standalone: true },
+    ],
+  });
   kube = sandbox.cluster.client;
   let states = '';
   await eventually('every VMI running', async () => {
@@ -125,17 +127,35 @@ describe('migrations', () => {
     const m = await createMigration(kube, NS, 'zoned');
     const done = await migrationPhase(m, ['Succeeded', 'Failed']);
     const state = (await vmiOf(kube, NS, 'zoned'))?.status?.migrationState;
-    expect(done.status.phase, JSON.stringify({ state, phases: done.status.phaseTransitionTimestamps })).toBe('Succeeded');
+    expect(done.status.phase, JSON.stringify({ state, phases: done.status.phaseTransitionTimestamps })).toBe(
+      'Succeeded',
+    );
     const phases = done.status.phaseTransitionTimestamps.map((t: { phase: string }) => t.phase);
-    expect(phases).toEqual(['Pending', 'Scheduling', 'Scheduled', 'PreparingTarget', 'TargetReady', 'Running', 'Succeeded']);
+    expect(phases).toEqual([
+      'Pending',
+      'Scheduling',
+      'Scheduled',
+      'PreparingTarget',
+      'TargetReady',
+      'Running',
+      'Succeeded',
+    ]);
     const after = await running(NS, 'zoned');
     expect(before.status.nodeName).toBe('zone-a-1');
     expect(after.status.nodeName).toBe('zone-a-2'); // zone-b has room but does not match the nodeSelector
     expect(after.metadata.labels?.['kubevirt.io/nodeName']).toBe('zone-a-2');
-    expect(after.status.migrationState).toMatchObject({ sourceNode: 'zone-a-1', targetNode: 'zone-a-2', completed: true });
-    const pods = await kube.list(`/api/v1/namespaces/${NS}/pods`, { labelSelector: `kubevirt.io/created-by=${after.metadata.uid}` });
+    expect(after.status.migrationState).toMatchObject({
+      sourceNode: 'zone-a-1',
+      targetNode: 'zone-a-2',
+      completed: true,
+    });
+    const pods = await kube.list(`/api/v1/namespaces/${NS}/pods`, {
+      labelSelector: `kubevirt.io/created-by=${after.metadata.uid}`,
+    });
     await eventually('source launcher pod gone', async () => {
-      const now = await kube.list(`/api/v1/namespaces/${NS}/pods`, { labelSelector: `kubevirt.io/created-by=${after.metadata.uid}` });
+      const now = await kube.list(`/api/v1/namespaces/${NS}/pods`, {
+        labelSelector: `kubevirt.io/created-by=${after.metadata.uid}`,
+      });
       return now.items.length === 1 && now.items[0]?.spec.nodeName === 'zone-a-2';
     });
     expect(pods.items.length).toBeGreaterThanOrEqual(1);
@@ -151,7 +171,9 @@ describe('migrations', () => {
       async () => {
         const list = await kube.list(kv('virtualmachineinstancemigrations', NS));
         const ours = list.items.filter((m) => m.spec.vmiName.startsWith('par-'));
-        const active = ours.filter((m) => ['Scheduling', 'Scheduled', 'PreparingTarget', 'TargetReady', 'Running'].includes(m.status?.phase));
+        const active = ours.filter((m) =>
+          ['Scheduling', 'Scheduled', 'PreparingTarget', 'TargetReady', 'Running'].includes(m.status?.phase),
+        );
         maxActive = Math.max(maxActive, active.length);
         sawPending ||= ours.some((m) => m.status?.phase === 'Pending');
         return ours.length === 5 && ours.every((m) => m.status?.phase === 'Succeeded');
@@ -190,7 +212,10 @@ describe('migrations', () => {
     const m = await createMigration(kube, NS, 'slow');
     await migrationPhase(m, ['Running']);
     await kube.delete(kv('virtualmachineinstancemigrations', NS, m.metadata.name));
-    await eventually('VMIM gone', async () => !(await kube.find(kv('virtualmachineinstancemigrations', NS, m.metadata.name))));
+    await eventually(
+      'VMIM gone',
+      async () => !(await kube.find(kv('virtualmachineinstancemigrations', NS, m.metadata.name))),
+    );
     const vmi = await running(NS, 'slow');
     expect(vmi.status.nodeName).toBe('zone-b');
     expect(vmi.status.migrationState).toMatchObject({ failed: true, abortStatus: 'Succeeded' });
@@ -200,7 +225,11 @@ describe('migrations', () => {
     const m = await createMigration(kube, NS, 'unabortable');
     await migrationPhase(m, ['Running']);
     await kube.delete(kv('virtualmachineinstancemigrations', NS, m.metadata.name));
-    await eventually('VMIM gone', async () => !(await kube.find(kv('virtualmachineinstancemigrations', NS, m.metadata.name))), 15_000);
+    await eventually(
+      'VMIM gone',
+      async () => !(await kube.find(kv('virtualmachineinstancemigrations', NS, m.metadata.name))),
+      15_000,
+    );
     const vmi = await running(NS, 'unabortable');
     expect(vmi.status.nodeName).not.toBe('zone-b');
   });
@@ -252,7 +281,10 @@ describe('eviction of virt-launcher pods (KubeVirt eviction webhook)', () => {
     const vmi = await running(NS, 'evict-ifpossible');
     const pod = await launcherPodOf(kube, vmi);
     await evict(kube, pod!);
-    await eventually('old VMI replaced', async () => (await vmiOf(kube, NS, 'evict-ifpossible'))?.metadata.uid !== vmi.metadata.uid);
+    await eventually(
+      'old VMI replaced',
+      async () => (await vmiOf(kube, NS, 'evict-ifpossible'))?.metadata.uid !== vmi.metadata.uid,
+    );
   });
 
   it('answers 429 for External and marks the VMI for evacuation without migrating it', async () => {
@@ -273,10 +305,16 @@ describe('VM runStrategy', () => {
     await running(NS, 'halt-me');
     await kube.patch(kv('virtualmachines', NS, 'halt-me'), { spec: { runStrategy: 'Halted' } });
     await eventually('VMI gone', async () => !(await vmiOf(kube, NS, 'halt-me')));
-    await eventually('VM Stopped', async () => (await vmOf(kube, NS, 'halt-me'))?.status?.printableStatus === 'Stopped');
+    await eventually(
+      'VM Stopped',
+      async () => (await vmOf(kube, NS, 'halt-me'))?.status?.printableStatus === 'Stopped',
+    );
     await kube.patch(kv('virtualmachines', NS, 'halt-me'), { spec: { runStrategy: 'Always' } });
     await running(NS, 'halt-me');
-    await eventually('VM Running', async () => (await vmOf(kube, NS, 'halt-me'))?.status?.printableStatus === 'Running');
+    await eventually(
+      'VM Running',
+      async () => (await vmOf(kube, NS, 'halt-me'))?.status?.printableStatus === 'Running',
+    );
   });
 
   it('Manual does not bring a stopped VMI back', async () => {

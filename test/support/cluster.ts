@@ -11,7 +11,9 @@ export async function migrationsOf(kube: KubeClient, ns: string, vmi: string): P
 }
 
 export async function launcherPodOf(kube: KubeClient, vmi: KubeObject): Promise<KubeObject | undefined> {
-  const pods = await kube.list(paths.pods(vmi.metadata.namespace), { labelSelector: `kubevirt.io/created-by=${vmi.metadata.uid}` });
+  const pods = await kube.list(paths.pods(vmi.metadata.namespace), {
+    labelSelector: `kubevirt.io/created-by=${vmi.metadata.uid}`,
+  });
   return pods.items.find((p) => p.spec?.nodeName === vmi.status?.nodeName && !p.metadata.deletionTimestamp);
 }
 

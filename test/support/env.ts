@@ -34,7 +34,9 @@ export async function startSandboxOnly(scenario?: ScenarioInput, timing?: Partia
   });
 }
 
-export async function startTestEnv(options: { scenario?: ScenarioInput; timing?: Partial<Timing>; worker?: boolean } = {}): Promise<TestEnv> {
+export async function startTestEnv(
+  options: { scenario?: ScenarioInput; timing?: Partial<Timing>; worker?: boolean } = {},
+): Promise<TestEnv> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
@@ -78,7 +80,11 @@ export async function startTestEnv(options: { scenario?: ScenarioInput; timing?:
 }
 
 /** Polls the cluster until `check` holds (the cluster's own account, not the workflow's). */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -88,7 +94,8 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -47,7 +47,9 @@ export default async function setup(project: TestProject) {
   project.provide('kubeBinaries', tools.kube);
   project.provide('workflowBundlePath', workflowBundlePath);
   project.provide('runDir', runDir);
-  console.log(`[setup] tools, Temporal dev server (${temporal.address}) and workflow bundle ready in ${Date.now() - started} ms`);
+  console.log(
+    `[setup] tools, Temporal dev server (${temporal.address}) and workflow bundle ready in ${Date.now() - started} ms`,
+  );
 
   return async () => {
     await temporal.stop();

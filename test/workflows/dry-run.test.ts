@@ -53,11 +53,14 @@ afterAll(async () => {
 
 async function dryRun(input: Omit<MaintenanceInput, 'dryRun'>): Promise<MaintenanceResult & { workflowId: string }> {
   const workflowId = `maintenance-${input.node}-${randomUUID().slice(0, 8)}`;
-  const result = await env.client.workflow.execute<(i: MaintenanceInput) => Promise<MaintenanceResult>>('nodeMaintenance', {
-    taskQueue: env.taskQueue,
-    workflowId,
-    args: [{ ...input, dryRun: true }],
-  });
+  const result = await env.client.workflow.execute<(i: MaintenanceInput) => Promise<MaintenanceResult>>(
+    'nodeMaintenance',
+    {
+      taskQueue: env.taskQueue,
+      workflowId,
+      args: [{ ...input, dryRun: true }],
+    },
+  );
   return { ...result, workflowId };
 }
 
@@ -81,7 +84,10 @@ describe('the per-VM plan, read from the cluster', () => {
     expect(outcome).toBe('DryRun');
     expect(verdict.ok).toBe(true);
     const rows = Object.fromEntries(
-      verdict.plan.map((p) => [p.vmi.replace('vms/', ''), { action: p.action, restore: p.restore, onFailure: p.onMigrationFailure, decisions: p.allowedDecisions }]),
+      verdict.plan.map((p) => [
+        p.vmi.replace('vms/', ''),
+        { action: p.action, restore: p.restore, onFailure: p.onMigrationFailure, decisions: p.allowedDecisions },
+      ]),
     );
     expect(rows).toMatchObject({
       migrate: { action: 'migrate', onFailure: 'escalate' },
@@ -103,7 +109,10 @@ describe('the per-VM plan, read from the cluster', () => {
 
   it('follows escalation.onNonMigratable=shutdown: the RWO VM is shut down instead of asking', async () => {
     const { verdict } = await dryRun({ node: 'worker-1', policy: { escalation: { onNonMigratable: 'shutdown' } } });
-    expect(verdict.plan.find((p) => p.vmi === 'vms/rwo')).toMatchObject({ action: 'shutdown', restore: 'afterMaintenance' });
+    expect(verdict.plan.find((p) => p.vmi === 'vms/rwo')).toMatchObject({
+      action: 'shutdown',
+      restore: 'afterMaintenance',
+    });
   });
 
   it('changes nothing in the cluster', async () => {
@@ -123,7 +132,10 @@ describe('the per-VM plan, read from the cluster', () => {
     expect(progress).toMatchObject({ node: 'worker-2', phase: 'DryRun', dryRun: true });
     const found = await eventually('listed by MaintenanceNode', async () => {
       const ids: string[] = [];
-      for await (const w of env.client.workflow.list({ query: `MaintenanceNode="worker-2" AND MaintenancePhase="DryRun"` })) ids.push(w.workflowId);
+      for await (const w of env.client.workflow.list({
+        query: `MaintenanceNode="worker-2" AND MaintenancePhase="DryRun"`,
+      }))
+        ids.push(w.workflowId);
       return ids.includes(workflowId) ? ids : undefined;
     });
     expect(found).toContain(workflowId);
@@ -138,17 +150,26 @@ describe('preflight refusals, each with a clear message', () => {
   it('refuses an unknown node', async () => {
     const { verdict } = await dryRun({ node: 'worker-9' });
     expect(verdict.ok).toBe(false);
-    expect(verdict.refusals).toEqual([{ code: 'NodeNotFound', message: expect.stringContaining('"worker-9" does not exist') }]);
+    expect(verdict.refusals).toEqual([
+      { code: 'NodeNotFound', message: expect.stringContaining('"worker-9" does not exist') },
+    ]);
   });
 
   it('refuses a node whose lease another holder has (medik8s convention)', async () => {
     const now = new Date().toISOString().replace(/\.\d+Z$/, '.000000Z');
-    await env.kube.create(paths.namespaces(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'medik8s-leases' } }).catch(() => undefined);
+    await env.kube
+      .create(paths.namespaces(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'medik8s-leases' } })
+      .catch(() => undefined);
     await env.kube.create(paths.leases('medik8s-leases'), {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { name: 'node-worker-2', namespace: 'medik8s-leases' },
-      spec: { holderIdentity: 'node-maintenance-operator', leaseDurationSeconds: 3600, acquireTime: now, renewTime: now },
+      spec: {
+        holderIdentity: 'node-maintenance-operator',
+        leaseDurationSeconds: 3600,
+        acquireTime: now,
+        renewTime: now,
+      },
     });
     try {
       const { verdict } = await dryRun({ node: 'worker-2' });
@@ -161,14 +182,18 @@ describe('preflight refusals, each with a clear message', () => {
 
   it('allows one control-plane node of three, but refuses when another is already down (quorum)', async () => {
     expect((await dryRun({ node: 'cp-1' })).verdict.ok).toBe(true);
-    await env.kube.patch('/apis/metal3.io/v1alpha1/namespaces/openshift-machine-api/baremetalhosts/cp-3', { spec: { online: false } });
+    await env.kube.patch('/apis/metal3.io/v1alpha1/namespaces/openshift-machine-api/baremetalhosts/cp-3', {
+      spec: { online: false },
+    });
     try {
       await eventually('cp-3 NotReady', async () => !nodeReady(await env.kube.get(paths.node('cp-3'))));
       const { verdict } = await dryRun({ node: 'cp-1' });
       expect(verdict.refusals.map((r) => r.code)).toEqual(['QuorumAtRisk']);
       expect(verdict.refusals[0]?.message).toMatch(/control-plane/);
     } finally {
-      await env.kube.patch('/apis/metal3.io/v1alpha1/namespaces/openshift-machine-api/baremetalhosts/cp-3', { spec: { online: true } });
+      await env.kube.patch('/apis/metal3.io/v1alpha1/namespaces/openshift-machine-api/baremetalhosts/cp-3', {
+        spec: { online: true },
+      });
       await eventually('cp-3 Ready', async () => nodeReady(await env.kube.get(paths.node('cp-3'))));
     }
   });
@@ -183,13 +208,21 @@ describe('preflight refusals, each with a clear message', () => {
 
 describe('bad input and what is not there yet', () => {
   it('fails fast with every problem named, before touching the cluster', async () => {
-    const message = await failureOf({ node: 'worker-1', power: 'ipmi', policy: { migration: { timeout: '5 minutes' } } });
+    const message = await failureOf({
+      node: 'worker-1',
+      power: 'ipmi',
+      policy: { migration: { timeout: '5 minutes' } },
+    });
     expect(message).toContain('power');
     expect(message).toContain('policy.migration.timeout');
   });
 
   it('rejects credentials in the input: they belong in a Secret', async () => {
-    const message = await failureOf({ node: 'worker-1', power: 'redfish', redfish: { address: 'https://bmc', password: 'hunter2' } });
+    const message = await failureOf({
+      node: 'worker-1',
+      power: 'redfish',
+      redfish: { address: 'https://bmc', password: 'hunter2' },
+    });
     expect(message).toMatch(/Secret/);
     expect(message).not.toContain('hunter2');
   });

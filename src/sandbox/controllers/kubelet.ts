@@ -20,12 +20,16 @@ export async function reconcilePod(ctx: SimContext, key: string): Promise<void> 
     if (due > 0) return ctx.queues.pod.add(key, due);
     stopRequestedAt.delete(pod.metadata.uid ?? '');
     try {
-      await ctx.client.delete(paths.pod(ns, pod.metadata.name), { gracePeriodSeconds: 0 }, {
-        kind: 'DeleteOptions',
-        apiVersion: 'v1',
-        gracePeriodSeconds: 0,
-        preconditions: { uid: pod.metadata.uid },
-      });
+      await ctx.client.delete(
+        paths.pod(ns, pod.metadata.name),
+        { gracePeriodSeconds: 0 },
+        {
+          kind: 'DeleteOptions',
+          apiVersion: 'v1',
+          gracePeriodSeconds: 0,
+          preconditions: { uid: pod.metadata.uid },
+        },
+      );
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
@@ -83,7 +87,9 @@ export async function reconcileNode(ctx: SimContext, key: string): Promise<void>
   const due = changedAt + delay - Date.now();
   if (due > 0) return ctx.queues.node.add(key, due);
 
-  const wantReady = poweredOn && !isTrue(node, KNOB.neverReady);
+  // never-ready is about coming *back*: the node is up until its machine is first power-cycled (changedAt is
+  // the epoch until then), so a scenario can run workloads on it before maintenance reboots it.
+  const wantReady = poweredOn && !(changedAt > 0 && isTrue(node, KNOB.neverReady));
   const conditions: { type: string; status: string; reason?: string }[] = node.status?.conditions ?? [];
   const ready = conditions.find((c) => c.type === 'Ready');
   const taints: { key: string; effect: string }[] = node.spec?.taints ?? [];
@@ -96,8 +102,22 @@ export async function reconcileNode(ctx: SimContext, key: string): Promise<void>
   if (!readyMatches) {
     const now = nowIso();
     const readyCondition = wantReady
-      ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }
-      : { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: now, lastTransitionTime: now };
+      ? {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          message: 'kubelet is posting ready status',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+        }
+      : {
+          type: 'Ready',
+          status: 'Unknown',
+          reason: 'NodeStatusUnknown',
+          message: 'Kubelet stopped posting node status.',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+        };
     await ctx.client.patch(
       paths.nodeStatus(node.metadata.name),
       guarded(node, { status: { conditions: [...conditions.filter((c) => c.type !== 'Ready'), readyCondition] } }),
@@ -105,9 +125,14 @@ export async function reconcileNode(ctx: SimContext, key: string): Promise<void>
   }
   const latest = ctx.informers.nodes.get(key) ?? node;
   const others = (latest.spec?.taints ?? []).filter((t: { key: string }) => !healthTaint(t));
-  const nextTaints = wantReady ? others : [...others, { key: UNREACHABLE_TAINT, effect: 'NoSchedule', timeAdded: nowIso() }];
+  const nextTaints = wantReady
+    ? others
+    : [...others, { key: UNREACHABLE_TAINT, effect: 'NoSchedule', timeAdded: nowIso() }];
   if (JSON.stringify(nextTaints) !== JSON.stringify(latest.spec?.taints ?? [])) {
-    await ctx.client.patch(paths.node(node.metadata.name), guarded(latest, { spec: { taints: nextTaints.length ? nextTaints : null } }));
+    await ctx.client.patch(
+      paths.node(node.metadata.name),
+      guarded(latest, { spec: { taints: nextTaints.length ? nextTaints : null } }),
+    );
   }
 }
 
@@ -122,4 +147,3 @@ export function machinePower(ctx: SimContext, nodeName: string): boolean | undef
   const node = ctx.informers.nodes.get(nodeName);
   return node ? isPoweredOn(node) : undefined;
 }
-

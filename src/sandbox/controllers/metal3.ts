@@ -9,7 +9,9 @@ const REBOOT_PREFIX = 'reboot.metal3.io';
 
 /** Desired power: online, and no reboot annotation holding the host down. */
 export function desiredPower(bmh: KubeObject): boolean {
-  const held = Object.keys(bmh.metadata.annotations ?? {}).some((k) => k === REBOOT_PREFIX || k.startsWith(`${REBOOT_PREFIX}/`));
+  const held = Object.keys(bmh.metadata.annotations ?? {}).some(
+    (k) => k === REBOOT_PREFIX || k.startsWith(`${REBOOT_PREFIX}/`),
+  );
   return bmh.spec?.online === true && !held;
 }
 
@@ -32,7 +34,17 @@ export async function reconcileBmh(ctx: SimContext, key: string): Promise<void> 
     if (failure) {
       pendingSince.delete(key);
       if (bmh.status?.errorMessage !== failure) {
-        await ctx.client.patch(path, guarded(bmh, { status: { operationalStatus: 'error', errorType: 'power management error', errorMessage: failure, poweredOn: actual } }));
+        await ctx.client.patch(
+          path,
+          guarded(bmh, {
+            status: {
+              operationalStatus: 'error',
+              errorType: 'power management error',
+              errorMessage: failure,
+              poweredOn: actual,
+            },
+          }),
+        );
       }
       return;
     }
@@ -45,7 +57,13 @@ export async function reconcileBmh(ctx: SimContext, key: string): Promise<void> 
     pendingSince.delete(key);
   }
   const poweredOn = want === actual ? actual : want;
-  const status = { operationalStatus: 'OK', errorType: '', errorMessage: '', poweredOn, provisioning: { state: 'provisioned' } };
+  const status = {
+    operationalStatus: 'OK',
+    errorType: '',
+    errorMessage: '',
+    poweredOn,
+    provisioning: { state: 'provisioned' },
+  };
   const s = bmh.status ?? {};
   if (s.operationalStatus !== 'OK' || s.poweredOn !== poweredOn || s.errorMessage) {
     await ctx.client.patch(path, guarded(bmh, { status }));

@@ -2,7 +2,15 @@
 // (extra migrations wait in Pending), a target pod placed by the real scheduler, abort on delete, and the
 // evacuation controller that turns `status.evacuationNodeName` into `kubevirt-evacuation-*` migrations.
 import { isNotFound, paths, type KubeObject } from '../../k8s/client.js';
-import { vmimPath, vmiPath, guarded, launcherPods, kubevirtConfig, effectiveEvictionStrategy, type SimContext } from '../context.js';
+import {
+  vmimPath,
+  vmiPath,
+  guarded,
+  launcherPods,
+  kubevirtConfig,
+  effectiveEvictionStrategy,
+  type SimContext,
+} from '../context.js';
 import {
   FINALIZER,
   HW,
@@ -84,7 +92,9 @@ async function patchVmi(ctx: SimContext, vmi: KubeObject, patch: Record<string, 
 async function deletePodQuietly(ctx: SimContext, pod: KubeObject | undefined) {
   if (!pod || pod.metadata.deletionTimestamp) return;
   try {
-    await ctx.client.delete(paths.pod(pod.metadata.namespace ?? 'default', pod.metadata.name), { gracePeriodSeconds: 0 });
+    await ctx.client.delete(paths.pod(pod.metadata.namespace ?? 'default', pod.metadata.name), {
+      gracePeriodSeconds: 0,
+    });
   } catch (e) {
     if (!isNotFound(e)) throw e;
   }
@@ -96,17 +106,33 @@ const targetPodOf = (ctx: SimContext, vmi: KubeObject | undefined, m: KubeObject
 /** A migration ended: free its slot and let the waiting ones (and the VM's status) move. */
 function finished(ctx: SimContext, slots: MigrationSlots, m: KubeObject) {
   slots.release(m.metadata.uid ?? '');
-  for (const other of ctx.informers.vmims.list()) if (other.status?.phase === 'Pending') ctx.queues.migration.add(`${other.metadata.namespace}/${other.metadata.name}`);
+  for (const other of ctx.informers.vmims.list())
+    if (other.status?.phase === 'Pending')
+      ctx.queues.migration.add(`${other.metadata.namespace}/${other.metadata.name}`);
   ctx.queues.vm.add(`${m.metadata.namespace}/${m.spec?.vmiName}`);
   ctx.queues.evacuation.add(`${m.metadata.namespace}/${m.spec?.vmiName}`);
 }
 
-async function fail(ctx: SimContext, slots: MigrationSlots, m: KubeObject, vmi: KubeObject | undefined, reason: string, abortStatus?: string) {
+async function fail(
+  ctx: SimContext,
+  slots: MigrationSlots,
+  m: KubeObject,
+  vmi: KubeObject | undefined,
+  reason: string,
+  abortStatus?: string,
+) {
   await deletePodQuietly(ctx, targetPodOf(ctx, vmi, m));
   if (vmi && vmi.status?.migrationState?.migrationUid === m.metadata.uid) {
     await patchVmi(ctx, vmi, {
       status: {
-        migrationState: { ...vmi.status.migrationState, endTimestamp: nowIso(), completed: false, failed: true, failureReason: reason, ...(abortStatus ? { abortStatus } : {}) },
+        migrationState: {
+          ...vmi.status.migrationState,
+          endTimestamp: nowIso(),
+          completed: false,
+          failed: true,
+          failureReason: reason,
+          ...(abortStatus ? { abortStatus } : {}),
+        },
       },
     });
   }
@@ -128,11 +154,23 @@ export async function reconcileMigration(ctx: SimContext, slots: MigrationSlots,
       await progress(ctx, slots, m, vmi, key);
       if (!isMigrationFinal(ctx.informers.vmims.get(key) ?? m)) return;
     } else if (!isMigrationFinal(m)) {
-      await fail(ctx, slots, m, vmi, 'Migration aborted by deleting its VirtualMachineInstanceMigration', phase === 'Running' ? 'Succeeded' : undefined);
+      await fail(
+        ctx,
+        slots,
+        m,
+        vmi,
+        'Migration aborted by deleting its VirtualMachineInstanceMigration',
+        phase === 'Running' ? 'Succeeded' : undefined,
+      );
     }
     const latest = ctx.informers.vmims.get(key) ?? m;
     await ctx.client
-      .patch(vmimPath(ns, m.metadata.name), { metadata: { finalizers: (latest.metadata.finalizers ?? []).filter((f) => f !== FINALIZER.vmim), resourceVersion: undefined } })
+      .patch(vmimPath(ns, m.metadata.name), {
+        metadata: {
+          finalizers: (latest.metadata.finalizers ?? []).filter((f) => f !== FINALIZER.vmim),
+          resourceVersion: undefined,
+        },
+      })
       .catch((e) => {
         if (!isNotFound(e)) throw e;
       });
@@ -142,7 +180,10 @@ export async function reconcileMigration(ctx: SimContext, slots: MigrationSlots,
 
   if (!m.metadata.finalizers?.includes(FINALIZER.vmim) || m.metadata.labels?.[LABEL.vmiName] !== m.spec?.vmiName) {
     await ctx.client.patch(vmimPath(ns, m.metadata.name), {
-      metadata: { finalizers: [...(m.metadata.finalizers ?? []).filter((f) => f !== FINALIZER.vmim), FINALIZER.vmim], labels: { [LABEL.vmiName]: m.spec?.vmiName } },
+      metadata: {
+        finalizers: [...(m.metadata.finalizers ?? []).filter((f) => f !== FINALIZER.vmim), FINALIZER.vmim],
+        labels: { [LABEL.vmiName]: m.spec?.vmiName },
+      },
     });
     return;
   }
@@ -150,7 +191,13 @@ export async function reconcileMigration(ctx: SimContext, slots: MigrationSlots,
   await progress(ctx, slots, m, vmi, key);
 }
 
-async function progress(ctx: SimContext, slots: MigrationSlots, m: KubeObject, vmi: KubeObject | undefined, key: string) {
+async function progress(
+  ctx: SimContext,
+  slots: MigrationSlots,
+  m: KubeObject,
+  vmi: KubeObject | undefined,
+  key: string,
+) {
   const phase: string = m.status?.phase ?? '';
   const t = ctx.timing;
   if (!vmi || vmi.status?.phase !== 'Running') return await fail(ctx, slots, m, vmi, 'VMI is not running');
@@ -165,7 +212,10 @@ async function progress(ctx: SimContext, slots: MigrationSlots, m: KubeObject, v
     case 'Scheduling': {
       let target = targetPodOf(ctx, vmi, m);
       if (!target) {
-        target = await createLauncherPod(ctx, vmi, undefined, { migrationUid: m.metadata.uid ?? '', sourceNode: vmi.status.nodeName });
+        target = await createLauncherPod(ctx, vmi, undefined, {
+          migrationUid: m.metadata.uid ?? '',
+          sourceNode: vmi.status.nodeName,
+        });
       }
       if (target.spec?.nodeName) return await setPhase(ctx, m, 'Scheduled');
       const waited = Date.now() - enteredAt(m, 'Scheduling');
@@ -211,12 +261,23 @@ async function progress(ctx: SimContext, slots: MigrationSlots, m: KubeObject, v
       if (!outcome) {
         const failedSoFar = countKnob(vmi, HW.migrationsFailed);
         const decided = failedSoFar < countKnob(vmi, KNOB.migrationFailures) ? `fail:${failedSoFar + 1}` : 'succeed';
-        await ctx.client.patch(vmimPath(m.metadata.namespace ?? 'default', m.metadata.name, 'status'), guarded(m, { status: { sandboxOutcome: decided } }));
+        await ctx.client.patch(
+          vmimPath(m.metadata.namespace ?? 'default', m.metadata.name, 'status'),
+          guarded(m, { status: { sandboxOutcome: decided } }),
+        );
         return; // the update re-queues us
       }
       if (outcome.startsWith('fail:')) {
-        await ctx.client.patch(vmiPath(vmi.metadata.namespace ?? 'default', vmi.metadata.name), { metadata: { annotations: { [HW.migrationsFailed]: outcome.slice(5) } } });
-        return await fail(ctx, slots, m, ctx.informers.vmis.get(`${vmi.metadata.namespace}/${vmi.metadata.name}`) ?? vmi, 'migration failed (sandbox knob)');
+        await ctx.client.patch(vmiPath(vmi.metadata.namespace ?? 'default', vmi.metadata.name), {
+          metadata: { annotations: { [HW.migrationsFailed]: outcome.slice(5) } },
+        });
+        return await fail(
+          ctx,
+          slots,
+          m,
+          ctx.informers.vmis.get(`${vmi.metadata.namespace}/${vmi.metadata.name}`) ?? vmi,
+          'migration failed (sandbox knob)',
+        );
       }
       return await complete(ctx, slots, m, vmi);
     }
@@ -235,7 +296,13 @@ async function complete(ctx: SimContext, slots: MigrationSlots, m: KubeObject, v
     status: {
       ...status,
       nodeName: targetNode,
-      migrationState: { ...vmi.status.migrationState, targetNode, endTimestamp: nowIso(), completed: true, failed: false },
+      migrationState: {
+        ...vmi.status.migrationState,
+        targetNode,
+        endTimestamp: nowIso(),
+        completed: true,
+        failed: false,
+      },
     },
   });
   for (const pod of sourcePods) await deletePodQuietly(ctx, pod);
@@ -250,12 +317,24 @@ async function startPending(ctx: SimContext, slots: MigrationSlots) {
     const pending = ctx.informers.vmims
       .list()
       .filter((m) => m.status?.phase === 'Pending' && !m.metadata.deletionTimestamp && !slots.has(m.metadata.uid ?? ''))
-      .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name));
+      .sort(
+        (a, b) =>
+          (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+          a.metadata.name.localeCompare(b.metadata.name),
+      );
     for (const m of pending) {
       const vmi = vmiOf(ctx, m);
       if (!vmi || annotation(vmi, KNOB.migrationStuck) === 'Pending') continue;
       const uid = m.metadata.uid ?? '';
-      if (!slots.tryReserve(uid, vmi.status?.nodeName ?? '', parallelMigrationsPerCluster, parallelOutboundMigrationsPerNode)) continue;
+      if (
+        !slots.tryReserve(
+          uid,
+          vmi.status?.nodeName ?? '',
+          parallelMigrationsPerCluster,
+          parallelOutboundMigrationsPerNode,
+        )
+      )
+        continue;
       try {
         await setPhase(ctx, m, 'Scheduling');
       } catch (e) {
@@ -270,7 +349,13 @@ async function startPending(ctx: SimContext, slots: MigrationSlots) {
 async function garbageCollect(ctx: SimContext, m: KubeObject) {
   const done = ctx.informers.vmims
     .list()
-    .filter((o) => o.metadata.namespace === m.metadata.namespace && o.spec?.vmiName === m.spec?.vmiName && isMigrationFinal(o) && !o.metadata.deletionTimestamp)
+    .filter(
+      (o) =>
+        o.metadata.namespace === m.metadata.namespace &&
+        o.spec?.vmiName === m.spec?.vmiName &&
+        isMigrationFinal(o) &&
+        !o.metadata.deletionTimestamp,
+    )
     .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
   for (const old of done.slice(5)) {
     await ctx.client.delete(vmimPath(old.metadata.namespace ?? 'default', old.metadata.name)).catch((e) => {
@@ -286,7 +371,9 @@ export async function reconcileEvacuation(ctx: SimContext, key: string): Promise
   if (!vmi || !node || vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) return;
   if (effectiveEvictionStrategy(ctx, vmi) === 'External') return; // someone else's job
   if (vmi.status.nodeName !== node) return;
-  const mine = ctx.informers.vmims.list().filter((m) => m.metadata.namespace === vmi.metadata.namespace && m.spec?.vmiName === vmi.metadata.name);
+  const mine = ctx.informers.vmims
+    .list()
+    .filter((m) => m.metadata.namespace === vmi.metadata.namespace && m.spec?.vmiName === vmi.metadata.name);
   if (mine.some((m) => !isMigrationFinal(m))) return;
   const lastFailure = mine
     .filter((m) => m.status?.phase === 'Failed')

@@ -72,7 +72,9 @@ async function createVmi(ctx: SimContext, vm: KubeObject) {
     status: { phase: 'Pending' },
   });
   // The initial placement is used once: a VM that is started again later is scheduled like any other.
-  const patch: Record<string, unknown> = { metadata: { annotations: { [STARTED_ONCE]: 'true', [KNOB.initialNode]: null } } };
+  const patch: Record<string, unknown> = {
+    metadata: { annotations: { [STARTED_ONCE]: 'true', [KNOB.initialNode]: null } },
+  };
   await ctx.client.patch(vmPath(ns, vm.metadata.name), patch);
 }
 
@@ -114,5 +116,8 @@ async function updateVmStatus(ctx: SimContext, vm: KubeObject, vmi: KubeObject |
     current.runStrategy === status.runStrategy
   )
     return;
-  await ctx.client.patch(vmPath(vm.metadata.namespace ?? 'default', vm.metadata.name, 'status'), guarded(vm, { status }));
+  await ctx.client.patch(
+    vmPath(vm.metadata.namespace ?? 'default', vm.metadata.name, 'status'),
+    guarded(vm, { status }),
+  );
 }

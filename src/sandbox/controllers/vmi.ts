@@ -8,9 +8,7 @@ import { FINALIZER, GVR, KNOB, LABEL, annotation, durationKnob, isPodReady, isTr
 /** Memory the launcher pod requests: the guest's memory plus KubeVirt's per-VM overhead. */
 export function vmiMemoryBytes(vmi: KubeObject): number {
   const domain = vmi.spec?.domain ?? {};
-  return (
-    parseQuantity(domain.resources?.requests?.memory) ?? parseQuantity(domain.memory?.guest) ?? 1024 ** 3
-  );
+  return parseQuantity(domain.resources?.requests?.memory) ?? parseQuantity(domain.memory?.guest) ?? 1024 ** 3;
 }
 const OVERHEAD_BYTES = 200 * 1024 ** 2;
 
@@ -39,7 +37,9 @@ export function liveMigratable(ctx: SimContext, vmi: KubeObject): Condition {
     }
   }
   const podNetworks = new Set(
-    (vmi.spec?.networks ?? []).filter((n: { pod?: unknown }) => n.pod !== undefined).map((n: { name: string }) => n.name),
+    (vmi.spec?.networks ?? [])
+      .filter((n: { pod?: unknown }) => n.pod !== undefined)
+      .map((n: { name: string }) => n.name),
   );
   const bridgeOnPod = (vmi.spec?.domain?.devices?.interfaces ?? []).some(
     (i: { name: string; bridge?: unknown }) => i.bridge !== undefined && podNetworks.has(i.name),
@@ -86,7 +86,8 @@ function launcherPodManifest(vmi: KubeObject, nodeName?: string, extra?: { migra
     : vmi.spec?.affinity;
   const nodeSelector = { ...(vmi.spec?.nodeSelector ?? {}) };
   // "Stuck in Scheduling" knob: a target that no node can take, as when no node has room or matches.
-  if (extra && annotation(vmi, KNOB.migrationStuck) === 'Scheduling') nodeSelector['sandbox.pitstop.io/unmatchable'] = 'true';
+  if (extra && annotation(vmi, KNOB.migrationStuck) === 'Scheduling')
+    nodeSelector['sandbox.pitstop.io/unmatchable'] = 'true';
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -183,7 +184,9 @@ export async function reconcileVmi(ctx: SimContext, key: string): Promise<void> 
     }
     const scheduled = (pod.status?.conditions ?? []).find((c: Condition) => c.type === 'PodScheduled');
     const next = nodeName ? 'Scheduled' : 'Scheduling';
-    const conditions = scheduled ? [{ type: 'PodScheduled', status: scheduled.status, reason: scheduled.reason, message: scheduled.message }] : [];
+    const conditions = scheduled
+      ? [{ type: 'PodScheduled', status: scheduled.status, reason: scheduled.reason, message: scheduled.message }]
+      : [];
     if (phase !== next || JSON.stringify(vmi.status?.conditions ?? []) !== JSON.stringify(conditions)) {
       await patchVmi(ctx, vmi, { status: { phase: next, conditions } });
     }
