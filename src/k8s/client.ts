@@ -161,7 +161,11 @@ export class KubeClient {
           headers: {
             ...(base.headers ?? {}),
             Accept: 'application/json',
-            ...(payload !== undefined ? { 'Content-Type': contentType } : {}),
+            // Explicit length: node does not chunk DELETE bodies, and without it the server reads the body as
+            // the start of the next request on this keep-alive connection.
+            ...(payload !== undefined
+              ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }
+              : {}),
           },
         },
         (res) => {

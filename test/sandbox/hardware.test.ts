@@ -26,6 +26,7 @@ beforeAll(async () => {
       { name: 'm3-cycle' },
       { name: 'm3-reboot' },
       { name: 'm3-fails', powerFails: true },
+      { name: 'm3-unreachable', bmcUnreachable: true },
       { name: 'm3-never', neverReady: true },
       { name: 'rf-1', bmc: 'redfish' },
       { name: 'rf-unreachable', bmc: 'redfish', bmcUnreachable: true },
@@ -49,7 +50,7 @@ beforeAll(async () => {
       ...pods.items.map((p) => `${p.metadata.name}:${p.status?.phase}`),
     ].join(' ');
     return (
-      nodes.items.length === 9 &&
+      nodes.items.length === 10 &&
       nodes.items.every(nodeReady) &&
       pods.items.length === 7 &&
       pods.items.every((p) => p.status?.phase === 'Running')
@@ -270,6 +271,18 @@ describe('simulated Metal3', () => {
     });
   });
 
+  it('reports an unreachable BMC as operationalStatus error and leaves the host on', async () => {
+    await setOnline('m3-unreachable', false);
+    const bmh = await eventually('BareMetalHost in error', async () => {
+      const b = await bmhOf('m3-unreachable');
+      return b.status?.operationalStatus === 'error' ? b : undefined;
+    });
+    expect(bmh.status.errorMessage).toMatch(/unreachable/i);
+    expect(bmh.status.poweredOn).toBe(true);
+    await sleep(400);
+    expect(nodeReady(await nodeOf('m3-unreachable'))).toBe(true);
+  });
+
   it('powers a never-ready host back on, but its node never becomes Ready again', async () => {
     await setOnline('m3-never', false);
     await poweredOn('m3-never', false);
@@ -344,9 +357,10 @@ describe('simulated Redfish BMC', () => {
     const c = credential('rf-1');
     expect(c.secretNamespace).toBe('pitstop-bmc');
     const secret = await kube.get(paths.secret('pitstop-bmc', c.secretName));
-    const decode = (v: string) => Buffer.from(v, 'base64').toString('utf8');
-    expect(decode(secret.data.username)).toBe(c.username);
-    expect(decode(secret.data.password)).toBe(c.password);
+    const data = secret.data as Record<string, string>;
+    const decode = (v: string | undefined) => Buffer.from(v ?? '', 'base64').toString('utf8');
+    expect(decode(data.username)).toBe(c.username);
+    expect(decode(data.password)).toBe(c.password);
     expect(c.password.length).toBeGreaterThanOrEqual(12);
   });
 

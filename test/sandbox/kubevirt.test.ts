@@ -42,6 +42,7 @@ beforeAll(async () => {
       { name: 'unabortable', node: 'zone-b', knobs: { migrationDuration: '3s', migrationAbortFails: true } },
       { name: 'halt-me', node: 'zone-b', terminationGracePeriodSeconds: 1 },
       { name: 'manual', node: 'zone-b', runStrategy: 'Manual' },
+      { name: 'hangs', node: 'zone-b', knobs: { stopHangs: true } },
       { name: 'history', node: 'zone-a-2', knobs: { migrationDuration: '50ms' } },
       { name: 'loner', node: 'zone-b', standalone: true },
     ],
@@ -51,9 +52,11 @@ beforeAll(async () => {
   await eventually('every VMI running', async () => {
     const list = await kube.list(kv('virtualmachineinstances', NS));
     states = list.items.map((v) => `${v.metadata.name}:${v.status?.phase}`).join(' ');
-    return list.items.length === 23 && list.items.every((v) => v.status?.phase === 'Running');
-  }).catch((e: Error) => {
-    throw new Error(`${e.message}: ${states}`);
+    return list.items.length === 24 && list.items.every((v) => v.status?.phase === 'Running');
+  }).catch(async (e: Error) => {
+    const vms = await kube.list(kv('virtualmachines', NS));
+    const vmStates = vms.items.map((v) => `${v.metadata.name}:${v.status?.printableStatus}`).join(' ');
+    throw new Error(`${e.message}: VMIs ${states}; VMs ${vmStates}`);
   });
 });
 
@@ -315,6 +318,19 @@ describe('VM runStrategy', () => {
       'VM Running',
       async () => (await vmOf(kube, NS, 'halt-me'))?.status?.printableStatus === 'Running',
     );
+  });
+
+  it('a guest that ignores shutdown keeps its VMI Running and Stopping', async () => {
+    await running(NS, 'hangs');
+    await kube.patch(kv('virtualmachines', NS, 'hangs'), { spec: { runStrategy: 'Halted' } });
+    await eventually(
+      'VM Stopping',
+      async () => (await vmOf(kube, NS, 'hangs'))?.status?.printableStatus === 'Stopping',
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const vmi = await vmiOf(kube, NS, 'hangs');
+    expect(vmi?.metadata.deletionTimestamp).toBeTruthy();
+    expect(vmi?.status?.phase).toBe('Running');
   });
 
   it('Manual does not bring a stopped VMI back', async () => {

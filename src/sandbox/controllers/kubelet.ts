@@ -20,16 +20,13 @@ export async function reconcilePod(ctx: SimContext, key: string): Promise<void> 
     if (due > 0) return ctx.queues.pod.add(key, due);
     stopRequestedAt.delete(pod.metadata.uid ?? '');
     try {
-      await ctx.client.delete(
-        paths.pod(ns, pod.metadata.name),
-        { gracePeriodSeconds: 0 },
-        {
-          kind: 'DeleteOptions',
-          apiVersion: 'v1',
-          gracePeriodSeconds: 0,
-          preconditions: { uid: pod.metadata.uid },
-        },
-      );
+      // The uid precondition, as the kubelet sends it: never remove a newer pod that took the same name.
+      await ctx.client.delete(paths.pod(ns, pod.metadata.name), undefined, {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        gracePeriodSeconds: 0,
+        preconditions: { uid: pod.metadata.uid },
+      });
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
