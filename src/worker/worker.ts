@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+// The same file name as this module's own extension: .ts when run from source (tsx), .js when compiled.
+const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+export const workflowsPath = fileURLToPath(new URL(`../workflows/index.${extension}`, import.meta.url));
 
 export interface PitstopWorkerOptions extends ActivityDeps {
   connection: NativeConnection;
