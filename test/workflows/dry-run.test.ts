@@ -9,6 +9,7 @@ import { paths } from '../../src/k8s/client.js';
 import { kv } from '../../src/activities/kubevirt.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
 import { nodeReady } from '../support/cluster.js';
+import { recordHistory } from '../support/histories.js';
 
 let env: TestEnv;
 const label = (strategy: string) => ({ 'pitstop.io/maintenance-strategy': strategy });
@@ -80,7 +81,8 @@ async function failureOf(input: unknown): Promise<string> {
 
 describe('the per-VM plan, read from the cluster', () => {
   it('plans every row of the decision table for the VMs on worker-1', async () => {
-    const { verdict, outcome } = await dryRun({ node: 'worker-1' });
+    const { verdict, outcome, workflowId } = await dryRun({ node: 'worker-1' });
+    await recordHistory('dry-run-plan-worker-1', env.client.workflow.getHandle(workflowId));
     expect(outcome).toBe('DryRun');
     expect(verdict.ok).toBe(true);
     const rows = Object.fromEntries(
@@ -199,7 +201,8 @@ describe('preflight refusals, each with a clear message', () => {
   });
 
   it('refuses when the other nodes cannot take the VMs', async () => {
-    const { verdict } = await dryRun({ node: 'big' });
+    const { verdict, workflowId } = await dryRun({ node: 'big' });
+    await recordHistory('dry-run-refused-capacity', env.client.workflow.getHandle(workflowId));
     expect(verdict.refusals.map((r) => r.code)).toEqual(['InsufficientCapacity']);
     expect(verdict.refusals[0]?.message).toContain('vms/huge');
     expect(verdict.capacity.unplaced).toEqual(['vms/huge']);
