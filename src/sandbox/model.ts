@@ -154,3 +154,24 @@ export const isNodeReady = (node: KubeObject | undefined) =>
   );
 
 export const isPoweredOn = (node: KubeObject | undefined) => annotation(node, HW.power) !== 'off';
+
+/** The Node Ready condition as the kubelet posts it, or as the node lifecycle controller marks a silent node. */
+export function nodeReadyCondition(ready: boolean, now = nowIso()) {
+  return ready
+    ? {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        message: 'kubelet is posting ready status',
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      }
+    : {
+        type: 'Ready',
+        status: 'Unknown',
+        reason: 'NodeStatusUnknown',
+        message: 'Kubelet stopped posting node status.',
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      };
+}

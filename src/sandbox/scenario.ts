@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { isAlreadyExists, paths, type KubeClient } from '../k8s/client.js';
 import { parseDuration } from '../domain/durations.js';
 import { bmhPath, vmPath, vmiPath } from './context.js';
-import { DEFAULT_TIMING, GVR, HW, KNOB, LABEL, nowIso, type Timing } from './model.js';
+import { DEFAULT_TIMING, GVR, HW, KNOB, LABEL, nodeReadyCondition, nowIso, type Timing } from './model.js';
 
 const labels = z.record(z.string(), z.string());
 const knobs = z
@@ -272,16 +272,7 @@ async function createNode(client: KubeClient, node: z.infer<typeof nodeSchema>):
           { type: 'InternalIP', address: '127.0.0.1' },
           { type: 'Hostname', address: node.name },
         ],
-        conditions: [
-          {
-            type: 'Ready',
-            status: 'True',
-            reason: 'KubeletReady',
-            message: 'kubelet is posting ready status',
-            lastHeartbeatTime: now,
-            lastTransitionTime: now,
-          },
-        ],
+        conditions: [nodeReadyCondition(true, now)],
         nodeInfo: {
           kubeletVersion: 'v1.36.3-sandbox',
           osImage: 'Pitstop sandbox',

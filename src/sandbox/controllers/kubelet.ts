@@ -2,7 +2,17 @@
 // power; NotReady nodes get the unreachable taint the node lifecycle controller would add).
 import { isNotFound, paths } from '../../k8s/client.js';
 import { guarded, type SimContext } from '../context.js';
-import { HW, KNOB, annotation, durationKnob, isNodeReady, isPoweredOn, isTrue, nowIso } from '../model.js';
+import {
+  HW,
+  KNOB,
+  annotation,
+  durationKnob,
+  isNodeReady,
+  isPoweredOn,
+  isTrue,
+  nodeReadyCondition,
+  nowIso,
+} from '../model.js';
 
 export async function reconcilePod(ctx: SimContext, key: string): Promise<void> {
   const pod = ctx.informers.pods.get(key);
@@ -97,24 +107,7 @@ export async function reconcileNode(ctx: SimContext, key: string): Promise<void>
   if (readyMatches && taintsMatch) return;
 
   if (!readyMatches) {
-    const now = nowIso();
-    const readyCondition = wantReady
-      ? {
-          type: 'Ready',
-          status: 'True',
-          reason: 'KubeletReady',
-          message: 'kubelet is posting ready status',
-          lastHeartbeatTime: now,
-          lastTransitionTime: now,
-        }
-      : {
-          type: 'Ready',
-          status: 'Unknown',
-          reason: 'NodeStatusUnknown',
-          message: 'Kubelet stopped posting node status.',
-          lastHeartbeatTime: now,
-          lastTransitionTime: now,
-        };
+    const readyCondition = nodeReadyCondition(wantReady);
     await ctx.client.patch(
       paths.nodeStatus(node.metadata.name),
       guarded(node, { status: { conditions: [...conditions.filter((c) => c.type !== 'Ready'), readyCondition] } }),
