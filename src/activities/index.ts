@@ -1,12 +1,53 @@
 // The activities, made by a factory that takes their clients (tests pass real clients pointed at the sandbox).
+// Each one is a thin adapter: Temporal context (heartbeat, cancellation, resume details) in, module function out.
+import { Context } from '@temporalio/activity';
 import type { KubeClient } from '../k8s/client.js';
 import type { ClusterSnapshot } from '../domain/preflight.js';
+import type { PowerProvider, RedfishTarget } from '../domain/request.js';
 import { kube } from './errors.js';
-import { describeNodes, nodeLeaseHolders } from './kubernetes.js';
-import { clusterEvictionStrategy, vmsOnNode } from './kubevirt.js';
+import {
+  acquireNodeLease,
+  cordonNode,
+  describeNodes,
+  nodeLeaseHolders,
+  recordNodeEvent,
+  releaseNodeLease,
+  removeNodePhase,
+  setNodePhase,
+  uncordonNode,
+  waitForNodeReady,
+} from './kubernetes.js';
+import { drainRound, type DrainRoundInput } from './drain.js';
+import {
+  cancelMigration,
+  clusterEvictionStrategy,
+  deleteVmi,
+  restoreVm,
+  startMigration,
+  stopVm,
+  vmsOnNode,
+  waitForMigration,
+  waitForVmiGone,
+  waitForVmiOffNode,
+  waitForVmiRunning,
+  type WaitDetails,
+} from './kubevirt.js';
+import { powerOff, powerOn, resolvePowerProvider, waitForPowerState, type ResolvedPowerProvider } from './power.js';
 
 export interface ActivityDeps {
   kube: KubeClient;
+}
+
+type Vm = { namespace: string; name: string };
+
+/** Heartbeat, cancellation and the previous attempt's details, for waits that must survive a worker restart. */
+function waitControls() {
+  const ctx = Context.current();
+  return {
+    heartbeat: (details: WaitDetails) => ctx.heartbeat(details),
+    signal: ctx.cancellationSignal,
+    resumeFrom: ctx.info.heartbeatDetails as Partial<WaitDetails> | undefined,
+  };
 }
 
 export function createActivities({ kube: client }: ActivityDeps) {
@@ -29,6 +70,67 @@ export function createActivities({ kube: client }: ActivityDeps) {
           workflowId: input.workflowId,
         };
       });
+    },
+
+    /** Which power provider applies (no secrets in the answer: a Redfish target names its Secret only). */
+    resolvePower: (input: { node: string; power: PowerProvider; redfish?: RedfishTarget }) =>
+      resolvePowerProvider(client, input),
+
+    /** The node's lease for the whole maintenance; it outlives the longest allowed run, so no renewals. */
+    acquireLease: (input: { node: string; workflowId: string; durationSeconds: number }) =>
+      acquireNodeLease(client, input),
+    releaseLease: (input: { node: string; workflowId: string }) => releaseNodeLease(client, input),
+    cordon: (input: { node: string; workflowId: string }) => cordonNode(client, input),
+    uncordon: (input: { node: string; workflowId: string }) => uncordonNode(client, input),
+
+    /** Phase annotation on the Node plus a Kubernetes Event, so `kubectl describe node` tells the story. */
+    async markNode(input: { node: string; phase: string; message?: string; warning?: boolean }): Promise<void> {
+      await setNodePhase(client, { node: input.node, phase: input.phase });
+      await recordNodeEvent(client, {
+        node: input.node,
+        reason: `Maintenance${input.phase}`,
+        message: input.message ?? `maintenance phase ${input.phase}`,
+        type: input.warning ? 'Warning' : 'Normal',
+      });
+    },
+    async unmarkNode(input: { node: string; message: string }): Promise<void> {
+      await removeNodePhase(client, { node: input.node });
+      await recordNodeEvent(client, { node: input.node, reason: 'MaintenanceEnded', message: input.message });
+    },
+
+    startMigration: (input: { namespace: string; vmi: string; workflowId: string; attempt: number }) =>
+      startMigration(client, { ...input, runId: Context.current().info.workflowExecution?.runId }),
+    waitForMigration: (input: { namespace: string; name: string; timeoutMs: number; pendingTimeoutMs: number }) =>
+      waitForMigration(client, { ...input, ...waitControls() }),
+    cancelMigration: (input: { namespace: string; name: string }) => cancelMigration(client, input),
+    stopVm: (input: Vm) => stopVm(client, input),
+    waitForVmiGone: (input: Vm & { timeoutMs: number }) => waitForVmiGone(client, { ...input, ...waitControls() }),
+    restoreVm: (input: Vm) => restoreVm(client, { ...input, signal: Context.current().cancellationSignal }),
+    waitForVmiRunning: (input: Vm & { timeoutMs: number }) =>
+      waitForVmiRunning(client, { ...input, ...waitControls() }),
+    waitForVmiOffNode: (input: Vm & { node: string; timeoutMs: number }) =>
+      waitForVmiOffNode(client, { ...input, ...waitControls() }),
+    deleteVmi: (input: Vm) => deleteVmi(client, input),
+
+    drainRound: (input: DrainRoundInput) => drainRound(client, input),
+
+    powerOff: (input: { target: ResolvedPowerProvider; graceful: boolean }) =>
+      powerOff(client, input.target, { graceful: input.graceful }),
+    powerOn: (input: { target: ResolvedPowerProvider }) => powerOn(client, input.target),
+    async waitForPower(input: { target: ResolvedPowerProvider; on: boolean; timeoutMs: number }) {
+      const ctx = Context.current();
+      const previous = ctx.info.heartbeatDetails as { since?: number } | undefined;
+      return await waitForPowerState(client, input.target, {
+        on: input.on,
+        timeoutMs: input.timeoutMs,
+        since: previous?.since,
+        heartbeat: (progress) => ctx.heartbeat({ since: progress.since, lastError: progress.lastError }),
+        signal: ctx.cancellationSignal,
+      });
+    },
+    waitForNodeReady: (input: { node: string; ready: boolean; timeoutMs: number }) => {
+      const ctx = Context.current();
+      return waitForNodeReady(client, { ...input, heartbeat: (d) => ctx.heartbeat(d), signal: ctx.cancellationSignal });
     },
   };
 }

@@ -1,6 +1,7 @@
 // Messages of the nodeMaintenance workflow: shared by the workflow, the API and the CLI.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Decision, VmAction, RestoreMode } from '../domain/plan.js';
 import type { PreflightVerdict } from '../domain/preflight.js';
 
 export const TASK_QUEUE = 'pitstop';
@@ -9,21 +10,97 @@ export const workflowIdFor = (node: string) => `maintenance-${node}`;
 export const MAINTENANCE_NODE = defineSearchAttributeKey('MaintenanceNode', SearchAttributeType.KEYWORD);
 export const MAINTENANCE_PHASE = defineSearchAttributeKey('MaintenancePhase', SearchAttributeType.KEYWORD);
 
-export type Phase = 'Preflight' | 'DryRun' | 'Refused' | 'Done' | 'Failed';
+export type Phase =
+  | 'Preflight'
+  | 'DryRun'
+  | 'Refused'
+  | 'Cordon'
+  | 'EvacuateVMs'
+  | 'EvictPods'
+  | 'PowerOff'
+  | 'Hold'
+  | 'PowerOn'
+  | 'WaitReady'
+  | 'Uncordon'
+  | 'RestoreVMs'
+  | 'Done'
+  | 'RollingBack'
+  | 'RolledBack'
+  | 'Failed';
+
+export type VmState =
+  | 'pending'
+  | 'migrating'
+  | 'migrated'
+  | 'stopping'
+  | 'stopped'
+  | 'restoring'
+  | 'restored'
+  | 'awaitingDecision'
+  | 'awaitingExternal'
+  | 'movedExternally'
+  | 'deleted'
+  | 'left'
+  | 'failed';
+
+export interface VmRow {
+  vmi: string;
+  action: VmAction;
+  restore: RestoreMode;
+  state: VmState;
+  attempts: number;
+  sourceNode: string;
+  targetNode?: string;
+  migration?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  message?: string;
+}
+
+export interface PendingDecision {
+  vmi: string;
+  reason: string;
+  allowed: Decision[];
+  since: string;
+  deadline: string;
+}
 
 export interface Progress {
   node: string;
   phase: Phase;
   dryRun: boolean;
+  paused: boolean;
   startedAt: string;
   verdict?: PreflightVerdict;
   message?: string;
+  vms: VmRow[];
+  pods: { total: number; evicted: number; blocked: number; blockers: string[] };
+  decisionsPending: PendingDecision[];
+  power: 'on' | 'off' | 'unmanaged';
+  hold?: { since: string; deadline: string; released?: string };
+  /** Share of the node's VMs and pods already off it (0–100), as Node Maintenance Operator reports it. */
+  drainProgress: number;
+  timeline: { at: string; phase: Phase; message?: string }[];
 }
 
 export interface MaintenanceResult {
   node: string;
-  outcome: 'DryRun' | 'Refused';
+  outcome: 'DryRun' | 'Refused' | 'Completed';
   verdict: PreflightVerdict;
+  summary?: { migrated: number; restored: number; leftOff: number; deleted: number; podsEvicted: number };
+}
+
+export interface DecideInput {
+  vmi: string;
+  action: Decision;
+}
+
+export interface ReleaseInput {
+  note?: string;
 }
 
 export const progressQuery = defineQuery<Progress>('progress');
+export const decideUpdate = defineUpdate<string, [DecideInput]>('decide');
+export const releaseUpdate = defineUpdate<string, [ReleaseInput]>('release');
+export const pauseUpdate = defineUpdate<string, []>('pause');
+export const resumeUpdate = defineUpdate<string, []>('resume');

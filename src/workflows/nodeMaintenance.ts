@@ -1,30 +1,61 @@
 // The nodeMaintenance workflow: one JSON object in (what the Temporal UI's start form takes), the runbook out.
+// Preflight → cordon → evacuate VMs → evict pods → power off → hold → power on → wait Ready → uncordon → restore.
+// Any failure, abort or cancel after the lease is taken rolls back everything this run changed.
 import {
   ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { InvalidInputError } from '../domain/errors.js';
 import { preflight } from '../domain/preflight.js';
+import type { Decision, VmPlan } from '../domain/plan.js';
 import { parseMaintenanceRequest, type MaintenanceInput, type MaintenanceRequest } from '../domain/request.js';
 import type { Activities } from '../activities/index.js';
 import { progressMarkdown } from './details.js';
 import {
   MAINTENANCE_NODE,
   MAINTENANCE_PHASE,
+  decideUpdate,
+  pauseUpdate,
   progressQuery,
+  releaseUpdate,
+  resumeUpdate,
   type MaintenanceResult,
   type Phase,
   type Progress,
+  type VmRow,
 } from './messages.js';
 
-const { preflightSnapshot } = proxyActivities<Activities>({
+const RETRY = { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2 };
+const quick = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
+  retry: { ...RETRY, maximumAttempts: 10 },
 });
+const { preflightSnapshot } = quick;
+/** Roll-back steps keep trying: leaving a node half-done is worse than a slow roll-back. */
+const persistent = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: RETRY, // no attempt limit
+});
+/** Long waits heartbeat; a restarted worker resumes them within the heartbeat timeout. */
+const waiting = (timeoutMs: number) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: timeoutMs + 60_000,
+    heartbeatTimeout: '30 seconds',
+    retry: { ...RETRY, maximumAttempts: 5 },
+  });
+
+class Aborted extends Error {
+  override readonly name = 'Aborted';
+}
 
 function parseInput(input: unknown): MaintenanceRequest {
   try {
@@ -42,49 +73,524 @@ function parseInput(input: unknown): MaintenanceRequest {
   }
 }
 
+const iso = (ms = Date.now()) => new Date(ms).toISOString();
+
 export async function nodeMaintenance(input: MaintenanceInput): Promise<MaintenanceResult> {
   const request = parseInput(input);
+  const { node, policy } = request;
+  const workflowId = workflowInfo().workflowId;
   const progress: Progress = {
-    node: request.node,
+    node,
     phase: 'Preflight',
     dryRun: request.dryRun,
-    startedAt: new Date(workflowInfo().startTime).toISOString(),
+    paused: false,
+    startedAt: iso(workflowInfo().startTime.getTime()),
+    vms: [],
+    pods: { total: 0, evicted: 0, blocked: 0, blockers: [] },
+    decisionsPending: [],
+    power: 'unmanaged',
+    drainProgress: 0,
+    timeline: [],
   };
+  const decisions = new Map<string, Decision>();
+  let released = false;
   setHandler(progressQuery, () => progress);
-  const enter = (phase: Phase, message?: string) => {
+  setHandler(
+    decideUpdate,
+    ({ vmi, action }) => {
+      decisions.set(vmi, action);
+      return `${action} recorded for ${vmi}`;
+    },
+    {
+      validator: ({ vmi, action }) => {
+        const pending = progress.decisionsPending.find((d) => d.vmi === vmi);
+        if (!pending) {
+          const waiting = progress.decisionsPending.map((d) => d.vmi).join(', ') || 'none';
+          throw new Error(`no decision is pending for ${vmi} (pending: ${waiting})`);
+        }
+        if (!pending.allowed.includes(action)) {
+          throw new Error(`"${action}" is not allowed for ${vmi}; allowed: ${pending.allowed.join(', ')}`);
+        }
+      },
+    },
+  );
+  setHandler(
+    releaseUpdate,
+    (input) => {
+      released = true;
+      return `released ${node}${input?.note ? `: ${input.note}` : ''}`;
+    },
+    {
+      // A release may come early (the repair was quick): it is kept until the hold is reached.
+      validator: (_input) => {
+        if (request.hold === 'none') throw new Error(`the maintenance of ${node} does not hold (hold: none)`);
+        if (released) throw new Error(`${node} is already released`);
+        if (['Done', 'RollingBack', 'RolledBack', 'Refused', 'DryRun', 'Failed'].includes(progress.phase)) {
+          throw new Error(`nothing to release: the maintenance of ${node} is ${progress.phase}`);
+        }
+      },
+    },
+  );
+  setHandler(pauseUpdate, () => {
+    progress.paused = true;
+    show();
+    return 'paused: no new step starts until resume';
+  });
+  setHandler(resumeUpdate, () => {
+    progress.paused = false;
+    show();
+    return 'resumed';
+  });
+
+  function show() {
+    setCurrentDetails(progressMarkdown(progress));
+  }
+  function enter(phase: Phase, message?: string) {
     progress.phase = phase;
     progress.message = message;
+    progress.timeline.push({ at: iso(), phase, message });
+    if (progress.timeline.length > 50) progress.timeline.shift();
     upsertSearchAttributes([
-      { key: MAINTENANCE_NODE, value: request.node },
+      { key: MAINTENANCE_NODE, value: node },
       { key: MAINTENANCE_PHASE, value: phase },
     ]);
-    setCurrentDetails(progressMarkdown(progress));
-  };
+    show();
+  }
+  const unpaused = () => condition(() => !progress.paused);
+
   enter('Preflight');
-
   // 1. Preflight: read the cluster once, decide with pure functions. A refused preflight changes nothing.
-  const snapshot = await preflightSnapshot({ node: request.node, workflowId: workflowInfo().workflowId });
+  const snapshot = await preflightSnapshot({ node, workflowId });
   progress.verdict = preflight(snapshot, request);
-
   if (request.dryRun) {
     enter('DryRun', progress.verdict.ok ? 'plan computed, nothing changed' : 'preflight would refuse; nothing changed');
-    return { node: request.node, outcome: 'DryRun', verdict: progress.verdict };
+    return { node, outcome: 'DryRun', verdict: progress.verdict };
   }
   if (!progress.verdict.ok) {
     const reasons = progress.verdict.refusals.map((r) => r.message).join('; ');
     enter('Refused', reasons);
     throw ApplicationFailure.create({
       type: 'PreflightRefused',
-      message: `maintenance of ${request.node} refused: ${reasons}`,
+      message: `maintenance of ${node} refused: ${reasons}`,
       nonRetryable: true,
       details: [progress.verdict.refusals],
     });
   }
-  // The steps after preflight (cordon … restore) are not part of this release; say so rather than pretend.
-  enter('Refused', 'only dryRun is supported in this version');
-  throw ApplicationFailure.create({
-    type: 'NotImplemented',
-    message: 'this Pitstop version runs preflight and plans only: start it with "dryRun": true',
-    nonRetryable: true,
-  });
+  const verdict = progress.verdict;
+  // Runs recorded before the power check existed went straight on; keep replaying them as they ran.
+  const power = patched('power-preflight')
+    ? await quick.resolvePower({ node, power: request.power, redfish: request.redfish })
+    : ({ kind: 'none' } as const);
+  progress.power = power.kind === 'none' ? 'unmanaged' : 'on';
+
+  // What this run changed, for the roll-back.
+  const changed = {
+    lease: false,
+    cordoned: false,
+    poweredOff: false,
+    migrations: new Map<string, string>(), // vmi → VMIM we started and may still run
+    stopped: new Map<string, VmPlan>(), // vmi → plan of VMs we shut down
+  };
+
+  try {
+    await quick.acquireLease({ node, workflowId, durationSeconds: Math.ceil(policy.overallTimeoutMs / 1000) });
+    changed.lease = true;
+
+    // 2. Cordon (remembering whether it already was), taint, exclude from remediation.
+    enter('Cordon');
+    await unpaused();
+    await quick.cordon({ node, workflowId });
+    changed.cordoned = true;
+    await quick.markNode({
+      node,
+      phase: 'Cordon',
+      message: `maintenance ${workflowId} started: ${request.reason ?? 'no reason given'}`,
+    });
+
+    // 3. Evacuate VMs per plan, at most policy.parallelMigrations at once.
+    enter('EvacuateVMs', `${verdict.plan.length} VMs`);
+    await quick.markNode({ node, phase: 'EvacuateVMs' });
+    progress.vms = verdict.plan.map((p) => ({
+      vmi: p.vmi,
+      action: p.action,
+      restore: p.restore,
+      state: 'pending',
+      attempts: 0,
+      sourceNode: node,
+    }));
+    await evacuate(verdict.plan);
+
+    // 4. Evict the remaining pods (re-listed each round; PDB 429s retried with backoff).
+    enter('EvictPods');
+    await quick.markNode({ node, phase: 'EvictPods' });
+    await drainPods();
+
+    // 5. Power off and wait until the machine is off and the node NotReady.
+    if (power.kind !== 'none') {
+      enter('PowerOff');
+      await unpaused();
+      await quick.markNode({ node, phase: 'PowerOff' });
+      changed.poweredOff = true;
+      await powerDown(power);
+      await waiting(policy.power.offTimeoutMs).waitForNodeReady({
+        node,
+        ready: false,
+        timeoutMs: policy.power.offTimeoutMs,
+      });
+      progress.power = 'off';
+    }
+
+    // 6. Hold until released (the repair), with reminders and a deadline.
+    if (request.hold === 'untilReleased') {
+      const since = Date.now();
+      const deadline = since + policy.hold.deadlineMs;
+      progress.hold = { since: iso(since), deadline: iso(deadline) };
+      enter('Hold', 'waiting for the release update');
+      await quick.markNode({ node, phase: 'Hold', message: 'waiting for release' });
+      while (!released) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Aborted(`not released before the hold deadline (${iso(deadline)})`);
+        if (!(await condition(() => released, Math.min(left, policy.hold.reminderEveryMs)))) {
+          await quick.markNode({ node, phase: 'Hold', message: `still waiting for release since ${iso(since)}` });
+        }
+      }
+      progress.hold.released = iso();
+    }
+
+    // 7. Power on, 8. wait for Ready.
+    if (power.kind !== 'none') {
+      enter('PowerOn');
+      await unpaused();
+      await quick.powerOn({ target: power });
+      await waiting(policy.power.onTimeoutMs).waitForPower({
+        target: power,
+        on: true,
+        timeoutMs: policy.power.onTimeoutMs,
+      });
+      changed.poweredOff = false;
+      progress.power = 'on';
+    }
+    enter('WaitReady');
+    await waiting(policy.ready.timeoutMs).waitForNodeReady({ node, ready: true, timeoutMs: policy.ready.timeoutMs });
+
+    // 9. Uncordon (only what we cordoned), remove taint, label, annotation.
+    enter('Uncordon');
+    await unpaused();
+    await quick.uncordon({ node, workflowId });
+    changed.cordoned = false;
+
+    // 10. Bring back every VM we stopped.
+    enter('RestoreVMs');
+    await restoreStopped(changed.stopped);
+
+    await quick.unmarkNode({ node, message: `maintenance ${workflowId} completed` });
+    await quick.releaseLease({ node, workflowId });
+    changed.lease = false;
+    enter('Done');
+    return { node, outcome: 'Completed', verdict, summary: summary() };
+  } catch (e) {
+    const why = isCancellation(e)
+      ? 'cancelled'
+      : e instanceof Aborted
+        ? e.message
+        : ((e as Error).message ?? String(e));
+    await CancellationScope.nonCancellable(() => rollBack(why));
+    if (isCancellation(e)) throw e;
+    throw ApplicationFailure.create({
+      type: e instanceof Aborted ? 'Aborted' : 'MaintenanceFailed',
+      message: `maintenance of ${node} rolled back: ${why}`,
+      nonRetryable: true,
+    });
+  }
+
+  // ---- the steps, in the order the runbook uses them ----
+
+  async function evacuate(plans: VmPlan[]) {
+    const queue = [...plans];
+    const lane = async () => {
+      for (let plan = queue.shift(); plan; plan = queue.shift()) {
+        await unpaused();
+        await handleVm(plan, row(plan.vmi));
+        updateDrainProgress();
+      }
+    };
+    // One lane per allowed parallel migration; when one VM aborts the run, the other lanes are cancelled too.
+    const scope = new CancellationScope();
+    try {
+      await scope.run(() =>
+        Promise.all(Array.from({ length: Math.min(policy.parallelMigrations, queue.length) }, lane)),
+      );
+    } catch (e) {
+      scope.cancel();
+      throw e;
+    }
+  }
+
+  function row(vmi: string): VmRow {
+    const found = progress.vms.find((r) => r.vmi === vmi);
+    if (!found) throw new Error(`no row for ${vmi}`);
+    return found;
+  }
+
+  function split(vmi: string) {
+    const [namespace = 'default', name = vmi] = vmi.split('/');
+    return { namespace, name };
+  }
+
+  async function handleVm(plan: VmPlan, r: VmRow): Promise<void> {
+    r.startedAt = iso();
+    show();
+    switch (plan.action) {
+      case 'migrate':
+        if (await migrate(plan, r)) return done(r, 'migrated');
+        if (plan.onMigrationFailure === 'shutdown') return await shutDown(plan, r);
+        return await escalate(plan, r, `live migration failed after ${r.attempts} attempts`);
+      case 'shutdown':
+        return await shutDown(plan, r);
+      case 'awaitExternal':
+        return await awaitExternal(plan, r);
+      case 'escalate':
+        return await escalate(plan, r, plan.reason);
+    }
+  }
+
+  function done(r: VmRow, state: VmRow['state'], message?: string) {
+    r.state = state;
+    r.finishedAt = iso();
+    if (message) r.message = message;
+    show();
+  }
+
+  /** Attempts a live migration; true when the VMI now runs elsewhere. */
+  async function migrate(plan: VmPlan, r: VmRow): Promise<boolean> {
+    const { namespace, name } = split(plan.vmi);
+    const timeoutMs = policy.migration.timeoutMs;
+    while (r.attempts < policy.migration.attempts) {
+      r.attempts += 1;
+      r.state = 'migrating';
+      const started = await quick.startMigration({ namespace, vmi: name, workflowId, attempt: r.attempts });
+      r.migration = started.name;
+      changed.migrations.set(plan.vmi, started.name);
+      show();
+      const result = await waiting(timeoutMs).waitForMigration({
+        namespace,
+        name: started.name,
+        timeoutMs,
+        pendingTimeoutMs: policy.migration.pendingTimeoutMs,
+      });
+      if (result.outcome === 'Succeeded') {
+        changed.migrations.delete(plan.vmi);
+        r.targetNode = result.targetNode;
+        return true;
+      }
+      r.message = `attempt ${r.attempts}: ${result.outcome}${result.failureReason ? ` (${result.failureReason})` : ''}`;
+      if (result.outcome === 'Stuck' || result.outcome === 'TimedOut') {
+        await quick.cancelMigration({ namespace, name: started.name });
+      }
+      changed.migrations.delete(plan.vmi);
+      show();
+      if (r.attempts < policy.migration.attempts) await sleep(policy.migration.retryBackoffMs);
+    }
+    return false;
+  }
+
+  async function shutDown(plan: VmPlan, r: VmRow) {
+    const { namespace, name } = split(plan.vmi);
+    r.state = 'stopping';
+    show();
+    changed.stopped.set(plan.vmi, plan);
+    await quick.stopVm({ namespace, name });
+    const gone = await waiting(policy.shutdown.timeoutMs).waitForVmiGone({
+      namespace,
+      name,
+      timeoutMs: policy.shutdown.timeoutMs,
+    });
+    if (gone.outcome !== 'Gone')
+      throw new Aborted(`${plan.vmi} did not stop within ${policy.shutdown.timeoutMs / 1000}s`);
+    if (plan.restore === 'elsewhere') {
+      // The node is cordoned: started again now, it lands on another node.
+      r.state = 'restoring';
+      await startAgain(plan.vmi);
+      changed.stopped.delete(plan.vmi);
+      return done(r, 'restored', 'restarted on another node');
+    }
+    done(r, plan.restore === 'never' ? 'left' : 'stopped');
+  }
+
+  async function awaitExternal(plan: VmPlan, r: VmRow) {
+    const { namespace, name } = split(plan.vmi);
+    r.state = 'awaitingExternal';
+    show();
+    const moved = await waiting(policy.external.timeoutMs).waitForVmiOffNode({
+      namespace,
+      name,
+      node,
+      timeoutMs: policy.external.timeoutMs,
+    });
+    if (moved.outcome !== 'TimedOut') return done(r, 'movedExternally');
+    return await escalate(
+      plan,
+      r,
+      `the external controller did not move it within ${policy.external.timeoutMs / 1000}s`,
+    );
+  }
+
+  /** Asks an operator (the decide update), or applies the policy's answer. */
+  async function escalate(plan: VmPlan, r: VmRow, reason: string): Promise<void> {
+    if (plan.onEscalation === 'abort' || policy.escalation.onNonMigratable === 'abort') {
+      throw new Aborted(`${plan.vmi}: ${reason} (policy escalation.onNonMigratable=abort)`);
+    }
+    const since = Date.now();
+    const deadline = since + policy.escalation.decisionTimeoutMs;
+    progress.decisionsPending.push({
+      vmi: plan.vmi,
+      reason,
+      allowed: plan.allowedDecisions,
+      since: iso(since),
+      deadline: iso(deadline),
+    });
+    r.state = 'awaitingDecision';
+    r.message = reason;
+    show();
+    await quick.markNode({
+      node,
+      phase: 'EvacuateVMs',
+      message: `${plan.vmi} needs a decision: ${reason}`,
+      warning: true,
+    });
+    const answered = await condition(() => decisions.has(plan.vmi), policy.escalation.decisionTimeoutMs);
+    progress.decisionsPending = progress.decisionsPending.filter((d) => d.vmi !== plan.vmi);
+    const decision = decisions.get(plan.vmi);
+    decisions.delete(plan.vmi);
+    if (!answered || !decision) {
+      if (policy.escalation.onTimeout === 'shutdown' && plan.allowedDecisions.includes('shutdown'))
+        return await shutDown(plan, r);
+      throw new Aborted(`no decision for ${plan.vmi} within ${policy.escalation.decisionTimeoutMs / 1000}s`);
+    }
+    r.message = `operator chose ${decision}`;
+    if (decision === 'shutdown') return await shutDown(plan, r);
+    if (decision === 'delete') {
+      const { namespace, name } = split(plan.vmi);
+      await quick.deleteVmi({ namespace, name });
+      await waiting(policy.shutdown.timeoutMs).waitForVmiGone({
+        namespace,
+        name,
+        timeoutMs: policy.shutdown.timeoutMs,
+      });
+      changed.stopped.delete(plan.vmi);
+      return done(r, 'deleted');
+    }
+    // retry: a fresh round of migration attempts
+    r.attempts = 0;
+    if (await migrate(plan, r)) return done(r, 'migrated');
+    return await escalate(plan, r, `live migration failed again after ${r.attempts} attempts`);
+  }
+
+  async function drainPods() {
+    const deadline = Date.now() + policy.drain.timeoutMs;
+    for (;;) {
+      await unpaused();
+      const round = await quick.drainRound({
+        node,
+        deleteEmptyDirData: policy.drain.deleteEmptyDirData,
+        evictUnmanagedPods: policy.drain.evictUnmanagedPods,
+      });
+      progress.pods.total = Math.max(progress.pods.total, round.total - round.skipped.length);
+      progress.pods.evicted += round.evicted.length;
+      progress.pods.blocked = round.blocked.length;
+      progress.pods.blockers = round.blocked.slice(0, 10).map((b) => `${b.pod}: ${b.reason}`);
+      updateDrainProgress();
+      if (round.remaining === 0) return;
+      if (Date.now() + policy.drain.evictionRetryIntervalMs > deadline) {
+        throw new Aborted(
+          `pods still on the node after ${policy.drain.timeoutMs / 1000}s: ${progress.pods.blockers.join('; ')}`,
+        );
+      }
+      await sleep(policy.drain.evictionRetryIntervalMs);
+    }
+  }
+
+  function updateDrainProgress() {
+    const vmsDone = progress.vms.filter((r) => r.finishedAt).length;
+    const total = progress.vms.length + progress.pods.total;
+    const off = vmsDone + progress.pods.evicted;
+    progress.drainProgress = total === 0 ? 100 : Math.min(100, Math.round((off / total) * 100));
+    show();
+  }
+
+  /** Puts the recorded runStrategy back and waits until the VM runs again. */
+  async function startAgain(vmi: string) {
+    const { namespace, name } = split(vmi);
+    await quick.restoreVm({ namespace, name });
+    const running = await waiting(policy.restore.timeoutMs).waitForVmiRunning({
+      namespace,
+      name,
+      timeoutMs: policy.restore.timeoutMs,
+    });
+    if (running.outcome !== 'Running')
+      throw new Error(`${vmi} is not running ${policy.restore.timeoutMs / 1000}s after its restore`);
+  }
+
+  /** Graceful first; a machine that ignores it within the off timeout is forced off. */
+  async function powerDown(target: typeof power) {
+    const timeoutMs = policy.power.offTimeoutMs;
+    await quick.powerOff({ target, graceful: true });
+    try {
+      await waiting(timeoutMs).waitForPower({ target, on: false, timeoutMs });
+    } catch (e) {
+      if (isCancellation(e)) throw e;
+      await quick.powerOff({ target, graceful: false });
+      await waiting(timeoutMs).waitForPower({ target, on: false, timeoutMs });
+    }
+  }
+
+  async function restoreStopped(stopped: Map<string, VmPlan>) {
+    const wanted = [...stopped.values()].filter((p) => p.restore !== 'never');
+    await Promise.all(
+      wanted.map(async (plan) => {
+        const r = progress.vms.find((x) => x.vmi === plan.vmi);
+        if (r) r.state = 'restoring';
+        await startAgain(plan.vmi);
+        stopped.delete(plan.vmi);
+        if (r) done(r, 'restored');
+      }),
+    );
+  }
+
+  async function rollBack(why: string) {
+    enter('RollingBack', why);
+    for (const [vmi, migration] of changed.migrations) {
+      await persistent.cancelMigration({ ...split(vmi), name: migration });
+    }
+    if (changed.poweredOff && power.kind !== 'none') {
+      await persistent.powerOn({ target: power });
+      progress.power = 'on';
+    }
+    if (changed.cordoned) await persistent.uncordon({ node, workflowId });
+    // VMs we stopped come back (on this node again if it is up, else elsewhere); wait for each, bounded.
+    for (const plan of changed.stopped.values()) {
+      if (plan.restore === 'never') continue;
+      await persistent.restoreVm(split(plan.vmi));
+    }
+    for (const plan of changed.stopped.values()) {
+      if (plan.restore === 'never') continue;
+      await waiting(policy.restore.timeoutMs)
+        .waitForVmiRunning({ ...split(plan.vmi), timeoutMs: policy.restore.timeoutMs })
+        .catch(() => undefined); // reported by the invariant checks and the timeline, not fatal to the roll-back
+    }
+    await persistent.unmarkNode({ node, message: `maintenance ${workflowId} rolled back: ${why}` });
+    if (changed.lease) await persistent.releaseLease({ node, workflowId });
+    enter('RolledBack', why);
+  }
+
+  function summary() {
+    const count = (s: VmRow['state']) => progress.vms.filter((r) => r.state === s).length;
+    return {
+      migrated: count('migrated') + count('movedExternally'),
+      restored: count('restored'),
+      leftOff: count('left'),
+      deleted: count('deleted'),
+      podsEvicted: progress.pods.evicted,
+    };
+  }
 }

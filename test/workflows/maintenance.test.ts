@@ -1,0 +1,210 @@
+// Whole maintenances through the real Temporal dev server and the sandbox cluster, checked from the cluster.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { MaintenanceInput } from '../../src/domain/request.js';
+import type { MaintenanceResult, Phase, Progress } from '../../src/workflows/messages.js';
+import { paths } from '../../src/k8s/client.js';
+import { kv } from '../../src/activities/kubevirt.js';
+import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
+import { nodeReady, vmOf } from '../support/cluster.js';
+import { invariantViolations, recordBefore } from '../support/invariants.js';
+import { recordHistory } from '../support/histories.js';
+
+let env: TestEnv;
+const BMH = (node: string) => `/apis/metal3.io/v1alpha1/namespaces/openshift-machine-api/baremetalhosts/${node}`;
+
+// Short deadlines: the sandbox is fast, and a stuck test should fail in seconds, not hours.
+const policy = {
+  migration: { attempts: 2, timeout: '30s', pendingTimeout: '10s', retryBackoff: '200ms' },
+  drain: { timeout: '30s', evictionRetryInterval: '300ms' },
+  power: { offTimeout: '20s', onTimeout: '20s' },
+  ready: { timeout: '20s' },
+  restore: { timeout: '30s' },
+  shutdown: { timeout: '30s' },
+  escalation: { decisionTimeout: '60s' },
+};
+
+beforeAll(async () => {
+  env = await startTestEnv({
+    scenario: {
+      name: 'maintenance',
+      timing: { migrationDuration: '300ms', bootDelay: '500ms', powerDelay: '200ms', vmStop: '200ms' },
+      kubevirt: { evictionStrategy: 'LiveMigrate' },
+      nodes: [
+        { name: 'cp-{n}', count: 3, controlPlane: true, memory: '64Gi' },
+        { name: 'worker-{n}', count: 5, memory: '256Gi' },
+        { name: 'spare-{n}', count: 2, memory: '256Gi' },
+      ],
+      vms: [
+        { name: 'w1-migrate-{n}', count: 3, node: 'worker-1', storage: 'rwx' },
+        { name: 'w1-none', node: 'worker-1', evictionStrategy: 'None', terminationGracePeriodSeconds: 1 },
+        { name: 'w1-stay-off', node: 'worker-1', labels: { 'pitstop.io/maintenance-strategy': 'ShutdownStayOff' } },
+        {
+          name: 'w1-elsewhere',
+          node: 'worker-1',
+          labels: { 'pitstop.io/maintenance-strategy': 'ShutdownRestartElsewhere' },
+        },
+        { name: 'w2-rwo', node: 'worker-2', storage: 'rwo' },
+        { name: 'w2-migrate', node: 'worker-2' },
+        { name: 'w3-none', node: 'worker-3', evictionStrategy: 'None', terminationGracePeriodSeconds: 1 },
+        { name: 'w3-migrate', node: 'worker-3' },
+        { name: 'w4-migrate', node: 'worker-4' },
+        { name: 'w5-rwo', node: 'worker-5', storage: 'rwo' },
+      ],
+      workloads: [
+        { kind: 'Deployment', name: 'web', replicas: 3, pdb: { maxUnavailable: 1 } },
+        { kind: 'DaemonSet', name: 'agent' },
+      ],
+    },
+  });
+  await eventually('all VMIs running', async () => {
+    const list = await env.kube.list(kv('virtualmachineinstances'));
+    return list.items.length === 12 && list.items.every((v) => v.status?.phase === 'Running');
+  });
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+type Start = Omit<MaintenanceInput, 'policy'> & { policy?: Record<string, unknown> };
+
+async function start(input: Start): Promise<WorkflowHandle> {
+  return await env.client.workflow.start('nodeMaintenance', {
+    taskQueue: env.taskQueue,
+    workflowId: `maintenance-${input.node}-${randomUUID().slice(0, 8)}`,
+    args: [{ ...input, policy: { ...policy, ...(input.policy ?? {}) } }],
+  });
+}
+
+const progressOf = (handle: WorkflowHandle) => handle.query<Progress>('progress');
+
+async function reach(handle: WorkflowHandle, phase: Phase, timeoutMs = 60_000): Promise<Progress> {
+  return await eventually(
+    `phase ${phase}`,
+    async () => {
+      const p = await progressOf(handle);
+      if (['RolledBack', 'Done'].includes(p.phase) && p.phase !== phase)
+        throw new Error(`ended in ${p.phase}: ${p.message}`);
+      return p.phase === phase ? p : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** The reason the workflow's validator gave for refusing an update (the client wraps it). */
+async function refusal(update: Promise<unknown>): Promise<string> {
+  try {
+    await update;
+  } catch (e) {
+    const err = e as { cause?: { message?: string }; message: string };
+    return err.cause?.message ?? err.message;
+  }
+  throw new Error('the update was accepted');
+}
+
+const vmisOn = async (node: string) =>
+  (await env.kube.list(kv('virtualmachineinstances'), { labelSelector: `kubevirt.io/nodeName=${node}` })).items.map(
+    (v) => v.metadata.name,
+  );
+
+describe('a maintenance from start to finish', () => {
+  it('moves every VM off, powers the node down, holds, brings it back and restores the VMs', async () => {
+    const before = await recordBefore(env.kube);
+    const handle = await start({ node: 'worker-1', reason: 'DIMM replacement' });
+    const held = await reach(handle, 'Hold');
+
+    // While the repair is under way, as the cluster shows it:
+    const node = await env.kube.get(paths.node('worker-1'));
+    expect(node.spec.unschedulable).toBe(true);
+    expect(node.spec.taints.map((t: { key: string }) => t.key)).toContain('pitstop.io/maintenance');
+    expect((await env.kube.get(BMH('worker-1'))).spec.online).toBe(false);
+    expect(nodeReady(node)).toBe(false);
+    expect(await vmisOn('worker-1')).toEqual([]);
+    expect((await vmOf(env.kube, 'vms', 'w1-none'))?.spec.runStrategy).toBe('Halted');
+    expect(held.vms.find((r) => r.vmi === 'vms/w1-migrate-1')).toMatchObject({ state: 'migrated', attempts: 1 });
+    expect(held.vms.find((r) => r.vmi === 'vms/w1-elsewhere')?.state).toBe('restored');
+    expect(held.drainProgress).toBe(100);
+    const events = await env.kube.list(paths.events('default'), { fieldSelector: 'involvedObject.name=worker-1' });
+    expect(events.items.map((e) => e.reason)).toContain('MaintenanceHold');
+
+    await handle.executeUpdate('release', { args: [{ note: 'DIMM replaced' }] });
+    const result = (await handle.result()) as MaintenanceResult;
+    await recordHistory('maintenance-worker-1-completed', handle);
+
+    expect(result.outcome).toBe('Completed');
+    expect(result.summary).toMatchObject({ migrated: 3, restored: 2, leftOff: 1 });
+    expect(nodeReady(await env.kube.get(paths.node('worker-1')))).toBe(true);
+    expect(await invariantViolations(env.kube, before, 'worker-1', ['vms/w1-stay-off'])).toEqual([]);
+    expect((await vmOf(env.kube, 'vms', 'w1-none'))?.spec.runStrategy).toBe('Always');
+    expect((await vmOf(env.kube, 'vms', 'w1-stay-off'))?.spec.runStrategy).toBe('Halted');
+  });
+
+  it('leaves a node that was already cordoned cordoned, and reboots straight through with hold: none', async () => {
+    await env.kube.patch(paths.node('worker-4'), { spec: { unschedulable: true } });
+    const before = await recordBefore(env.kube);
+    const handle = await start({ node: 'worker-4', hold: 'none' });
+    const result = (await handle.result()) as MaintenanceResult;
+    expect(result.outcome).toBe('Completed');
+    expect((await env.kube.get(paths.node('worker-4'))).spec.unschedulable).toBe(true);
+    expect(await invariantViolations(env.kube, before, 'worker-4')).toEqual([]);
+    await env.kube.patch(paths.node('worker-4'), { spec: { unschedulable: false } });
+  });
+});
+
+describe('escalation', () => {
+  it('asks about a VM that cannot migrate, validates the answer, and shuts it down when told to', async () => {
+    const before = await recordBefore(env.kube);
+    const handle = await start({ node: 'worker-2', hold: 'none' });
+    const asking = await eventually('a pending decision', async () => {
+      const p = await progressOf(handle);
+      return p.decisionsPending.length ? p : undefined;
+    });
+    expect(asking.decisionsPending).toEqual([
+      expect.objectContaining({
+        vmi: 'vms/w2-rwo',
+        allowed: ['shutdown', 'delete'],
+        reason: expect.stringMatching(/DisksNotLiveMigratable|not live-migratable|cannot/i),
+      }),
+    ]);
+    const decide = (vmi: string, action: string) => handle.executeUpdate('decide', { args: [{ vmi, action }] });
+    expect(await refusal(decide('vms/nope', 'shutdown'))).toMatch(/no decision is pending for vms\/nope/);
+    expect(await refusal(decide('vms/w2-rwo', 'retry'))).toMatch(
+      /"retry" is not allowed for vms\/w2-rwo; allowed: shutdown, delete/,
+    );
+    await handle.executeUpdate('decide', { args: [{ vmi: 'vms/w2-rwo', action: 'shutdown' }] });
+    const result = (await handle.result()) as MaintenanceResult;
+    expect(result.outcome).toBe('Completed');
+    expect(await invariantViolations(env.kube, before, 'worker-2')).toEqual([]);
+  });
+
+  it('rolls back when nobody answers before the decision deadline', async () => {
+    const before = await recordBefore(env.kube);
+    const handle = await start({ node: 'worker-5', policy: { escalation: { decisionTimeout: '1s' } } });
+    const failure = await handle.result().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause?.message).toMatch(/rolled back: no decision for vms\/w5-rwo/);
+    expect((await progressOf(handle)).phase).toBe('RolledBack');
+    expect(await invariantViolations(env.kube, before, 'worker-5')).toEqual([]);
+  });
+});
+
+describe('cancel', () => {
+  it('rolls back from the hold: powered on, uncordoned, stopped VMs running again', async () => {
+    const before = await recordBefore(env.kube);
+    const handle = await start({ node: 'worker-3' });
+    await reach(handle, 'Hold');
+    expect((await env.kube.get(BMH('worker-3'))).spec.online).toBe(false);
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+    expect((await progressOf(handle)).phase).toBe('RolledBack');
+    expect((await env.kube.get(BMH('worker-3'))).spec.online).toBe(true);
+    await eventually('worker-3 Ready', async () => nodeReady(await env.kube.get(paths.node('worker-3'))));
+    await eventually(
+      'w3-none running',
+      async () => (await vmOf(env.kube, 'vms', 'w3-none'))?.status?.printableStatus === 'Running',
+    );
+    expect(await invariantViolations(env.kube, before, 'worker-3')).toEqual([]);
+  });
+});
