@@ -33,7 +33,7 @@ beforeAll(async () => {
       kubevirt: { evictionStrategy: 'LiveMigrate' },
       nodes: [
         { name: 'cp-{n}', count: 3, controlPlane: true, memory: '64Gi' },
-        { name: 'worker-{n}', count: 5, memory: '256Gi' },
+        { name: 'worker-{n}', count: 6, memory: '256Gi' },
         { name: 'spare-{n}', count: 2, memory: '256Gi' },
       ],
       vms: [
@@ -51,6 +51,15 @@ beforeAll(async () => {
         { name: 'w3-migrate', node: 'worker-3' },
         { name: 'w4-migrate', node: 'worker-4' },
         { name: 'w5-rwo', node: 'worker-5', storage: 'rwo' },
+        { name: 'w6-external', node: 'worker-6', evictionStrategy: 'External' },
+        { name: 'w6-if-possible-rwo', node: 'worker-6', evictionStrategy: 'LiveMigrateIfPossible', storage: 'rwo' },
+        {
+          name: 'w6-if-possible-flaky',
+          node: 'worker-6',
+          evictionStrategy: 'LiveMigrateIfPossible',
+          knobs: { migrationFailures: 5 },
+        },
+        { name: 'w6-after', node: 'worker-6', labels: { 'pitstop.io/maintenance-strategy': 'ShutdownRestartAfter' } },
       ],
       workloads: [
         { kind: 'Deployment', name: 'web', replicas: 3, pdb: { maxUnavailable: 1 } },
@@ -60,7 +69,7 @@ beforeAll(async () => {
   });
   await eventually('all VMIs running', async () => {
     const list = await env.kube.list(kv('virtualmachineinstances'));
-    return list.items.length === 12 && list.items.every((v) => v.status?.phase === 'Running');
+    return list.items.length === 16 && list.items.every((v) => v.status?.phase === 'Running');
   });
 });
 
@@ -150,6 +159,27 @@ describe('a maintenance from start to finish', () => {
     expect((await env.kube.get(paths.node('worker-4'))).spec.unschedulable).toBe(true);
     expect(await invariantViolations(env.kube, before, 'worker-4')).toEqual([]);
     await env.kube.patch(paths.node('worker-4'), { spec: { unschedulable: false } });
+  });
+});
+
+describe('the other rows of the plan table', () => {
+  it('shuts down what may not move, falls back to shutdown after failed migrations, and escalates an External VM nobody moved', async () => {
+    const before = await recordBefore(env.kube);
+    const handle = await start({ node: 'worker-6', hold: 'none', policy: { external: { timeout: '1s' } } });
+    const asking = await eventually('the External VM escalated', async () => {
+      const p = await progressOf(handle);
+      return p.decisionsPending.find((d) => d.vmi === 'vms/w6-external') ? p : undefined;
+    });
+    expect(asking.decisionsPending[0]?.reason).toMatch(/external controller did not move it/);
+    await handle.executeUpdate('decide', { args: [{ vmi: 'vms/w6-external', action: 'shutdown' }] });
+    const result = (await handle.result()) as MaintenanceResult;
+    expect(result.outcome).toBe('Completed');
+    const rows = Object.fromEntries((await progressOf(handle)).vms.map((r) => [r.vmi.replace('vms/', ''), r]));
+    expect(rows['w6-if-possible-rwo']).toMatchObject({ action: 'shutdown', state: 'restored' });
+    expect(rows['w6-if-possible-flaky']).toMatchObject({ action: 'migrate', state: 'restored', attempts: 2 });
+    expect(rows['w6-after']).toMatchObject({ action: 'shutdown', state: 'restored' });
+    expect(rows['w6-external']).toMatchObject({ action: 'awaitExternal', state: 'restored' });
+    expect(await invariantViolations(env.kube, before, 'worker-6')).toEqual([]);
   });
 });
 
