@@ -192,8 +192,21 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
     stopped: new Map<string, VmPlan>(), // vmi → plan of VMs we shut down
   };
 
+  // The lease makes the node ours; someone else holding it (another run, a medik8s operator) is a refusal,
+  // and nothing has changed yet, so there is nothing to roll back.
   try {
     await quick.acquireLease({ node, workflowId, durationSeconds: Math.ceil(policy.overallTimeoutMs / 1000) });
+  } catch (e) {
+    const why = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+    enter('Refused', why);
+    throw ApplicationFailure.create({
+      type: 'PreflightRefused',
+      message: `maintenance of ${node} refused: ${why}`,
+      nonRetryable: true,
+    });
+  }
+
+  try {
     changed.lease = true;
 
     // 2. Cordon (remembering whether it already was), taint, exclude from remediation.
@@ -578,8 +591,10 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
         .waitForVmiRunning({ ...split(plan.vmi), timeoutMs: policy.restore.timeoutMs })
         .catch(() => undefined); // reported by the invariant checks and the timeline, not fatal to the roll-back
     }
-    await persistent.unmarkNode({ node, message: `maintenance ${workflowId} rolled back: ${why}` });
-    if (changed.lease) await persistent.releaseLease({ node, workflowId });
+    if (changed.lease) {
+      await persistent.unmarkNode({ node, message: `maintenance ${workflowId} rolled back: ${why}` });
+      await persistent.releaseLease({ node, workflowId });
+    }
     enter('RolledBack', why);
   }
 
