@@ -357,7 +357,7 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
       case 'migrate':
         if (await migrate(plan, r)) return done(r, 'migrated');
         if (plan.onMigrationFailure === 'shutdown') return await shutDown(plan, r);
-        return await escalate(plan, r, `live migration failed after ${r.attempts} attempts`);
+        return await escalate(plan, r, migrationFailure(r));
       case 'shutdown':
         return await shutDown(plan, r);
       case 'awaitExternal':
@@ -374,16 +374,20 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
     show();
   }
 
-  /** Attempts a live migration; true when the VMI now runs elsewhere. */
+  /**
+   * One round of up to policy.migration.attempts live migrations; true when the VMI now runs elsewhere.
+   * Attempt numbers keep counting across rounds (an operator's retry), so each attempt gets its own VMIM.
+   */
   async function migrate(plan: VmPlan, r: VmRow): Promise<boolean> {
     const { namespace, name } = split(plan.vmi);
     const timeoutMs = policy.migration.timeoutMs;
-    while (r.attempts < policy.migration.attempts) {
+    for (let round = 1; round <= policy.migration.attempts; round++) {
       r.attempts += 1;
       r.state = 'migrating';
       const started = await quick.startMigration({ namespace, vmi: name, workflowId, attempt: r.attempts });
       r.migration = started.name;
-      changed.migrations.set(plan.vmi, started.name);
+      // An adopted migration (KubeVirt's evacuation) is not ours to delete on roll-back.
+      if (!started.adopted) changed.migrations.set(plan.vmi, started.name);
       show();
       const result = await waiting(timeoutMs).waitForMigration({
         namespace,
@@ -402,9 +406,14 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
       }
       changed.migrations.delete(plan.vmi);
       show();
-      if (r.attempts < policy.migration.attempts) await sleep(policy.migration.retryBackoffMs);
+      if (round < policy.migration.attempts) await sleep(policy.migration.retryBackoffMs);
     }
     return false;
+  }
+
+  function migrationFailure(r: VmRow): string {
+    const n = policy.migration.attempts;
+    return `live migration failed ${n} ${n === 1 ? 'time' : 'times'}; last: ${r.message}`;
   }
 
   async function shutDown(plan: VmPlan, r: VmRow) {
@@ -494,9 +503,8 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
       return done(r, 'deleted');
     }
     // retry: a fresh round of migration attempts
-    r.attempts = 0;
     if (await migrate(plan, r)) return done(r, 'migrated');
-    return await escalate(plan, r, `live migration failed again after ${r.attempts} attempts`);
+    return await escalate(plan, r, `${migrationFailure(r)}, after a retry`);
   }
 
   async function drainPods() {

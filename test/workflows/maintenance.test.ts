@@ -135,8 +135,10 @@ describe('a maintenance from start to finish', () => {
     expect(held.vms.find((r) => r.vmi === 'vms/w1-migrate-1')).toMatchObject({ state: 'migrated', attempts: 1 });
     expect(held.vms.find((r) => r.vmi === 'vms/w1-elsewhere')?.state).toBe('restored');
     expect(held.drainProgress).toBe(100);
-    const events = await env.kube.list(paths.events('default'), { fieldSelector: 'involvedObject.name=worker-1' });
-    expect(events.items.map((e) => e.reason)).toContain('MaintenanceHold');
+    await eventually('a MaintenanceHold event on the node', async () => {
+      const events = await env.kube.list(paths.events('default'), { fieldSelector: 'involvedObject.name=worker-1' });
+      return events.items.some((e) => e.reason === 'MaintenanceHold');
+    });
 
     await handle.executeUpdate('release', { args: [{ note: 'DIMM replaced' }] });
     const result = (await handle.result()) as MaintenanceResult;
