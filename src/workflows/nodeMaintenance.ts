@@ -2,6 +2,7 @@
 // Preflight → cordon → evacuate VMs → evict pods → power off → hold → power on → wait Ready → uncordon → restore.
 // Any failure, abort or cancel after the lease is taken rolls back everything this run changed.
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -35,9 +36,14 @@ import {
 } from './messages.js';
 
 const RETRY = { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2 };
+/**
+ * Short steps. On cancel the workflow waits for them to finish (they take milliseconds and do not heartbeat),
+ * so a roll-back never races a step still landing, e.g. a VM stop arriving after its restore.
+ */
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { ...RETRY, maximumAttempts: 10 },
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 const { preflightSnapshot } = quick;
 /** Roll-back steps keep trying: leaving a node half-done is worse than a slow roll-back. */
@@ -329,12 +335,16 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
     };
     // One lane per allowed parallel migration; when one VM aborts the run, the other lanes are cancelled too.
     const scope = new CancellationScope();
+    const lanes: Promise<void>[] = [];
     try {
-      await scope.run(() =>
-        Promise.all(Array.from({ length: Math.min(policy.parallelMigrations, queue.length) }, lane)),
-      );
+      await scope.run(() => {
+        for (let i = 0; i < Math.min(policy.parallelMigrations, queue.length); i++) lanes.push(lane());
+        return Promise.all(lanes);
+      });
     } catch (e) {
       scope.cancel();
+      // Let every lane settle (its short steps finish) before the roll-back looks at what changed.
+      await Promise.allSettled(lanes);
       throw e;
     }
   }
