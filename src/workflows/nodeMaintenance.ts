@@ -532,6 +532,13 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
       progress.pods.blockers = round.blocked.slice(0, 10).map((b) => `${b.pod}: ${b.reason}`);
       updateDrainProgress();
       if (round.remaining === 0) return;
+      // Waiting cannot help a pod the drain policy forbids evicting (kubectl drain refuses these up front too).
+      const forbidden = round.blocked.filter((b) => b.by === 'policy');
+      if (forbidden.length) {
+        throw new Aborted(
+          `pods the drain policy does not allow to evict: ${forbidden.map((b) => `${b.pod} (${b.reason})`).join('; ')}`,
+        );
+      }
       if (Date.now() + policy.drain.evictionRetryIntervalMs > deadline) {
         throw new Aborted(
           `pods still on the node after ${policy.drain.timeoutMs / 1000}s: ${progress.pods.blockers.join('; ')}`,

@@ -33,7 +33,7 @@ beforeAll(async () => {
       kubevirt: { evictionStrategy: 'LiveMigrate' },
       nodes: [
         { name: 'cp-{n}', count: 3, controlPlane: true, memory: '64Gi' },
-        { name: 'worker-{n}', count: 6, memory: '256Gi' },
+        { name: 'worker-{n}', count: 7, memory: '256Gi' },
         { name: 'spare-{n}', count: 2, memory: '256Gi' },
       ],
       vms: [
@@ -64,6 +64,7 @@ beforeAll(async () => {
       workloads: [
         { kind: 'Deployment', name: 'web', replicas: 3, pdb: { maxUnavailable: 1 } },
         { kind: 'DaemonSet', name: 'agent' },
+        { kind: 'Pod', name: 'scratch', node: 'worker-7', emptyDir: true },
       ],
     },
   });
@@ -219,6 +220,19 @@ describe('escalation', () => {
     expect((failure as WorkflowFailedError).cause?.message).toMatch(/rolled back: no decision for vms\/w5-rwo/);
     expect((await progressOf(handle)).phase).toBe('RolledBack');
     expect(await invariantViolations(env.kube, before, 'worker-5')).toEqual([]);
+  });
+});
+
+describe('drain policy', () => {
+  it('refuses at once to drain a bare pod with emptyDir unless the policy allows it, and rolls back', async () => {
+    const before = await recordBefore(env.kube);
+    const handle = await start({ node: 'worker-7', hold: 'none' });
+    const failure = await handle.result().catch((e: unknown) => e);
+    expect((failure as WorkflowFailedError).cause?.message).toMatch(
+      /rolled back: pods the drain policy does not allow to evict: apps\/scratch \(.*evictUnmanagedPods.*deleteEmptyDirData/,
+    );
+    expect(await env.kube.find(paths.pod('apps', 'scratch'))).toBeDefined();
+    expect(await invariantViolations(env.kube, before, 'worker-7')).toEqual([]);
   });
 });
 
