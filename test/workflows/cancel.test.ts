@@ -149,6 +149,19 @@ async function expectNodeBackAndClean(name: string) {
 }
 
 describe('cancel rolls back from every phase', () => {
+  it('Preflight (cancelled as soon as it starts): it ends cancelled and nothing was ever changed', async () => {
+    const before = await recordBefore(env.kube);
+    const handle = await start({ node: 'n-cordon', hold: 'none' });
+    await handle.cancel();
+    const failure = await handle.result().catch((e: unknown) => e);
+    expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect((await progressOf(handle)).phase).toBe('Preflight');
+    expect(await lease('n-cordon')).toBeUndefined();
+    expect((await node('n-cordon')).metadata.annotations?.[NODE_MARKS.cordonedBy]).toBeUndefined();
+    expect(await migrationsOf(env.kube, 'vms', 'cordon-migrate')).toEqual([]);
+    expect(await invariantViolations(env.kube, before, 'n-cordon')).toEqual([]);
+  });
+
   it('Cordon (paused at the step boundary): the lease is released and the node was never cordoned', async () => {
     const before = await recordBefore(env.kube);
     const handle = await start({ node: 'n-cordon', hold: 'none' });
