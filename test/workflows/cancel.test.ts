@@ -1,30 +1,20 @@
 // Temporal cancel (handle.cancel()) in every phase of a maintenance: the run ends RolledBack and the cluster is as
 // it was before, read from the cluster itself. Each test has its own node, so one roll-back cannot hide another's.
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { MaintenanceInput } from '../../src/domain/request.js';
 import { MAINTENANCE_PHASE, type Phase, type Progress } from '../../src/workflows/messages.js';
 import { paths, type KubeObject } from '../../src/k8s/client.js';
 import { kv, PREVIOUS_RUN_STRATEGY } from '../../src/activities/kubevirt.js';
 import { NODE_LEASE, NODE_MARKS } from '../../src/activities/kubernetes.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
 import { migrationsOf, nodeReady, vmiOf, vmOf } from '../support/cluster.js';
+import { progressOf, reachPhase, startMaintenance, type Start } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 
 let env: TestEnv;
 const BMH = (node: string) => `/apis/metal3.io/v1alpha1/namespaces/openshift-machine-api/baremetalhosts/${node}`;
 const POOL = 'pitstop-test/pool';
 const none = { evictionStrategy: 'None' as const, terminationGracePeriodSeconds: 1 };
-
-const policy = {
-  migration: { attempts: 2, timeout: '60s', pendingTimeout: '10s', retryBackoff: '200ms' },
-  drain: { timeout: '30s', evictionRetryInterval: '300ms' },
-  power: { offTimeout: '20s', onTimeout: '20s' },
-  ready: { timeout: '30s' },
-  restore: { timeout: '30s' },
-  shutdown: { timeout: '30s' },
-};
 
 beforeAll(async () => {
   env = await startTestEnv({
@@ -68,30 +58,9 @@ afterAll(async () => {
   await env?.stop();
 });
 
-type Start = Omit<MaintenanceInput, 'policy'> & { policy?: Record<string, unknown> };
+const start = (input: Start) => startMaintenance(env, input);
 
-async function start(input: Start): Promise<WorkflowHandle> {
-  return await env.client.workflow.start('nodeMaintenance', {
-    taskQueue: env.taskQueue,
-    workflowId: `maintenance-${input.node}-${randomUUID().slice(0, 8)}`,
-    args: [{ ...input, policy: { ...policy, ...(input.policy ?? {}) } }],
-  });
-}
-
-const progressOf = (handle: WorkflowHandle) => handle.query<Progress>('progress');
-
-async function reach(handle: WorkflowHandle, phase: Phase, timeoutMs = 60_000): Promise<Progress> {
-  return await eventually(
-    `phase ${phase}`,
-    async () => {
-      const p = await progressOf(handle);
-      if (['RolledBack', 'Done'].includes(p.phase) && p.phase !== phase)
-        throw new Error(`ended in ${p.phase}: ${p.message}`);
-      return p.phase === phase ? p : undefined;
-    },
-    timeoutMs,
-  );
-}
+const reach = reachPhase;
 
 /** Cancels the run and checks it ended as a cancellation after a full roll-back. */
 async function cancelAndRollBack(handle: WorkflowHandle, from: Phase): Promise<Progress> {

@@ -1,31 +1,26 @@
 // Escalations and their answers, adopted evacuations, refused inputs and secret-free histories: whole maintenances
 // through the real Temporal dev server and the sandbox cluster, each test on its own node, checked from the cluster.
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { MaintenanceInput } from '../../src/domain/request.js';
-import type { MaintenanceResult, Phase, Progress } from '../../src/workflows/messages.js';
+import type { MaintenanceResult, Progress } from '../../src/workflows/messages.js';
 import { paths, type KubeObject } from '../../src/k8s/client.js';
 import { kv } from '../../src/activities/kubevirt.js';
 import { NODE_LEASE } from '../../src/activities/kubernetes.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
 import { evict, launcherPodOf, migrationsOf, nodeReady, rejection, vmiOf, vmOf } from '../support/cluster.js';
+import {
+  progressOf,
+  reachPhase,
+  refusal,
+  startMaintenance,
+  TEST_POLICY as policy,
+  type Start,
+} from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 
 let env: TestEnv;
 const NS = 'vms';
 const BMC_NS = 'pitstop-bmc';
-
-// Short deadlines, as in maintenance.test.ts: the sandbox is fast, and a stuck test should fail in seconds.
-const policy = {
-  migration: { attempts: 2, timeout: '30s', pendingTimeout: '10s', retryBackoff: '200ms' },
-  drain: { timeout: '30s', evictionRetryInterval: '300ms' },
-  power: { offTimeout: '20s', onTimeout: '20s' },
-  ready: { timeout: '20s' },
-  restore: { timeout: '30s' },
-  shutdown: { timeout: '30s' },
-  escalation: { decisionTimeout: '60s' },
-};
 
 beforeAll(async () => {
   env = await startTestEnv({
@@ -70,32 +65,13 @@ afterAll(async () => {
 /** Every workflow this file started: the last test reads all their histories. */
 const started: WorkflowHandle[] = [];
 
-type Start = Omit<MaintenanceInput, 'policy'> & { policy?: Record<string, unknown> };
-
 async function start(input: Start): Promise<WorkflowHandle> {
-  const handle = await env.client.workflow.start('nodeMaintenance', {
-    taskQueue: env.taskQueue,
-    workflowId: `maintenance-${input.node}-${randomUUID().slice(0, 8)}`,
-    args: [{ ...input, policy: { ...policy, ...(input.policy ?? {}) } }],
-  });
+  const handle = await startMaintenance(env, input);
   started.push(handle);
   return handle;
 }
 
-const progressOf = (handle: WorkflowHandle) => handle.query<Progress>('progress');
-
-async function reach(handle: WorkflowHandle, phase: Phase, timeoutMs = 60_000): Promise<Progress> {
-  return await eventually(
-    `phase ${phase}`,
-    async () => {
-      const p = await progressOf(handle);
-      if (['RolledBack', 'Done', 'Refused'].includes(p.phase) && p.phase !== phase)
-        throw new Error(`ended in ${p.phase}: ${p.message}`);
-      return p.phase === phase ? p : undefined;
-    },
-    timeoutMs,
-  );
-}
+const reach = reachPhase;
 
 /** The progress once a decision is pending (or the run has ended, so a test fails fast instead of waiting). */
 async function asking(handle: WorkflowHandle, timeoutMs = 30_000): Promise<Progress> {
@@ -111,17 +87,6 @@ async function asking(handle: WorkflowHandle, timeoutMs = 30_000): Promise<Progr
 
 const decide = (handle: WorkflowHandle, vmi: string, action: string) =>
   handle.executeUpdate<string, [{ vmi: string; action: string }]>('decide', { args: [{ vmi, action }] });
-
-/** The reason the workflow's validator gave for refusing an update (the client wraps it). */
-async function refusal(update: Promise<unknown>): Promise<string> {
-  try {
-    await update;
-  } catch (e) {
-    const err = e as { cause?: { message?: string }; message: string };
-    return err.cause?.message ?? err.message;
-  }
-  throw new Error('the update was accepted');
-}
 
 /** A failed run's error, with every message of its cause chain (workflow → activity → application failure). */
 async function failureOf(handle: WorkflowHandle): Promise<{ types: string[]; text: string }> {

@@ -1,29 +1,17 @@
 // Whole maintenances through the real Temporal dev server and the sandbox cluster, checked from the cluster.
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { MaintenanceInput } from '../../src/domain/request.js';
-import type { MaintenanceResult, Phase, Progress } from '../../src/workflows/messages.js';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { MaintenanceResult } from '../../src/workflows/messages.js';
 import { paths } from '../../src/k8s/client.js';
 import { kv } from '../../src/activities/kubevirt.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
 import { nodeReady, vmOf } from '../support/cluster.js';
+import { progressOf, reachPhase, refusal, startMaintenance, type Start } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { recordHistory } from '../support/histories.js';
 
 let env: TestEnv;
 const BMH = (node: string) => `/apis/metal3.io/v1alpha1/namespaces/openshift-machine-api/baremetalhosts/${node}`;
-
-// Short deadlines: the sandbox is fast, and a stuck test should fail in seconds, not hours.
-const policy = {
-  migration: { attempts: 2, timeout: '30s', pendingTimeout: '10s', retryBackoff: '200ms' },
-  drain: { timeout: '30s', evictionRetryInterval: '300ms' },
-  power: { offTimeout: '20s', onTimeout: '20s' },
-  ready: { timeout: '20s' },
-  restore: { timeout: '30s' },
-  shutdown: { timeout: '30s' },
-  escalation: { decisionTimeout: '60s' },
-};
 
 beforeAll(async () => {
   env = await startTestEnv({
@@ -78,41 +66,9 @@ afterAll(async () => {
   await env?.stop();
 });
 
-type Start = Omit<MaintenanceInput, 'policy'> & { policy?: Record<string, unknown> };
+const start = (input: Start) => startMaintenance(env, input);
 
-async function start(input: Start): Promise<WorkflowHandle> {
-  return await env.client.workflow.start('nodeMaintenance', {
-    taskQueue: env.taskQueue,
-    workflowId: `maintenance-${input.node}-${randomUUID().slice(0, 8)}`,
-    args: [{ ...input, policy: { ...policy, ...(input.policy ?? {}) } }],
-  });
-}
-
-const progressOf = (handle: WorkflowHandle) => handle.query<Progress>('progress');
-
-async function reach(handle: WorkflowHandle, phase: Phase, timeoutMs = 60_000): Promise<Progress> {
-  return await eventually(
-    `phase ${phase}`,
-    async () => {
-      const p = await progressOf(handle);
-      if (['RolledBack', 'Done'].includes(p.phase) && p.phase !== phase)
-        throw new Error(`ended in ${p.phase}: ${p.message}`);
-      return p.phase === phase ? p : undefined;
-    },
-    timeoutMs,
-  );
-}
-
-/** The reason the workflow's validator gave for refusing an update (the client wraps it). */
-async function refusal(update: Promise<unknown>): Promise<string> {
-  try {
-    await update;
-  } catch (e) {
-    const err = e as { cause?: { message?: string }; message: string };
-    return err.cause?.message ?? err.message;
-  }
-  throw new Error('the update was accepted');
-}
+const reach = reachPhase;
 
 const vmisOn = async (node: string) =>
   (await env.kube.list(kv('virtualmachineinstances'), { labelSelector: `kubevirt.io/nodeName=${node}` })).items.map(

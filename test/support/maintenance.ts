@@ -1,0 +1,56 @@
+// Starting and following nodeMaintenance runs in tests: one short policy, one way to wait for a phase.
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { MaintenanceInput } from '../../src/domain/request.js';
+import type { Phase, Progress } from '../../src/workflows/messages.js';
+import { eventually, type TestEnv } from './env.js';
+
+/** Short deadlines: the sandbox is fast, and a stuck test should fail in seconds, not hours. */
+export const TEST_POLICY = {
+  migration: { attempts: 2, timeout: '30s', pendingTimeout: '10s', retryBackoff: '200ms' },
+  drain: { timeout: '30s', evictionRetryInterval: '300ms' },
+  power: { offTimeout: '20s', onTimeout: '20s' },
+  ready: { timeout: '20s' },
+  restore: { timeout: '30s' },
+  shutdown: { timeout: '30s' },
+  escalation: { decisionTimeout: '60s' },
+};
+
+export type Start = Omit<MaintenanceInput, 'policy'> & { policy?: Record<string, unknown> };
+
+/** Starts a maintenance with TEST_POLICY (overridden per key by `input.policy`) under a unique workflow id. */
+export async function startMaintenance(env: TestEnv, input: Start): Promise<WorkflowHandle> {
+  return await env.client.workflow.start('nodeMaintenance', {
+    taskQueue: env.taskQueue,
+    workflowId: `maintenance-${input.node}-${randomUUID().slice(0, 8)}`,
+    args: [{ ...input, policy: { ...TEST_POLICY, ...(input.policy ?? {}) } }],
+  });
+}
+
+export const progressOf = (handle: WorkflowHandle) => handle.query<Progress>('progress');
+
+/** Waits until the run is in `phase`; fails early if it ended elsewhere. */
+export async function reachPhase(handle: WorkflowHandle, phase: Phase, timeoutMs = 60_000): Promise<Progress> {
+  return await eventually(
+    `phase ${phase}`,
+    async () => {
+      const p = await progressOf(handle);
+      if (['RolledBack', 'Done', 'Refused'].includes(p.phase) && p.phase !== phase) {
+        throw new Error(`ended in ${p.phase}: ${p.message}`);
+      }
+      return p.phase === phase ? p : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** The reason the workflow's validator gave for refusing an update (the client wraps it). */
+export async function refusal(update: Promise<unknown>): Promise<string> {
+  try {
+    await update;
+  } catch (e) {
+    const err = e as { cause?: { message?: string }; message: string };
+    return err.cause?.message ?? err.message;
+  }
+  throw new Error('the update was accepted');
+}
