@@ -248,10 +248,15 @@ describe('escalation policy', () => {
       await poller;
       expect(result.outcome).toBe('Completed');
       expect(result.summary).toMatchObject({ restored: 1 });
-      expect(seen.length).toBeGreaterThan(5);
-      expect(seen.filter((p) => p.decisionsPending.length > 0)).toEqual([]);
-      expect(seen.flatMap((p) => p.vms).filter((r) => r.state === 'awaitingDecision')).toEqual([]);
-      expect(seen.map((p) => p.phase)).toEqual(expect.arrayContaining(['EvacuateVMs', 'Hold']));
+      // The poller samples (sparsely on a loaded machine); the timeline and the node's events are the full record.
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.filter((p) => p?.decisionsPending.length > 0)).toEqual([]);
+      expect(seen.flatMap((p) => p?.vms ?? []).filter((r) => r.state === 'awaitingDecision')).toEqual([]);
+      const end = await progressOf(handle);
+      expect(end.timeline.map((t) => t.phase)).toEqual(expect.arrayContaining(['EvacuateVMs', 'Hold']));
+      expect(end.vms.find((r) => r.vmi === 'vms/w3-rwo')?.message ?? '').not.toMatch(/operator chose/);
+      const events = await env.kube.list(paths.events('default'), { fieldSelector: 'involvedObject.name=worker-3' });
+      expect(events.items.filter((e) => String(e.message).includes('needs a decision'))).toEqual([]);
       expect((await vmOf(env.kube, NS, 'w3-rwo'))?.spec.runStrategy).toBe('Always');
       expect((await vmiOf(env.kube, NS, 'w3-rwo'))?.status.phase).toBe('Running');
       expect(await invariantViolations(env.kube, before, 'worker-3')).toEqual([]);
