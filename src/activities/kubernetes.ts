@@ -1,4 +1,5 @@
 // Kubernetes core objects Pitstop reads and changes: nodes, pods, leases.
+import { setTimeout as delay } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   KubeApiError,
@@ -104,18 +105,8 @@ interface Taint {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Sleeps `ms`, or less if `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+const pause = (ms: number, signal: AbortSignal): Promise<void> =>
+  delay(ms, undefined, { signal }).catch(() => undefined);
 
 const nodeNotFound = (node: string) =>
   ApplicationFailure.create({ type: 'NodeNotFound', message: `node ${node} not found`, nonRetryable: true });

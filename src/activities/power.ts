@@ -11,6 +11,7 @@
 //
 // Failures are short ApplicationFailures: configuration problems (no BareMetalHost, missing Secret, rejected
 // credentials, untrusted certificate) are non-retryable; an unreachable or failing BMC is retryable.
+import { setTimeout as delay } from 'node:timers/promises';
 import https from 'node:https';
 import { ApplicationFailure } from '@temporalio/common';
 import { paths, type KubeClient, type KubeObject } from '../k8s/client.js';
@@ -555,17 +556,9 @@ export interface WaitForPowerOptions {
 
 type Observation = { reading?: PowerReading; lastError?: string | undefined; fatal?: unknown };
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** Sleeps `ms`, or less if `signal` aborts. */
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  delay(ms, undefined, { signal }).catch(() => undefined);
 
 /** Redfish has no watch: poll the BMC. Transient failures are remembered, not fatal (BMCs flap while switching). */
 async function pollRedfish(
