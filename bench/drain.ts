@@ -33,7 +33,6 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto'; // CommonJS: its namespaces are not named ESM exports
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, type KubeObject, type Query, type WatchEvent } from '../src/k8s/client.js';
 import { ensureTools } from '../src/tools/binaries.js';
@@ -41,8 +40,7 @@ import { startTemporalDevServer } from '../src/devserver/temporal.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { parseScenario } from '../src/sandbox/scenario.js';
 import { kv } from '../src/activities/kubevirt.js';
-import { createPitstopWorker } from '../src/worker/worker.js';
-import { writeWorkflowBundle } from '../src/worker/bundle.js';
+import { startBenchWorker } from './worker.js';
 import { progressQuery, type MaintenanceResult } from '../src/workflows/messages.js';
 
 const VM_COUNT = 50;
@@ -184,21 +182,8 @@ try {
   const kube = new AttributingKubeClient(kc);
   teardown.push(() => kube.close());
 
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const native = await NativeConnection.connect({ address: temporalServer.address });
-  teardown.push(() => native.close());
-  const worker = await createPitstopWorker({
-    connection: native,
-    namespace: 'default',
-    taskQueue: 'bench-drain',
-    kube,
-    workflowBundlePath: await writeWorkflowBundle(join(dir, 'bundle.js')),
-  });
-  const running = worker.run();
-  teardown.push(async () => {
-    worker.shutdown();
-    await running;
-  });
+  const worker = await startBenchWorker({ address: temporalServer.address, kube, taskQueue: 'bench-drain', dir });
+  teardown.push(() => worker.stop());
   const connection = await Connection.connect({ address: temporalServer.address });
   teardown.push(() => connection.close());
   const client = new Client({ connection });

@@ -7,14 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { ensureTools } from '../src/tools/binaries.js';
 import { startTemporalDevServer } from '../src/devserver/temporal.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { loadScenarioFile } from '../src/sandbox/scenario.js';
 import { kv } from '../src/activities/kubevirt.js';
-import { createPitstopWorker } from '../src/worker/worker.js';
-import { writeWorkflowBundle } from '../src/worker/bundle.js';
+import { startBenchWorker } from './worker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pitstop-bench-'));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -40,16 +38,7 @@ for (;;) {
 }
 figures.push(['… until all 21 demo VMIs run', seconds(Date.now() - t)]);
 
-Runtime.install({ logger: new DefaultLogger('WARN') });
-const native = await NativeConnection.connect({ address: temporal.address });
-const worker = await createPitstopWorker({
-  connection: native,
-  namespace: 'default',
-  taskQueue: 'bench',
-  kube,
-  workflowBundlePath: await writeWorkflowBundle(join(dir, 'bundle.js')),
-});
-const running = worker.run();
+const worker = await startBenchWorker({ address: temporal.address, kube, taskQueue: 'bench', dir });
 const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
 const latencies: number[] = [];
 for (let i = 0; i < 20; i++) {
@@ -65,9 +54,7 @@ latencies.sort((a, b) => a - b);
 figures.push(['dry run of worker-1 (15 VMs), median', `${latencies[10]} ms`]);
 figures.push(['dry run of worker-1 (15 VMs), worst of 20', `${latencies[19]} ms`]);
 
-worker.shutdown();
-await running;
-await native.close();
+await worker.stop();
 await client.connection.close();
 await sandbox.stop();
 await temporal.stop();

@@ -65,7 +65,7 @@ export function toVmFacts(
     nodeName: vmi.status?.nodeName ?? '',
     phase: vmi.status?.phase ?? '',
     ownedByVm: !!owner,
-    runStrategy: vm ? (vm.spec?.runStrategy ?? (vm.spec?.running === false ? 'Halted' : 'Always')) : undefined,
+    runStrategy: vm ? runStrategyOf(vm) : undefined,
     evictionStrategy: vmi.spec?.evictionStrategy,
     liveMigratable: migratable?.status === 'True',
     notMigratableReason: migratable?.status === 'False' ? migratable.reason : undefined,

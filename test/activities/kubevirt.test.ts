@@ -1,6 +1,5 @@
 // The KubeVirt activities against the sandbox: what an administrator would see in the cluster afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApplicationFailure } from '@temporalio/common';
 import { KubeClient, type KubeObject } from '../../src/k8s/client.js';
 import {
   PREVIOUS_RUN_STRATEGY,
@@ -18,7 +17,17 @@ import {
   type WaitDetails,
 } from '../../src/activities/kubevirt.js';
 import { eventually, startSandboxOnly } from '../support/env.js';
-import { createMigration, evict, launcherPodOf, migrationsOf, rejection, vmiOf, vmOf } from '../support/cluster.js';
+import {
+  applicationFailureOf,
+  createMigration,
+  evict,
+  launcherPodOf,
+  migrationsOf,
+  rejection,
+  untilVmisRunning,
+  vmOf,
+  vmiOf,
+} from '../support/cluster.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 
 const NS = 'vms';
@@ -59,10 +68,7 @@ beforeAll(async () => {
   });
   kube = sandbox.cluster.client;
   act = KubeClient.fromFile(sandbox.kubeconfigPath);
-  await eventually('every VMI running', async () => {
-    const list = await kube.list(kv('virtualmachineinstances', NS));
-    return list.items.length === 15 && list.items.every((v) => v.status?.phase === 'Running');
-  });
+  await untilVmisRunning(kube, 15, NS);
 });
 
 afterAll(async () => {
@@ -76,15 +82,7 @@ const start = (vmi: string, attempt = 1) =>
 const waitFor = (name: string, timeoutMs = 30_000, pendingTimeoutMs = 30_000) =>
   waitForMigration(act, { namespace: NS, name, timeoutMs, pendingTimeoutMs });
 
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof ApplicationFailure) return e;
-    throw e;
-  }
-  throw new Error('expected a failure, but the call succeeded');
-}
+const failureOf = applicationFailureOf;
 
 describe('migrations', () => {
   it('migrates a VMI to another node, watching (not polling) until it lands', async () => {

@@ -1,7 +1,6 @@
 // The Kubernetes-side node activities (cordon, phase, lease, events, waiting for Ready) against the sandbox,
 // judged by what an administrator sees on the cluster afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApplicationFailure } from '@temporalio/common';
 import { KubeClient, paths, type KubeObject, type WatchEvent } from '../../src/k8s/client.js';
 import {
   NODE_LEASE,
@@ -21,7 +20,7 @@ import {
 import { bmhPath } from '../../src/sandbox/context.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { startSandboxOnly, eventually } from '../support/env.js';
-import { nodeReady } from '../support/cluster.js';
+import { applicationFailureOf, nodeReady } from '../support/cluster.js';
 
 const WF = 'maintenance-plain';
 let sandbox: Sandbox;
@@ -57,16 +56,7 @@ const taintsOf = (node: KubeObject): Taint[] => node.spec?.taints ?? [];
 const pitstopAnnotations = (node: KubeObject) =>
   Object.keys(node.metadata.annotations ?? {}).filter((k) => k.startsWith('pitstop.io/'));
 
-/** The failure a call ends with (the test fails if it succeeds). */
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ApplicationFailure);
-    return e as ApplicationFailure;
-  }
-  throw new Error('expected a failure, but the call succeeded');
-}
+const failureOf = applicationFailureOf;
 
 /** Every version of a node the API server publishes while `action` runs. */
 async function versionsDuring(name: string, action: () => Promise<unknown>): Promise<KubeObject[]> {

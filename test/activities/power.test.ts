@@ -5,7 +5,6 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApplicationFailure } from '@temporalio/common';
 import { paths, type KubeClient } from '../../src/k8s/client.js';
 import type { RedfishTarget } from '../../src/domain/request.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
@@ -24,7 +23,7 @@ import {
   type ResolvedPowerProvider,
 } from '../../src/activities/power.js';
 import { eventually, startSandboxOnly } from '../support/env.js';
-import { nodeReady } from '../support/cluster.js';
+import { applicationFailureOf, nodeReady } from '../support/cluster.js';
 
 const MACHINES = 'openshift-machine-api';
 const BMC_NS = 'pitstop-bmc';
@@ -92,16 +91,7 @@ function target(
 }
 const redfish = (t: RedfishTarget): ResolvedPowerProvider => ({ kind: 'redfish', ...t });
 
-/** The ApplicationFailure a call ends with (fails the test if it succeeds or throws something else). */
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ApplicationFailure);
-    return e as ApplicationFailure;
-  }
-  throw new Error('expected a failure, but the call succeeded');
-}
+const failureOf = applicationFailureOf;
 
 function expectNoPassword(text: string) {
   for (const password of everyPassword()) expect(text).not.toContain(password);

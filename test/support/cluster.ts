@@ -1,6 +1,10 @@
 // Small readers and actions on the sandbox cluster for tests, named for what a user would do.
 import { paths, type KubeClient, type KubeObject } from '../../src/k8s/client.js';
+import { ApplicationFailure } from '@temporalio/common';
 import { kv } from '../../src/activities/kubevirt.js';
+import { bmhPath } from '../../src/sandbox/context.js';
+import { MACHINE_NAMESPACE } from '../../src/sandbox/scenario.js';
+import { eventually } from './env.js';
 
 export const vmiOf = (kube: KubeClient, ns: string, name: string) => kube.find(kv('virtualmachineinstances', ns, name));
 export const vmOf = (kube: KubeClient, ns: string, name: string) => kube.find(kv('virtualmachines', ns, name));
@@ -47,3 +51,25 @@ export async function rejection(promise: Promise<unknown>): Promise<{ statusCode
 
 export const nodeReady = (node: KubeObject | undefined) =>
   (node?.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready')?.status === 'True';
+
+/** Waits until exactly `count` VMIs exist (in `namespace`, or anywhere) and every one of them runs. */
+export async function untilVmisRunning(kube: KubeClient, count: number, namespace?: string): Promise<void> {
+  await eventually(`${count} VMIs running`, async () => {
+    const list = await kube.list(kv('virtualmachineinstances', namespace));
+    return list.items.length === count && list.items.every((v) => v.status?.phase === 'Running');
+  });
+}
+
+/** The REST path of the BareMetalHost the scenario made for `node`. */
+export const bmhPathOf = (node: string) => bmhPath(MACHINE_NAMESPACE, node);
+
+/** The ApplicationFailure a call ends with (the test fails if it succeeds or throws something else). */
+export async function applicationFailureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await promise;
+  } catch (e) {
+    if (e instanceof ApplicationFailure) return e;
+    throw e;
+  }
+  throw new Error('expected a failure, but the call succeeded');
+}

@@ -7,12 +7,12 @@ import { paths, type KubeObject } from '../../src/k8s/client.js';
 import { kv, PREVIOUS_RUN_STRATEGY } from '../../src/activities/kubevirt.js';
 import { NODE_LEASE, NODE_MARKS } from '../../src/activities/kubernetes.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
-import { migrationsOf, nodeReady, vmiOf, vmOf } from '../support/cluster.js';
+import { bmhPathOf, migrationsOf, nodeReady, untilVmisRunning, vmOf, vmiOf } from '../support/cluster.js';
 import { progressOf, reachPhase, startMaintenance, type Start } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 
 let env: TestEnv;
-const BMH = (node: string) => `/apis/metal3.io/v1alpha1/namespaces/openshift-machine-api/baremetalhosts/${node}`;
+const BMH = bmhPathOf;
 const POOL = 'pitstop-test/pool';
 const none = { evictionStrategy: 'None' as const, terminationGracePeriodSeconds: 1 };
 
@@ -48,10 +48,7 @@ beforeAll(async () => {
       workloads: [{ kind: 'DaemonSet', name: 'agent' }],
     },
   });
-  await eventually('all VMIs running', async () => {
-    const list = await env.kube.list(kv('virtualmachineinstances'));
-    return list.items.length === 10 && list.items.every((v) => v.status?.phase === 'Running');
-  });
+  await untilVmisRunning(env.kube, 10);
 });
 
 afterAll(async () => {

@@ -3,10 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MaintenanceResult, Progress } from '../../src/workflows/messages.js';
 import { paths } from '../../src/k8s/client.js';
-import { kv } from '../../src/activities/kubevirt.js';
 import { loadScenarioFile } from '../../src/sandbox/scenario.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
-import { nodeReady } from '../support/cluster.js';
+import { nodeReady, untilVmisRunning } from '../support/cluster.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 
 let env: TestEnv;
@@ -18,10 +17,7 @@ beforeAll(async () => {
     scenario: demo,
     timing: { migrationDurationMs: 400, bootDelayMs: 500, powerDelayMs: 200, vmStopMs: 200 },
   });
-  await eventually('all 21 demo VMIs running', async () => {
-    const list = await env.kube.list(kv('virtualmachineinstances'));
-    return list.items.length === 21 && list.items.every((v) => v.status?.phase === 'Running');
-  });
+  await untilVmisRunning(env.kube, 21);
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import type { MaintenanceResult, Progress } from '../../src/workflows/messages.j
 import { paths } from '../../src/k8s/client.js';
 import { kv } from '../../src/activities/kubevirt.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
-import { nodeReady } from '../support/cluster.js';
+import { bmhPathOf, nodeReady, untilVmisRunning } from '../support/cluster.js';
 import { recordHistory } from '../support/histories.js';
 
 let env: TestEnv;
@@ -42,10 +42,7 @@ beforeAll(async () => {
       ],
     },
   });
-  await eventually('all VMIs running', async () => {
-    const list = await env.kube.list(kv('virtualmachineinstances'));
-    return list.items.length === 12 && list.items.every((v) => v.status?.phase === 'Running');
-  });
+  await untilVmisRunning(env.kube, 12);
 });
 
 afterAll(async () => {
@@ -184,7 +181,7 @@ describe('preflight refusals, each with a clear message', () => {
 
   it('allows one control-plane node of three, but refuses when another is already down (quorum)', async () => {
     expect((await dryRun({ node: 'cp-1' })).verdict.ok).toBe(true);
-    await env.kube.patch('/apis/metal3.io/v1alpha1/namespaces/openshift-machine-api/baremetalhosts/cp-3', {
+    await env.kube.patch(bmhPathOf('cp-3'), {
       spec: { online: false },
     });
     try {
@@ -193,7 +190,7 @@ describe('preflight refusals, each with a clear message', () => {
       expect(verdict.refusals.map((r) => r.code)).toEqual(['QuorumAtRisk']);
       expect(verdict.refusals[0]?.message).toMatch(/control-plane/);
     } finally {
-      await env.kube.patch('/apis/metal3.io/v1alpha1/namespaces/openshift-machine-api/baremetalhosts/cp-3', {
+      await env.kube.patch(bmhPathOf('cp-3'), {
         spec: { online: true },
       });
       await eventually('cp-3 Ready', async () => nodeReady(await env.kube.get(paths.node('cp-3'))));

@@ -7,7 +7,16 @@ import { paths, type KubeObject } from '../../src/k8s/client.js';
 import { kv } from '../../src/activities/kubevirt.js';
 import { NODE_LEASE } from '../../src/activities/kubernetes.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
-import { evict, launcherPodOf, migrationsOf, nodeReady, rejection, vmiOf, vmOf } from '../support/cluster.js';
+import {
+  evict,
+  launcherPodOf,
+  migrationsOf,
+  nodeReady,
+  rejection,
+  untilVmisRunning,
+  vmOf,
+  vmiOf,
+} from '../support/cluster.js';
 import {
   progressOf,
   reachPhase,
@@ -52,10 +61,7 @@ beforeAll(async () => {
       ],
     },
   });
-  await eventually('all VMIs running', async () => {
-    const list = await env.kube.list(kv('virtualmachineinstances'));
-    return list.items.length === 8 && list.items.every((v) => v.status?.phase === 'Running');
-  });
+  await untilVmisRunning(env.kube, 8);
 });
 
 afterAll(async () => {

@@ -5,13 +5,13 @@ import type { MaintenanceResult } from '../../src/workflows/messages.js';
 import { paths } from '../../src/k8s/client.js';
 import { kv } from '../../src/activities/kubevirt.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
-import { nodeReady, vmOf } from '../support/cluster.js';
+import { bmhPathOf, nodeReady, untilVmisRunning, vmOf } from '../support/cluster.js';
 import { progressOf, reachPhase, refusal, startMaintenance, type Start } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { recordHistory } from '../support/histories.js';
 
 let env: TestEnv;
-const BMH = (node: string) => `/apis/metal3.io/v1alpha1/namespaces/openshift-machine-api/baremetalhosts/${node}`;
+const BMH = bmhPathOf;
 
 beforeAll(async () => {
   env = await startTestEnv({
@@ -56,10 +56,7 @@ beforeAll(async () => {
       ],
     },
   });
-  await eventually('all VMIs running', async () => {
-    const list = await env.kube.list(kv('virtualmachineinstances'));
-    return list.items.length === 16 && list.items.every((v) => v.status?.phase === 'Running');
-  });
+  await untilVmisRunning(env.kube, 16);
 });
 
 afterAll(async () => {

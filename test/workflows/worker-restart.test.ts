@@ -9,7 +9,7 @@ import type { MaintenanceResult, Progress } from '../../src/workflows/messages.j
 import { paths } from '../../src/k8s/client.js';
 import { kv, MANAGED_BY_LABEL } from '../../src/activities/kubevirt.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
-import { migrationsOf, nodeReady, vmiOf } from '../support/cluster.js';
+import { migrationsOf, nodeReady, untilVmisRunning, vmiOf } from '../support/cluster.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -90,10 +90,7 @@ beforeAll(async () => {
       ],
     },
   });
-  await eventually('all VMIs running', async () => {
-    const list = await env.kube.list(kv('virtualmachineinstances'));
-    return list.items.length === 2 && list.items.every((v) => v.status?.phase === 'Running');
-  });
+  await untilVmisRunning(env.kube, 2);
 });
 
 afterAll(async () => {
