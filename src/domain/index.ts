@@ -6,3 +6,4 @@ export * from './plan.js';
 export * from './preflight.js';
 export * from './request.js';
 export * from './suggest.js';
+export * from './rolling.js';

@@ -3,6 +3,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Decision, VmAction, RestoreMode } from '../domain/plan.js';
 import type { PreflightVerdict } from '../domain/preflight.js';
+import type { RollingProgress } from '../domain/rolling.js';
 
 export const TASK_QUEUE = 'pitstop';
 export const workflowIdFor = (node: string) => `maintenance-${node}`;
@@ -104,3 +105,15 @@ export const decideUpdate = defineUpdate<string, [DecideInput]>('decide');
 export const releaseUpdate = defineUpdate<string, [ReleaseInput]>('release');
 export const pauseUpdate = defineUpdate<string, []>('pause');
 export const resumeUpdate = defineUpdate<string, []>('resume');
+
+// ---------------------------------------------------------------------------------------------------------------
+// rollingMaintenance (input and progress types live in domain/rolling.ts)
+
+export const ROLLING_WORKFLOW_TYPE = 'rollingMaintenance';
+export interface SkipInput {
+  node: string;
+}
+export const rollingProgressQuery = defineQuery<RollingProgress>('progress');
+export const rollingPauseUpdate = defineUpdate<string, []>('pause');
+export const rollingResumeUpdate = defineUpdate<string, []>('resume');
+export const skipUpdate = defineUpdate<string, [SkipInput]>('skip');
