@@ -21,6 +21,7 @@ import type { Decision, VmPlan } from '../domain/plan.js';
 import { parseMaintenanceRequest, type MaintenanceInput, type MaintenanceRequest } from '../domain/request.js';
 import type { Activities } from '../activities/index.js';
 import { progressMarkdown } from './details.js';
+import { escalated, migrationEnded, phaseChanged } from './metrics.js';
 import {
   MAINTENANCE_NODE,
   MAINTENANCE_PHASE,
@@ -151,7 +152,10 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
   function show() {
     setCurrentDetails(progressMarkdown(progress));
   }
+  let current: { phase: Phase; since: number } | undefined;
   function enter(phase: Phase, message?: string) {
+    phaseChanged(current, phase, Date.now());
+    current = { phase, since: Date.now() };
     progress.phase = phase;
     progress.message = message;
     progress.timeline.push({ at: iso(), phase, message });
@@ -405,6 +409,7 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
         timeoutMs,
         pendingTimeoutMs: policy.migration.pendingTimeoutMs,
       });
+      migrationEnded(result.outcome);
       if (result.outcome === 'Succeeded') {
         changed.migrations.delete(plan.vmi);
         r.targetNode = result.targetNode;
@@ -469,7 +474,9 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
 
   /** Asks an operator (the decide update), or applies the policy's answer. */
   async function escalate(plan: VmPlan, r: VmRow, reason: string): Promise<void> {
-    if (plan.onEscalation === 'abort' || policy.escalation.onNonMigratable === 'abort') {
+    const abort = plan.onEscalation === 'abort' || policy.escalation.onNonMigratable === 'abort';
+    escalated(abort ? 'abort' : 'ask');
+    if (abort) {
       throw new Aborted(`${plan.vmi}: ${reason} (policy escalation.onNonMigratable=abort)`);
     }
     const since = Date.now();

@@ -1,0 +1,151 @@
+// The production entry point (`npm run serve`, `node dist/main.js`, the container's command): the Pitstop worker,
+// the HTTP API, and the operations endpoint (/metrics, /healthz, /readyz), configured by the environment
+// (src/config.ts). SIGTERM (and SIGINT) is graceful: polling stops, running activities get PITSTOP_SHUTDOWN_GRACE
+// to finish (long waits heartbeat, so another worker takes them over), and the process exits 0.
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
+import { ConfigError, loadConfig, type PitstopConfig } from './config.js';
+import { KubeClient } from './k8s/client.js';
+import { JsonLogger, nodeLogAttributes } from './observability/logger.js';
+import { startOpsServer, type OpsServer } from './observability/server.js';
+import { createPitstopWorker } from './worker/worker.js';
+
+export async function connectTemporal(config: PitstopConfig['temporal']): Promise<NativeConnection> {
+  const tls = config.tls;
+  const custom = tls && (tls.serverCaPath || tls.clientCertPath || tls.serverName);
+  return await NativeConnection.connect({
+    address: config.address,
+    apiKey: config.apiKey,
+    tls: !tls
+      ? undefined
+      : !custom
+        ? true
+        : {
+            serverNameOverride: tls.serverName,
+            serverRootCACertificate: tls.serverCaPath ? readFileSync(tls.serverCaPath) : undefined,
+            clientCertPair:
+              tls.clientCertPath && tls.clientKeyPath
+                ? { crt: readFileSync(tls.clientCertPath), key: readFileSync(tls.clientKeyPath) }
+                : undefined,
+          },
+  });
+}
+
+export function kubeClientFor(config: PitstopConfig['kube']): KubeClient {
+  if (config.kind === 'file') return KubeClient.fromFile(config.path);
+  const kc = new KubeConfig();
+  kc.loadFromCluster();
+  return new KubeClient(kc);
+}
+
+async function loopbackPort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer().once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  let config: PitstopConfig;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const problem of e.problems) process.stderr.write(`pitstop: configuration error: ${problem}\n`);
+    process.exit(2);
+  }
+
+  const logger = new JsonLogger(config.logLevel);
+  const sdkMetricsPort = await loopbackPort();
+  Runtime.install({
+    logger,
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
+      metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } },
+    },
+  });
+
+  const kube = kubeClientFor(config.kube);
+  let connection: NativeConnection;
+  try {
+    connection = await connectTemporal(config.temporal);
+  } catch (e) {
+    logger.error(`cannot connect to Temporal at ${config.temporal.address}: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  const worker: Worker = await createPitstopWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.taskQueue,
+    kube,
+    workflowBundlePath: config.workflowBundlePath,
+    overrides: {
+      shutdownGraceTime: config.shutdownGraceMs,
+      interceptors: { activity: [nodeLogAttributes] },
+    },
+  });
+
+  const ops: OpsServer = await startOpsServer({
+    listen: config.metrics,
+    sdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics`,
+    readiness: {
+      temporal: async () => {
+        await connection.workflowService.getSystemInfo({});
+      },
+      worker: async () => {
+        const state = worker.getState();
+        if (state !== 'RUNNING') throw new Error(`worker is ${state}`);
+      },
+      kubernetes: async () => {
+        await kube.request('GET', '/version');
+      },
+    },
+  });
+
+  // INTEGRATION POINT (HTTP API): when src/api/server.ts is on main, start it here when `config.api` is set:
+  //   const api = createApiServer({ client: new Client({ connection: await Connection.connect(<same options>),
+  //     namespace }), namespace, taskQueue: config.taskQueue, tokens: config.api.tokens,
+  //     alertmanagerNodeLabel: config.api.alertmanagerNodeLabel, logger,
+  //     onResponse: apiRequestRecorder(Runtime.instance().metricMeter) });  and listen on config.api.listen,
+  // and close it first in stop() below.
+  if (config.api) logger.warn('the HTTP API is not part of this build yet; PITSTOP_API_ADDRESS is ignored');
+
+  const running = worker.run();
+  logger.info(
+    `pitstop worker polling task queue "${config.taskQueue}" on ${config.temporal.address}/${config.temporal.namespace}`,
+    { taskQueue: config.taskQueue, namespace: config.temporal.namespace, metrics: `${ops.url}/metrics` },
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal}: stopping (running activities get ${config.shutdownGraceMs} ms to finish)`, { signal });
+    worker.shutdown();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  let failed = false;
+  try {
+    await running;
+  } catch (e) {
+    failed = true;
+    logger.error(`worker stopped: ${(e as Error).message}`, { error: e });
+  }
+  await ops.close();
+  await connection.close();
+  kube.close();
+  logger.info(failed ? 'stopped after a failure' : 'stopped');
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`pitstop: ${(e as Error).message ?? String(e)}\n`);
+  process.exit(1);
+});

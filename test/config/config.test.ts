@@ -1,0 +1,156 @@
+// Bad configuration stops the real entry point at start, before it connects anywhere, with one clear line per
+// problem on stderr and exit code 2; good configuration parses into what the worker uses.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'pitstop-config-'));
+const kubeconfig = join(dir, 'kubeconfig');
+writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n');
+const tokens = join(dir, 'tokens');
+writeFileSync(tokens, '# operators\nwrite s3cret-write-token\nread r3ad-token\n');
+
+/** A configuration that is valid in every respect; each case breaks one thing. */
+const GOOD = {
+  TEMPORAL_ADDRESS: '127.0.0.1:1',
+  KUBECONFIG: kubeconfig,
+  PITSTOP_API_TOKENS_FILE: tokens,
+  PITSTOP_SHUTDOWN_GRACE: '10s',
+};
+
+function clean(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = {};
+  // Only what node needs from the outside; no stray TEMPORAL_*/PITSTOP_*/KUBECONFIG from the caller.
+  for (const key of ['PATH', 'HOME', 'NODE_OPTIONS']) if (process.env[key]) base[key] = process.env[key];
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) base[k] = v;
+  return base;
+}
+
+async function runMain(env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: clean(env),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  return { code, stderr };
+}
+
+describe('the entry point refuses bad configuration at start, one line per problem', () => {
+  const unreadable = join(dir, 'unreadable-kubeconfig');
+  writeFileSync(unreadable, 'x');
+  chmodSync(unreadable, 0o000);
+  const empty = join(dir, 'empty-tokens');
+  writeFileSync(empty, '\n# nobody yet\n');
+
+  it.each([
+    ['missing address', { TEMPORAL_ADDRESS: undefined }, /TEMPORAL_ADDRESS is not set/],
+    [
+      'malformed address',
+      { TEMPORAL_ADDRESS: 'http://temporal' },
+      /TEMPORAL_ADDRESS "http:\/\/temporal" is not host:port/,
+    ],
+    [
+      'malformed duration',
+      { PITSTOP_SHUTDOWN_GRACE: '30 seconds' },
+      /PITSTOP_SHUTDOWN_GRACE: "30 seconds" is not a duration/,
+    ],
+    [
+      'unreadable kubeconfig',
+      // root reads a mode-000 file anyway; a missing file is unreadable for everyone.
+      { KUBECONFIG: process.getuid?.() === 0 ? join(dir, 'missing') : unreadable },
+      /KUBECONFIG .* cannot be read \((ENOENT|EACCES)\)/,
+    ],
+    ['empty token file', { PITSTOP_API_TOKENS_FILE: empty }, /PITSTOP_API_TOKENS_FILE .* has no token/],
+  ])('%s', async (_name, change, expected) => {
+    const { code, stderr } = await runMain({ ...GOOD, ...change });
+    expect(code).toBe(2);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^pitstop: configuration error: /);
+    expect(lines[0]).toMatch(expected);
+  });
+
+  it('a malformed token line is named by its number, never echoed', async () => {
+    const bad = join(dir, 'bad-tokens');
+    writeFileSync(bad, 'write good-token\nadmin leaked-token-value\n');
+    const { code, stderr } = await runMain({ ...GOOD, PITSTOP_API_TOKENS_FILE: bad });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/line 2 is not "read <token>" or "write <token>"/);
+    expect(stderr).not.toContain('leaked-token-value');
+  });
+});
+
+describe('loadConfig', () => {
+  it('reads every setting, with Temporal Cloud style API key and TLS', () => {
+    const config = loadConfig({
+      ...GOOD,
+      TEMPORAL_ADDRESS: 'my-ns.a1b2c.tmprl.cloud:7233',
+      TEMPORAL_NAMESPACE: 'my-ns.a1b2c',
+      TEMPORAL_API_KEY: 'key-123',
+      PITSTOP_TASK_QUEUE: 'pitstop-prod',
+      PITSTOP_METRICS_ADDRESS: '127.0.0.1:9999',
+      PITSTOP_API_ADDRESS: '[::]:8081',
+      PITSTOP_LOG_LEVEL: 'debug',
+    });
+    expect(config.temporal).toEqual({
+      address: 'my-ns.a1b2c.tmprl.cloud:7233',
+      namespace: 'my-ns.a1b2c',
+      apiKey: 'key-123',
+      tls: { clientCertPath: undefined, clientKeyPath: undefined, serverCaPath: undefined, serverName: undefined },
+    });
+    expect(config.taskQueue).toBe('pitstop-prod');
+    expect(config.kube).toEqual({ kind: 'file', path: kubeconfig });
+    expect(config.api?.listen).toEqual({ host: '::', port: 8081 });
+    expect(config.api?.tokens).toEqual([
+      { role: 'write', token: 's3cret-write-token' },
+      { role: 'read', token: 'r3ad-token' },
+    ]);
+    expect(config.metrics).toEqual({ host: '127.0.0.1', port: 9999 });
+    expect(config.logLevel).toBe('DEBUG');
+    expect(config.shutdownGraceMs).toBe(10_000);
+  });
+
+  it('defaults: plaintext Temporal, namespace default, task queue pitstop, API off needs no tokens', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      KUBECONFIG: kubeconfig,
+      PITSTOP_API_ADDRESS: 'off',
+    });
+    expect(config.temporal.tls).toBeUndefined();
+    expect(config.temporal.namespace).toBe('default');
+    expect(config.taskQueue).toBe('pitstop');
+    expect(config.api).toBeUndefined();
+    expect(config.shutdownGraceMs).toBe(30_000);
+    expect(config.metrics).toEqual({ host: '0.0.0.0', port: 9464 });
+  });
+
+  it('collects every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        KUBECONFIG: kubeconfig,
+        PITSTOP_API_TOKENS: 'write t',
+        PITSTOP_LOG_LEVEL: 'loud',
+        PITSTOP_METRICS_ADDRESS: '9464',
+        TEMPORAL_TLS_CLIENT_CERT_PATH: kubeconfig,
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'TEMPORAL_ADDRESS is not set: give the Temporal frontend as host:port',
+      'TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH must be given together',
+      'PITSTOP_METRICS_ADDRESS "9464" is not host:port (e.g. 0.0.0.0:8080)',
+      'PITSTOP_LOG_LEVEL "loud" is not one of TRACE, DEBUG, INFO, WARN, ERROR',
+    ]);
+  });
+});
