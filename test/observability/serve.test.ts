@@ -1,0 +1,140 @@
+// The production entry point against real servers: its operations endpoint (/healthz, /readyz, /metrics, scraped
+// as Prometheus would during a maintenance), its JSON logs, and a graceful SIGTERM in the middle of a maintenance
+// after which a new worker finishes the job.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { MaintenanceResult, Progress } from '../../src/workflows/messages.js';
+import { paths } from '../../src/k8s/client.js';
+import { kv } from '../../src/activities/kubevirt.js';
+import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
+import { nodeReady, untilVmisRunning } from '../support/cluster.js';
+import { invariantViolations, recordBefore } from '../support/invariants.js';
+import { TEST_POLICY } from '../support/maintenance.js';
+import { scrape, startMain, sum, type MainProcess } from './main-process.js';
+
+let env: TestEnv;
+const processes: MainProcess[] = [];
+
+async function main(extra: Record<string, string> = {}): Promise<MainProcess> {
+  const p = await startMain({
+    KUBECONFIG: env.sandbox.kubeconfigPath,
+    PITSTOP_TASK_QUEUE: env.taskQueue,
+    PITSTOP_LOG_LEVEL: 'DEBUG',
+    ...extra,
+  });
+  processes.push(p);
+  return p;
+}
+
+beforeAll(async () => {
+  env = await startTestEnv({
+    worker: false,
+    scenario: {
+      name: 'observability',
+      timing: { migrationDuration: '300ms', bootDelay: '500ms', powerDelay: '200ms', vmStop: '200ms' },
+      kubevirt: { evictionStrategy: 'LiveMigrate' },
+      nodes: [
+        { name: 'cp-{n}', count: 3, controlPlane: true, memory: '64Gi' },
+        { name: 'worker-{n}', count: 2, memory: '256Gi' },
+        { name: 'spare-{n}', count: 2, memory: '256Gi' },
+      ],
+      vms: [
+        { name: 'quick', node: 'worker-1' },
+        { name: 'slow', node: 'worker-2', knobs: { migrationDuration: '15s' } },
+      ],
+    },
+  });
+  await untilVmisRunning(env.kube, 2);
+});
+
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.kill()));
+  await env?.stop();
+});
+
+const progressOf = (handle: WorkflowHandle) => handle.query<Progress>('progress');
+
+function start(node: string, policy: Record<string, unknown> = {}): Promise<WorkflowHandle> {
+  return env.client.workflow.start('nodeMaintenance', {
+    taskQueue: env.taskQueue,
+    workflowId: `maintenance-${node}-${randomUUID().slice(0, 8)}`,
+    args: [{ node, hold: 'none', policy: { ...TEST_POLICY, ...policy } }],
+  });
+}
+
+describe('the production entry point', () => {
+  it('answers /healthz and /readyz, and /metrics shows Pitstop metrics change during a maintenance', async () => {
+    const before = await recordBefore(env.kube);
+    const p = await main();
+
+    const health = await fetch(`${p.opsUrl}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`${p.opsUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.text()).toMatch(/\[\+\] temporal ok\n\[\+\] worker ok\n\[\+\] kubernetes ok\nready/);
+
+    const first = await scrape(p.opsUrl);
+    // The SDK's runtime metrics come through the same endpoint.
+    expect([...first.keys()].some((k) => k.startsWith('temporal_'))).toBe(true);
+    const done0 = sum(first, 'pitstop_maintenances', { outcome: 'Done' });
+    const migrated0 = sum(first, 'pitstop_migrations', { outcome: 'Succeeded' });
+
+    const handle = await start('worker-1');
+    // While it runs: the phases it has left show up in the duration histogram.
+    const during = await eventually('phase durations scraped during the run', async () => {
+      const s = await scrape(p.opsUrl);
+      return sum(s, 'pitstop_phase_duration_seconds_count', { phase: 'Cordon' }) >= 1 ? s : undefined;
+    });
+    expect(sum(during, 'pitstop_phase_duration_seconds_count', { phase: 'Preflight' })).toBeGreaterThanOrEqual(1);
+
+    const result = (await handle.result()) as MaintenanceResult;
+    expect(result.outcome).toBe('Completed');
+    const after = await eventually('the outcome counted', async () => {
+      const s = await scrape(p.opsUrl);
+      return sum(s, 'pitstop_maintenances', { outcome: 'Done' }) === done0 + 1 ? s : undefined;
+    });
+    expect(sum(after, 'pitstop_migrations', { outcome: 'Succeeded' })).toBe(migrated0 + 1);
+    for (const phase of ['EvacuateVMs', 'EvictPods', 'PowerOff', 'PowerOn', 'WaitReady', 'Uncordon', 'RestoreVMs'])
+      expect(sum(after, 'pitstop_phase_duration_seconds_count', { phase }), phase).toBeGreaterThanOrEqual(1);
+    expect(sum(after, 'pitstop_phase_duration_seconds_sum', { phase: 'EvacuateVMs' })).toBeGreaterThan(0);
+
+    // Logs: JSON lines; activity lines carry the workflow id and the node.
+    const logs = p.logs();
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs.every((l) => typeof l.time === 'string' && typeof l.level === 'string')).toBe(true);
+    expect(logs.some((l) => l.workflowId === handle.workflowId && l.node === 'worker-1')).toBe(true);
+
+    expect(await invariantViolations(env.kube, before, 'worker-1')).toEqual([]);
+  });
+
+  it('SIGTERM mid-migration: a clean exit 0 after the shutdown grace, and a new worker finishes the maintenance', async () => {
+    const before = await recordBefore(env.kube);
+    for (const p of processes) await p.kill();
+    const first = await main({ PITSTOP_SHUTDOWN_GRACE: '2s' });
+    const handle = await start('worker-2', {
+      migration: { attempts: 2, timeout: '120s', pendingTimeout: '10s', retryBackoff: '200ms' },
+    });
+    await eventually('slow migrating', async () => {
+      const row = (await progressOf(handle)).vms.find((r) => r.vmi === 'vms/slow');
+      if (row?.state !== 'migrating' || !row.migration) return undefined;
+      const vmim = await env.kube.find(kv('virtualmachineinstancemigrations', 'vms', row.migration));
+      return vmim?.status?.phase === 'Running';
+    });
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    const logs = first.logs().map((l) => String(l.msg));
+    expect(logs.some((m) => m.startsWith('SIGTERM: stopping'))).toBe(true);
+    expect(logs.at(-1)).toBe('stopped');
+    // Nothing finished it meanwhile: the maintenance waits for a worker.
+    expect((await progressOf(handle).catch(() => undefined))?.phase ?? 'no worker to answer').not.toBe('Done');
+
+    await main();
+    const result = (await handle.result()) as MaintenanceResult;
+    expect(result.outcome).toBe('Completed');
+    expect(result.summary).toMatchObject({ migrated: 1 });
+    expect(nodeReady(await env.kube.get(paths.node('worker-2')))).toBe(true);
+    expect(await invariantViolations(env.kube, before, 'worker-2')).toEqual([]);
+  });
+});
