@@ -1,0 +1,246 @@
+// Proves deploy/'s RBAC: the worker, authenticated to the sandbox API server (RBAC authorizer on) as deploy/'s
+// ServiceAccount with a token from the TokenRequest API, bound only to deploy/'s roles, runs a full maintenance
+// (migration, shutdown and restore, pod eviction, Metal3 power, events, lease). Without the eviction rule, or
+// without the VirtualMachineInstanceMigration rule, a maintenance fails and is rolled back.
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { inject } from 'vitest';
+import { isAlreadyExists, KubeClient, paths, type KubeObject } from '../../src/k8s/client.js';
+import { kubeconfigYaml } from '../../src/sandbox/cluster.js';
+import { createPitstopWorker } from '../../src/worker/worker.js';
+import type { MaintenanceResult, Progress } from '../../src/workflows/messages.js';
+import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
+import { untilVmisRunning } from '../support/cluster.js';
+import { invariantViolations, recordBefore } from '../support/invariants.js';
+import { TEST_POLICY } from '../support/maintenance.js';
+import { byKind, renderDeploy } from './kustomize.js';
+
+let env: TestEnv;
+let saKube: KubeClient;
+let connection: NativeConnection;
+let worker: Worker;
+let running: Promise<void>;
+let clusterRole: KubeObject;
+const objects = renderDeploy();
+const RBAC_KINDS = ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
+
+/** A kind's REST collection on the sandbox (only what deploy/'s RBAC objects need). */
+function collection(o: KubeObject): string {
+  const ns = o.metadata.namespace;
+  switch (o.kind) {
+    case 'Namespace':
+      return paths.namespaces();
+    case 'ServiceAccount':
+      return `/api/v1/namespaces/${ns}/serviceaccounts`;
+    case 'ClusterRole':
+    case 'ClusterRoleBinding':
+      return `/apis/rbac.authorization.k8s.io/v1/${o.kind.toLowerCase()}s`;
+    default:
+      return `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/${o.kind!.toLowerCase()}s`;
+  }
+}
+
+/** Whether the ServiceAccount may do `verb` on `resource` (its own SelfSubjectAccessReview). */
+async function saMay(verb: string, group: string, resource: string, subresource?: string): Promise<boolean> {
+  const review = await saKube.request<{ status: { allowed: boolean } }>(
+    'POST',
+    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+    {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { verb, group, resource, subresource, namespace: 'vms' } },
+    },
+  );
+  return review.status.allowed;
+}
+
+/** The ClusterRole with the rule for `resource` taken out (for the life of `body`), then put back. */
+async function withoutRule(resource: string, check: () => Promise<boolean>, body: () => Promise<void>) {
+  const path = collection(clusterRole) + `/${clusterRole.metadata.name}`;
+  const rules = (clusterRole.rules as { resources: string[] }[]).filter((r) => !r.resources.includes(resource));
+  expect(rules.length).toBe((clusterRole.rules as unknown[]).length - 1);
+  await env.kube.patch(path, { rules });
+  try {
+    await eventually(`the ${resource} rule gone`, async () => !(await check()));
+    await body();
+  } finally {
+    await env.kube.patch(path, { rules: clusterRole.rules });
+    await eventually(`the ${resource} rule back`, check);
+  }
+}
+
+beforeAll(async () => {
+  env = await startTestEnv({
+    worker: false,
+    scenario: {
+      name: 'rbac',
+      timing: { migrationDuration: '300ms', bootDelay: '500ms', powerDelay: '200ms', vmStop: '200ms' },
+      kubevirt: { evictionStrategy: 'LiveMigrate' },
+      nodes: [
+        { name: 'cp-{n}', count: 3, controlPlane: true, memory: '64Gi' },
+        { name: 'worker-{n}', count: 3, memory: '256Gi', bmc: 'metal3' },
+        { name: 'spare-{n}', count: 2, memory: '256Gi', bmc: 'metal3' },
+      ],
+      vms: [
+        { name: 'moves-1', node: 'worker-1', storage: 'rwx' },
+        { name: 'moves-2', node: 'worker-2', storage: 'rwx' },
+        { name: 'moves-3', node: 'worker-3', storage: 'rwx' },
+        { name: 'stops', node: 'worker-1', evictionStrategy: 'None', terminationGracePeriodSeconds: 1 },
+      ],
+      workloads: [
+        { kind: 'Pod', name: 'bare-1', node: 'worker-1' },
+        { kind: 'Pod', name: 'bare-2', node: 'worker-2' },
+      ],
+    },
+  });
+  await untilVmisRunning(env.kube, 4);
+
+  // deploy/'s RBAC objects, as `kubectl apply -k deploy/` would create them.
+  for (const o of objects.filter((x) => RBAC_KINDS.includes(x.kind!))) {
+    await env.kube.create(collection(o), o).catch((e: unknown) => {
+      if (!isAlreadyExists(e)) throw e;
+    });
+  }
+  clusterRole = byKind(objects, 'ClusterRole')[0]!;
+  const sa = byKind(objects, 'ServiceAccount')[0]!;
+  const { status } = await env.kube.request<{ status: { token: string } }>(
+    'POST',
+    `/api/v1/namespaces/${sa.metadata.namespace}/serviceaccounts/${sa.metadata.name}/token`,
+    { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
+  );
+  const kubeconfig = join(env.sandbox.cluster.dir, 'pitstop-sa.kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    kubeconfigYaml(
+      env.sandbox.cluster.server,
+      env.sandbox.cluster.ca.cert,
+      `system:serviceaccount:pitstop:pitstop`,
+      status.token,
+    ),
+    { mode: 0o600 },
+  );
+  saKube = KubeClient.fromFile(kubeconfig);
+
+  connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  worker = await createPitstopWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: env.taskQueue,
+    kube: saKube,
+    workflowBundlePath: inject('workflowBundlePath'),
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  if (worker) {
+    worker.shutdown();
+    await running;
+  }
+  await connection?.close();
+  saKube?.close();
+  await env?.stop();
+});
+
+function start(node: string): Promise<WorkflowHandle> {
+  return env.client.workflow.start('nodeMaintenance', {
+    taskQueue: env.taskQueue,
+    workflowId: `maintenance-${node}-${randomUUID().slice(0, 8)}`,
+    args: [
+      {
+        node,
+        hold: 'none',
+        power: 'metal3',
+        policy: { ...TEST_POLICY, drain: { ...TEST_POLICY.drain, evictUnmanagedPods: true } },
+      },
+    ],
+  });
+}
+
+/** The run's failure, with the message of every cause down the chain. */
+async function failureOf(handle: WorkflowHandle): Promise<string> {
+  try {
+    await handle.result();
+  } catch (e) {
+    expect(e).toBeInstanceOf(WorkflowFailedError);
+    const messages: string[] = [];
+    for (let c: unknown = e; c; c = (c as { cause?: unknown }).cause) messages.push((c as Error).message);
+    return messages.join(' ← ');
+  }
+  throw new Error('the maintenance succeeded');
+}
+
+/** Messages of the activity failures in the run's history. */
+async function activityFailures(handle: WorkflowHandle): Promise<string[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return events.flatMap((e) => {
+    const failure = e.activityTaskFailedEventAttributes?.failure;
+    return failure ? [failure.message ?? ''] : [];
+  });
+}
+
+describe("deploy/'s RBAC on a cluster with the RBAC authorizer", () => {
+  it('the ServiceAccount is who the worker is, and it may do no more than the roles say', async () => {
+    const who = await saKube.request<{ status: { userInfo: { username: string } } }>(
+      'POST',
+      '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+      { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+    );
+    expect(who.status.userInfo.username).toBe('system:serviceaccount:pitstop:pitstop');
+    expect(await saMay('create', '', 'pods', 'eviction')).toBe(true);
+    expect(await saMay('delete', '', 'pods')).toBe(false);
+    expect(await saMay('get', '', 'secrets')).toBe(false);
+    expect(await saMay('create', '', 'namespaces')).toBe(false);
+    expect(await saMay('update', 'kubevirt.io', 'virtualmachines')).toBe(false);
+  });
+
+  it('a full maintenance succeeds as the ServiceAccount', async () => {
+    const before = await recordBefore(env.kube);
+    const handle = await start('worker-1');
+    const result = (await handle.result()) as MaintenanceResult;
+    expect(result.outcome).toBe('Completed');
+    expect(result.summary).toMatchObject({ migrated: 1, restored: 1, podsEvicted: 1 });
+    const progress = await handle.query<Progress>('progress');
+    expect(progress.power).toBe('on');
+    expect(await invariantViolations(env.kube, before, 'worker-1')).toEqual([]);
+  });
+
+  it('without the pods/eviction rule the drain is forbidden and the maintenance rolls back', async () => {
+    await withoutRule(
+      'pods/eviction',
+      () => saMay('create', '', 'pods', 'eviction'),
+      async () => {
+        const before = await recordBefore(env.kube);
+        const handle = await start('worker-2');
+        const failure = await failureOf(handle);
+        expect(failure).toMatch(/rolled back/);
+        // The workflow's own message names only "Activity task failed"; the history has the API server's answer.
+        expect(await activityFailures(handle)).toEqual([
+          expect.stringMatching(/403 Forbidden: .*cannot create resource "pods\/eviction"/),
+        ]);
+        expect((await handle.query<Progress>('progress')).phase).toBe('RolledBack');
+        expect(await invariantViolations(env.kube, before, 'worker-2')).toEqual([]);
+      },
+    );
+  });
+
+  it('without the virtualmachineinstancemigrations rule the maintenance fails before it changes anything', async () => {
+    await withoutRule(
+      'virtualmachineinstancemigrations',
+      () => saMay('create', 'kubevirt.io', 'virtualmachineinstancemigrations'),
+      async () => {
+        const before = await recordBefore(env.kube);
+        const handle = await start('worker-3');
+        const failure = await failureOf(handle);
+        // Preflight already reads the migrations in flight: refused before anything changed.
+        expect(failure).toMatch(/403 Forbidden: .*cannot list resource "virtualmachineinstancemigrations"/);
+        expect((await handle.query<Progress>('progress')).phase).toBe('Preflight');
+        expect(await invariantViolations(env.kube, before, 'worker-3')).toEqual([]);
+      },
+    );
+  });
+});
