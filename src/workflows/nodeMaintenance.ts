@@ -22,6 +22,7 @@ import { parseMaintenanceRequest, type MaintenanceInput, type MaintenanceRequest
 import type { Activities } from '../activities/index.js';
 import { progressMarkdown } from './details.js';
 import { escalated, migrationEnded, phaseChanged } from './metrics.js';
+import { ParentReporter } from './parentReport.js';
 import {
   MAINTENANCE_NODE,
   MAINTENANCE_PHASE,
@@ -83,6 +84,24 @@ function parseInput(input: unknown): MaintenanceRequest {
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
 
 export async function nodeMaintenance(input: MaintenanceInput): Promise<MaintenanceResult> {
+  // Started by a rolling maintenance: report to it. Runs without a parent (every recorded history) are unchanged.
+  const parent = workflowInfo().parent;
+  const node = (input as { node?: unknown } | undefined)?.node;
+  const reporter =
+    parent && patched('report-to-parent') ? new ParentReporter(parent.workflowId, String(node)) : undefined;
+  if (!reporter) return await maintain(input);
+  try {
+    const result = await maintain(input, reporter);
+    await reporter.finished('completed', result.outcome);
+    return result;
+  } catch (e) {
+    const refused = e instanceof ApplicationFailure && e.type === 'PreflightRefused';
+    await reporter.finished(refused ? 'refused' : 'failed', isCancellation(e) ? 'cancelled' : (e as Error).message);
+    throw e;
+  }
+}
+
+async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Promise<MaintenanceResult> {
   const request = parseInput(input);
   const { node, policy } = request;
   const workflowId = workflowInfo().workflowId;
@@ -151,6 +170,7 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
 
   function show() {
     setCurrentDetails(progressMarkdown(progress));
+    reporter?.changed(progress);
   }
   let current: { phase: Phase; since: number } | undefined;
   function enter(phase: Phase, message?: string) {
