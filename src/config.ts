@@ -64,8 +64,8 @@ export const CONFIG_VARIABLES = {
   KUBECONFIG: { default: 'in-cluster, else ~/.kube/config', meaning: 'the cluster Pitstop maintains' },
   PITSTOP_API_ADDRESS: { default: '0.0.0.0:8080', meaning: 'HTTP API listen host:port, or `off`' },
   PITSTOP_API_TOKENS_FILE: { default: undefined, meaning: 'API bearer tokens, one `read|write <token>` a line' },
-  PITSTOP_API_TOKENS: { default: undefined, meaning: 'the same lines in a variable (`;` also separates)' },
-  PITSTOP_ALERTMANAGER_NODE_LABEL: { default: 'instance', meaning: 'alert label naming the node (Alertmanager hook)' },
+  PITSTOP_API_TOKENS: { default: undefined, meaning: 'the same lines in a variable' },
+  PITSTOP_ALERTMANAGER_NODE_LABEL: { default: 'node', meaning: 'alert label naming the node (Alertmanager hook)' },
   PITSTOP_METRICS_ADDRESS: { default: '0.0.0.0:9464', meaning: '/metrics, /healthz, /readyz listen host:port' },
   PITSTOP_LOG_LEVEL: { default: 'INFO', meaning: 'TRACE, DEBUG, INFO, WARN or ERROR (JSON lines on stdout)' },
   PITSTOP_SHUTDOWN_GRACE: { default: '30s', meaning: 'on SIGTERM: how long running activities may take to finish' },
@@ -100,19 +100,24 @@ function readable(path: string): string | undefined {
   }
 }
 
+/** The API's shortest accepted token (the same rule as the API's own token parser). */
+export const MIN_TOKEN_LENGTH = 16;
+
 /** Token lines: `<role> <token>`, role `read` or `write`; blank lines and `#` comments ignored. */
 export function parseTokenLines(text: string, source: string, problems: string[]): ApiToken[] {
   const tokens: ApiToken[] = [];
-  text.split(/[\n;]/).forEach((raw, i) => {
+  // Never echo a line: it may hold a token.
+  text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (!line || line.startsWith('#')) return;
     const [role, token, ...rest] = line.split(/\s+/);
-    if ((role !== 'read' && role !== 'write') || !token || rest.length > 0) {
-      // Never echo the line: it may hold a token.
-      problems.push(`${source} line ${i + 1} is not "read <token>" or "write <token>"`);
-      return;
-    }
-    tokens.push({ role, token });
+    const where = `${source} line ${i + 1}`;
+    if ((role !== 'read' && role !== 'write') || !token || rest.length > 0)
+      problems.push(`${where} is not "read <token>" or "write <token>"`);
+    else if (token.length < MIN_TOKEN_LENGTH)
+      problems.push(`${where}: the token is shorter than ${MIN_TOKEN_LENGTH} characters`);
+    else if (tokens.some((t) => t.token === token)) problems.push(`${where}: the same token is listed twice`);
+    else tokens.push({ role, token });
   });
   return tokens;
 }
@@ -195,12 +200,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PitstopConfig 
       }
     } else if (tokensEnv) {
       tokens = parseTokenLines(tokensEnv, 'PITSTOP_API_TOKENS', problems);
+      if (tokens.length === 0 && !problems.some((p) => p.startsWith('PITSTOP_API_TOKENS')))
+        problems.push('PITSTOP_API_TOKENS has no token (lines "read <token>" or "write <token>")');
     } else {
       problems.push(
         'the HTTP API needs tokens: set PITSTOP_API_TOKENS_FILE (or PITSTOP_API_TOKENS), or PITSTOP_API_ADDRESS=off',
       );
     }
-    api = { listen, tokens, alertmanagerNodeLabel: get('PITSTOP_ALERTMANAGER_NODE_LABEL') ?? 'instance' };
+    api = { listen, tokens, alertmanagerNodeLabel: get('PITSTOP_ALERTMANAGER_NODE_LABEL') ?? 'node' };
   }
 
   const metrics = parseListen('PITSTOP_METRICS_ADDRESS', get('PITSTOP_METRICS_ADDRESS') ?? '0.0.0.0:9464', problems);

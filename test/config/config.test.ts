@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pitstop-config-'));
 const kubeconfig = join(dir, 'kubeconfig');
 writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n');
 const tokens = join(dir, 'tokens');
-writeFileSync(tokens, '# operators\nwrite s3cret-write-token\nread r3ad-token\n');
+writeFileSync(tokens, '# operators\nwrite s3cret-write-token\nread r3ad-token-0123456789\n');
 
 /** A configuration that is valid in every respect; each case breaks one thing. */
 const GOOD = {
@@ -80,10 +80,11 @@ describe('the entry point refuses bad configuration at start, one line per probl
 
   it('a malformed token line is named by its number, never echoed', async () => {
     const bad = join(dir, 'bad-tokens');
-    writeFileSync(bad, 'write good-token\nadmin leaked-token-value\n');
+    writeFileSync(bad, 'write good-token-0123456789\nadmin leaked-token-value\nread short\n');
     const { code, stderr } = await runMain({ ...GOOD, PITSTOP_API_TOKENS_FILE: bad });
     expect(code).toBe(2);
     expect(stderr).toMatch(/line 2 is not "read <token>" or "write <token>"/);
+    expect(stderr).toMatch(/line 3: the token is shorter than 16 characters/);
     expect(stderr).not.toContain('leaked-token-value');
   });
 });
@@ -111,7 +112,7 @@ describe('loadConfig', () => {
     expect(config.api?.listen).toEqual({ host: '::', port: 8081 });
     expect(config.api?.tokens).toEqual([
       { role: 'write', token: 's3cret-write-token' },
-      { role: 'read', token: 'r3ad-token' },
+      { role: 'read', token: 'r3ad-token-0123456789' },
     ]);
     expect(config.metrics).toEqual({ host: '127.0.0.1', port: 9999 });
     expect(config.logLevel).toBe('DEBUG');
@@ -137,7 +138,7 @@ describe('loadConfig', () => {
     try {
       loadConfig({
         KUBECONFIG: kubeconfig,
-        PITSTOP_API_TOKENS: 'write t',
+        PITSTOP_API_TOKENS: 'write 0123456789abcdef',
         PITSTOP_LOG_LEVEL: 'loud',
         PITSTOP_METRICS_ADDRESS: '9464',
         TEMPORAL_TLS_CLIENT_CERT_PATH: kubeconfig,
