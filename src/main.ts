@@ -5,32 +5,30 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, makeTelemetryFilterString, type TLSConfig, type Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, type PitstopConfig } from './config.js';
 import { KubeClient } from './k8s/client.js';
 import { JsonLogger, nodeLogAttributes } from './observability/logger.js';
 import { startOpsServer, type OpsServer } from './observability/server.js';
 import { createPitstopWorker } from './worker/worker.js';
 
-export async function connectTemporal(config: PitstopConfig['temporal']): Promise<NativeConnection> {
+/** TLS options for both Temporal connections (worker and client): off, system CAs, or the configured files. */
+export function temporalTls(config: PitstopConfig['temporal']): TLSConfig | boolean | undefined {
   const tls = config.tls;
-  const custom = tls && (tls.serverCaPath || tls.clientCertPath || tls.serverName);
-  return await NativeConnection.connect({
-    address: config.address,
-    apiKey: config.apiKey,
-    tls: !tls
-      ? undefined
-      : !custom
-        ? true
-        : {
-            serverNameOverride: tls.serverName,
-            serverRootCACertificate: tls.serverCaPath ? readFileSync(tls.serverCaPath) : undefined,
-            clientCertPair:
-              tls.clientCertPath && tls.clientKeyPath
-                ? { crt: readFileSync(tls.clientCertPath), key: readFileSync(tls.clientKeyPath) }
-                : undefined,
-          },
-  });
+  if (!tls) return undefined;
+  if (!tls.serverCaPath && !tls.clientCertPath && !tls.serverName) return true;
+  return {
+    serverNameOverride: tls.serverName,
+    serverRootCACertificate: tls.serverCaPath ? readFileSync(tls.serverCaPath) : undefined,
+    clientCertPair:
+      tls.clientCertPath && tls.clientKeyPath
+        ? { crt: readFileSync(tls.clientCertPath), key: readFileSync(tls.clientKeyPath) }
+        : undefined,
+  };
+}
+
+export async function connectTemporal(config: PitstopConfig['temporal']): Promise<NativeConnection> {
+  return await NativeConnection.connect({ address: config.address, apiKey: config.apiKey, tls: temporalTls(config) });
 }
 
 export function kubeClientFor(config: PitstopConfig['kube']): KubeClient {
