@@ -124,6 +124,8 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     ajv: { customOptions: { strict: false } },
   });
   app.setValidatorCompiler(() => (data) => ({ value: data }));
+  // JSON only: anything else is 415 Unsupported Media Type.
+  app.removeContentTypeParser('text/plain');
 
   void app.register(swagger, {
     openapi: {
