@@ -448,3 +448,76 @@ describe('schedules through the API', () => {
     expect((await api.call('DELETE', `/v1/schedules/${name}`)).status).toBe(404);
   });
 });
+
+describe('rolling maintenance through the API', () => {
+  it('starts idempotently, shows progress per node, pauses, skips a node, resumes and completes', async () => {
+    const before = await recordBefore(env.kube);
+    const name = `api-roll-${randomUUID().slice(0, 6)}`;
+    const input = {
+      name,
+      nodes: ['apiw-5', 'apiw-6'],
+      template: { hold: 'untilReleased', policy: TEST_POLICY },
+    };
+    const first = await api.call('POST', '/v1/rolling', { body: input });
+    expect(first).toMatchObject({ status: 201, body: { workflowId: `rolling-${name}`, started: true } });
+    const again = await api.call('POST', '/v1/rolling', { body: input });
+    expect(again).toMatchObject({ status: 200, body: { ...first.body, started: false } });
+
+    // The first node holds for its repair: the roll waits on it.
+    await until('apiw-5', 'phase Hold', (v) => v.progress?.phase === 'Hold');
+    const rolling = await eventually('the roll shows apiw-5 running', async () => {
+      const { body } = await api.call('GET', `/v1/rolling/${name}`, { token: api.readToken });
+      return body.progress?.nodes?.find(
+        (n: { node: string; state: string }) => n.node === 'apiw-5' && n.state === 'running',
+      )
+        ? body
+        : undefined;
+    });
+    expect(rolling.progress.nodes.map((n: { node: string; state: string }) => [n.node, n.state])).toEqual([
+      ['apiw-5', 'running'],
+      ['apiw-6', 'pending'],
+    ]);
+    expect((await api.call('POST', `/v1/rolling/${name}/pause`)).status).toBe(200);
+    const twice = await api.call('POST', `/v1/rolling/${name}/pause`);
+    expect(twice.status).toBe(409);
+    expect(twice.body.message).toMatch(/already paused/);
+    const running = await api.call('POST', `/v1/rolling/${name}/skip`, { body: { node: 'apiw-5' } });
+    expect(running.status).toBe(409);
+    expect(running.body.message).toMatch(/in maintenance right now/);
+    expect((await api.call('POST', `/v1/rolling/${name}/skip`, { body: { node: 'apiw-6' } })).status).toBe(200);
+    expect((await api.call('POST', `/v1/rolling/${name}/resume`)).status).toBe(200);
+    expect((await api.call('POST', '/v1/maintenances/apiw-5/release', { body: {} })).status).toBe(200);
+
+    const done = await eventually(
+      'the roll completed',
+      async () => {
+        const { body } = await api.call('GET', `/v1/rolling/${name}`, { token: api.readToken });
+        return body.status === 'Completed' ? body : undefined;
+      },
+      60_000,
+    );
+    expect(done.result).toMatchObject({ status: 'Completed', completed: ['apiw-5'], skipped: ['apiw-6'] });
+    for (const node of ['apiw-5', 'apiw-6']) expect(await invariantViolations(env.kube, before, node)).toEqual([]);
+    const listed = await api.call('GET', '/v1/rolling?limit=20', { token: api.readToken });
+    expect(listed.body.rolling.map((r: { workflowId: string }) => r.workflowId)).toContain(`rolling-${name}`);
+  });
+
+  it('cancels a roll: its running node rolls back', async () => {
+    const before = await recordBefore(env.kube);
+    const name = `api-cancel-${randomUUID().slice(0, 6)}`;
+    const started = await api.call('POST', '/v1/rolling', {
+      body: { name, nodes: ['apiw-6'], template: { hold: 'untilReleased', policy: TEST_POLICY } },
+    });
+    expect(started.status).toBe(201);
+    await until('apiw-6', 'phase Hold', (v) => v.status === 'Running' && v.progress?.phase === 'Hold');
+    expect((await api.call('POST', `/v1/rolling/${name}/cancel`)).status).toBe(200);
+    const ended = await eventually('the roll ended', async () => {
+      const { body } = await api.call('GET', `/v1/rolling/${name}`, { token: api.readToken });
+      return body.status !== 'Running' ? body : undefined;
+    });
+    expect(ended.status).toBe('Cancelled');
+    const child = await until('apiw-6', 'ended', (v) => v.status !== 'Running');
+    expect(child.phase).toBe('RolledBack');
+    expect(await invariantViolations(env.kube, before, 'apiw-6')).toEqual([]);
+  });
+});
