@@ -62,6 +62,12 @@ function exitOf(view: MaintenanceView): number {
   return EXIT.failed;
 }
 
+function intervalOf(text: string): number {
+  const interval = Number(text);
+  if (!Number.isInteger(interval) || interval < 100) throw new InvalidInputError('--interval: at least 100 (ms)');
+  return interval;
+}
+
 function outputOf(command: Command): Output {
   return (command.optsWithGlobals() as { output: Output }).output;
 }
@@ -116,6 +122,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--power <provider>', 'power provider').choices(['auto', 'metal3', 'redfish', 'none']))
     .option('--input <json>', 'more input fields as JSON (or @file.json), e.g. {"policy": {...}}')
     .option('-w, --watch', 'follow it to the end (exit code as for watch)')
+    .option('--interval <ms>', 'with --watch: refresh interval in milliseconds', '1000')
     .action(async (node: string, opts, command: Command) => {
       const input = {
         ...readInput(opts.input),
@@ -126,6 +133,7 @@ export function buildProgram(): Command {
         ...(opts.power !== undefined && { power: opts.power }),
       };
       const output = outputOf(command);
+      const interval = opts.watch ? intervalOf(opts.interval) : 0;
       const outcome = await (await service()).startMaintenance(input);
       if (output === 'json' && !opts.watch) json(outcome);
       else if (output === 'text') {
@@ -135,7 +143,7 @@ export function buildProgram(): Command {
             : `already running: ${outcome.workflowId} (run ${outcome.runId})`,
         );
       }
-      if (opts.watch) throw new Exit(await watch(node, output, 1000));
+      if (opts.watch) throw new Exit(await watch(node, output, interval));
     });
 
   program
@@ -166,9 +174,7 @@ export function buildProgram(): Command {
     .argument('<node>', 'node name')
     .option('--interval <ms>', 'refresh interval in milliseconds', '1000')
     .action(async (node: string, opts, command: Command) => {
-      const interval = Number(opts.interval);
-      if (!Number.isInteger(interval) || interval < 100) throw new InvalidInputError('--interval: at least 100 (ms)');
-      throw new Exit(await watch(node, outputOf(command), interval));
+      throw new Exit(await watch(node, outputOf(command), intervalOf(opts.interval)));
     });
 
   program

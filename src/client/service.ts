@@ -318,17 +318,23 @@ export class PitstopService {
     return await this.cancelRun(workflowIdFor(node), `maintenance of ${node}`);
   }
 
-  private async listRuns(type: string, filters: string[], limit: number): Promise<RunSummary[]> {
+  private async listRuns(
+    type: string,
+    filters: string[],
+    limit: number,
+    keep: (run: RunSummary) => boolean = () => true,
+  ): Promise<RunSummary[]> {
     const query = [`WorkflowType = ${quote(type)}`, ...filters].join(' AND ');
     const runs: RunSummary[] = [];
     for await (const info of this.client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
-      runs.push(summaryOf(info));
+      const run = summaryOf(info);
+      if (keep(run)) runs.push(run);
       if (runs.length >= limit) break;
     }
     return runs;
   }
 
-  /** Running and recent node maintenances, newest first (Temporal visibility). */
+  /** Running and recent node maintenances, newest first (Temporal visibility); dry runs (plan-*) left out. */
   async listMaintenances(options: { node?: string; running?: boolean; limit?: number } = {}): Promise<RunSummary[]> {
     if (options.node !== undefined) checkNode(options.node);
     const limit = checkLimit(options.limit);
@@ -339,6 +345,7 @@ export class PitstopService {
         ...(options.running ? [`ExecutionStatus = 'Running'`] : []),
       ],
       limit,
+      (run) => !run.workflowId.startsWith('plan-'),
     );
   }
 
