@@ -127,9 +127,13 @@ Ctrl-C stops everything.`);
     if (stopping) return;
     stopping = true;
     say('stopping…');
+    try {
+      worker.shutdown();
+    } catch {
+      // The SDK drains the worker on SIGINT/SIGTERM by itself; it may already be shutting down.
+    }
     await api.close().catch(() => undefined);
     await clientConnection.close().catch(() => undefined);
-    worker.shutdown();
     await running.catch(() => undefined);
     await connection.close();
     kube.close();
