@@ -358,7 +358,14 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
     const lanes: Promise<void>[] = [];
     try {
       await scope.run(() => {
-        for (let i = 0; i < Math.min(policy.parallelMigrations, queue.length); i++) lanes.push(lane());
+        // Each lane takes its first VM before the loop goes on, so the lane count is fixed first; the old bound
+        // shrank as lanes started (two VMs, two slots → one lane). Patched: older histories replay the old bound.
+        if (patched('all-lanes')) {
+          const count = Math.min(policy.parallelMigrations, queue.length);
+          for (let i = 0; i < count; i++) lanes.push(lane());
+        } else {
+          for (let i = 0; i < Math.min(policy.parallelMigrations, queue.length); i++) lanes.push(lane());
+        }
         return Promise.all(lanes);
       });
     } catch (e) {

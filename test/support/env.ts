@@ -35,7 +35,13 @@ export async function startSandboxOnly(scenario?: ScenarioInput, timing?: Partia
 }
 
 export async function startTestEnv(
-  options: { scenario?: ScenarioInput; timing?: Partial<Timing>; worker?: boolean } = {},
+  options: {
+    scenario?: ScenarioInput;
+    timing?: Partial<Timing>;
+    worker?: boolean;
+    /** A Temporal server of the test's own (e.g. one with the Web UI); the run's shared dev server otherwise. */
+    temporalAddress?: string;
+  } = {},
 ): Promise<TestEnv> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -43,7 +49,7 @@ export async function startTestEnv(
   }
   const sandbox = await startSandboxOnly(options.scenario, options.timing);
   const kube = KubeClient.fromFile(sandbox.kubeconfigPath);
-  const address = inject('temporalAddress');
+  const address = options.temporalAddress ?? inject('temporalAddress');
   const taskQueue = `test-${process.pid}-${Date.now()}`;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });

@@ -42,6 +42,7 @@ beforeAll(async () => {
         { name: 'bare-1', bmc: 'none', memory: '256Gi' },
         { name: 'rf-{n}', count: 2, bmc: 'redfish', memory: '256Gi' },
         { name: 'spare-{n}', count: 2, memory: '256Gi' },
+        { name: 'lanes-1', memory: '256Gi' },
       ],
       vms: [
         { name: 'w1-retry', node: 'worker-1', storage: 'rwx', knobs: { migrationFailures: 3 } },
@@ -58,10 +59,13 @@ beforeAll(async () => {
         { name: 'bare-vm', node: 'bare-1', storage: 'rwx' },
         { name: 'rf1-vm', node: 'rf-1', storage: 'rwx' },
         { name: 'rf2-vm', node: 'rf-2', storage: 'rwx' },
+        // Taken in name order: the one needing a decision first, the migratable one second.
+        { name: 'lanes-db', node: 'lanes-1', storage: 'rwo', terminationGracePeriodSeconds: 1 },
+        { name: 'lanes-web', node: 'lanes-1', storage: 'rwx' },
       ],
     },
   });
-  await untilVmisRunning(env.kube, 8);
+  await untilVmisRunning(env.kube, 10);
 });
 
 afterAll(async () => {
@@ -220,6 +224,30 @@ describe('operator answers to an escalation', () => {
       expect(await vmiOf(env.kube, NS, 'w2-lonely')).toBeUndefined();
       expect(await vmisOn('worker-2')).toEqual([]);
       expect(await invariantViolations(env.kube, before, 'worker-2', ['vms/w2-lonely'])).toEqual([]);
+    } finally {
+      await settle(handle);
+    }
+  });
+
+  it('a pending decision does not hold back the other lane: with two VMs and two slots both move at once', async () => {
+    const before = await recordBefore(env.kube);
+    const handle = await start({ node: 'lanes-1', policy: { parallelMigrations: 2 } });
+    try {
+      const asked = await asking(handle);
+      expect(asked.decisionsPending.map((d) => d.vmi)).toEqual(['vms/lanes-db']);
+      // While the question is open, the migratable VM leaves the node (one lane used to wait for the answer).
+      await eventually('lanes-web migrated while the decision is pending', async () => {
+        const row = (await progressOf(handle)).vms.find((r) => r.vmi === 'vms/lanes-web');
+        return row?.state === 'migrated' ? row : undefined;
+      });
+      expect((await progressOf(handle)).decisionsPending.map((d) => d.vmi)).toEqual(['vms/lanes-db']);
+      expect(await vmisOn('lanes-1')).toEqual(['vms/lanes-db']);
+
+      await decide(handle, 'vms/lanes-db', 'shutdown');
+      await reach(handle, 'Hold');
+      await handle.executeUpdate('release', { args: [{}] });
+      expect(((await handle.result()) as MaintenanceResult).outcome).toBe('Completed');
+      expect(await invariantViolations(env.kube, before, 'lanes-1')).toEqual([]);
     } finally {
       await settle(handle);
     }
