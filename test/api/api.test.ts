@@ -463,8 +463,8 @@ describe('rolling maintenance through the API', () => {
     const again = await api.call('POST', '/v1/rolling', { body: input });
     expect(again).toMatchObject({ status: 200, body: { ...first.body, started: false } });
 
-    // The first node holds for its repair: the roll waits on it.
-    await until('apiw-5', 'phase Hold', (v) => v.progress?.phase === 'Hold');
+    // The first node holds for its repair: the roll waits on it (a busy or full node is re-checked every 30 s).
+    await until('apiw-5', 'phase Hold', (v) => v.progress?.phase === 'Hold', 150_000);
     const rolling = await eventually('the roll shows apiw-5 running', async () => {
       const { body } = await api.call('GET', `/v1/rolling/${name}`, { token: api.readToken });
       return body.progress?.nodes?.find(
@@ -494,13 +494,13 @@ describe('rolling maintenance through the API', () => {
         const { body } = await api.call('GET', `/v1/rolling/${name}`, { token: api.readToken });
         return body.status === 'Completed' ? body : undefined;
       },
-      60_000,
+      150_000,
     );
     expect(done.result).toMatchObject({ status: 'Completed', completed: ['apiw-5'], skipped: ['apiw-6'] });
     for (const node of ['apiw-5', 'apiw-6']) expect(await invariantViolations(env.kube, before, node)).toEqual([]);
     const listed = await api.call('GET', '/v1/rolling?limit=20', { token: api.readToken });
     expect(listed.body.rolling.map((r: { workflowId: string }) => r.workflowId)).toContain(`rolling-${name}`);
-  });
+  }, 240_000);
 
   it('cancels a roll: its running node rolls back', async () => {
     const before = await recordBefore(env.kube);
@@ -509,7 +509,19 @@ describe('rolling maintenance through the API', () => {
       body: { name, nodes: ['apiw-6'], template: { hold: 'untilReleased', policy: TEST_POLICY } },
     });
     expect(started.status).toBe(201);
-    await until('apiw-6', 'phase Hold', (v) => v.status === 'Running' && v.progress?.phase === 'Hold');
+    // The roll re-checks a busy or full node every 30 s: wait generously, and say where the roll stood.
+    await eventually(
+      'the roll holding apiw-6',
+      async () => {
+        const { body } = await api.call('GET', `/v1/maintenances/apiw-6`, { token: api.readToken });
+        if (body.status === 'Running' && body.progress?.phase === 'Hold') return true;
+        const roll = await api.call('GET', `/v1/rolling/${name}`, { token: api.readToken });
+        throw new Error(
+          `roll ${roll.body.progress?.status}: ${roll.body.progress?.message ?? ''}; node: ${body.message ?? body.progress?.phase}`,
+        );
+      },
+      150_000,
+    );
     expect((await api.call('POST', `/v1/rolling/${name}/cancel`)).status).toBe(200);
     const ended = await eventually('the roll ended', async () => {
       const { body } = await api.call('GET', `/v1/rolling/${name}`, { token: api.readToken });
@@ -519,5 +531,5 @@ describe('rolling maintenance through the API', () => {
     const child = await until('apiw-6', 'ended', (v) => v.status !== 'Running');
     expect(child.phase).toBe('RolledBack');
     expect(await invariantViolations(env.kube, before, 'apiw-6')).toEqual([]);
-  });
+  }, 300_000);
 });
