@@ -464,7 +464,18 @@ describe('rolling maintenance through the API', () => {
     expect(again).toMatchObject({ status: 200, body: { ...first.body, started: false } });
 
     // The first node holds for its repair: the roll waits on it (a busy or full node is re-checked every 30 s).
-    await until('apiw-5', 'phase Hold', (v) => v.progress?.phase === 'Hold', 150_000);
+    await eventually(
+      'the roll holding apiw-5',
+      async () => {
+        const { body } = await api.call('GET', `/v1/maintenances/apiw-5`, { token: api.readToken });
+        if (body.progress?.phase === 'Hold') return true;
+        const roll = await api.call('GET', `/v1/rolling/${name}`, { token: api.readToken });
+        throw new Error(
+          `roll ${JSON.stringify(roll.body).slice(0, 1500)}; node: ${JSON.stringify(body).slice(0, 600)}`,
+        );
+      },
+      150_000,
+    );
     const rolling = await eventually('the roll shows apiw-5 running', async () => {
       const { body } = await api.call('GET', `/v1/rolling/${name}`, { token: api.readToken });
       return body.progress?.nodes?.find(
