@@ -54,7 +54,7 @@ const { listFleetNodes, checkFleetNode } = proxyActivities<Activities>({
 });
 
 /** A node someone else maintains is tried again after this long. */
-const BUSY_RETRY_MS = 30_000;
+const BUSY_RETRY_MS = 15_000;
 /** Without room for a node's VMs, capacity is checked again after this long (or when a running node ends). */
 const CAPACITY_RETRY_MS = 30_000;
 /** How long a cancelled roll waits for its running children to roll back. */
@@ -265,7 +265,8 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
         node: row.node,
         alsoDown: running().map((r) => r.node),
         policy: request.template.policy,
-        ownWorkflowId: row.workflowId,
+        // Whoever holds the node's lease, it is not this roll's: its own children are never checked while running.
+        ownWorkflowId: info.workflowId,
       });
       // An update or a report during the check (pause, skip, a node ending): decide again.
       if (version !== seen) continue;
