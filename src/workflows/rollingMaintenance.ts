@@ -67,6 +67,8 @@ export interface RollingCarry {
   paused: boolean;
   lastFinishedAt?: number;
   retryAt: Record<string, number>;
+  /** The newest report seen from each running child (by node). */
+  reportSeq?: Record<string, number>;
 }
 
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
@@ -110,7 +112,9 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   let message: string | undefined;
   let nextWindowAt: string | undefined;
   let finished = false;
-  /** Bumped by everything that may change the next step: reports, updates, children ending. */
+  /** Bumped by everything that may change the next step: updates, children ending. */
+  let decisions = 0;
+  /** Bumped by those and by a child's phase reports: each wakes the loop (which may then continue as new). */
   let version = 0;
 
   const progress = (): RollingProgress => ({
@@ -126,6 +130,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   });
   const show = () => setCurrentDetails(rollingMarkdown(progress()));
   const changed = () => {
+    decisions++;
     version++;
     show();
   };
@@ -147,10 +152,16 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   setHandler(childReportSignal, (report) => {
     const row = rowOf(report.node);
     if (!row || row.state !== 'running' || (row.runId && row.runId !== report.runId)) return;
+    const seqs = (state.reportSeq ??= {});
+    if (report.seq !== undefined) {
+      if (report.seq <= (seqs[row.node] ?? 0)) return;
+      seqs[row.node] = report.seq;
+    }
     if (report.finished) return finishRow(report.node, report.runId, report.finished.outcome, report.finished.message);
     row.phase = report.phase;
     row.decisionsPending = report.decisionsPending;
-    changed();
+    version++;
+    show();
   });
   setHandler(
     rollingPauseUpdate,
@@ -258,7 +269,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
         continue;
       }
       nextWindowAt = undefined;
-      const seen = version;
+      const seen = decisions;
       const row = rowOf(step.node);
       if (!row) continue;
       const check = await checkFleetNode({
@@ -269,7 +280,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
         ownWorkflowId: info.workflowId,
       });
       // An update or a report during the check (pause, skip, a node ending): decide again.
-      if (version !== seen) continue;
+      if (decisions !== seen) continue;
       if (!check.exists) {
         row.state = 'refused';
         row.finishedAt = iso();
@@ -316,6 +327,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
 
   async function startNode(row: RollingNodeRow) {
     row.state = 'running';
+    if (state.reportSeq) delete state.reportSeq[row.node];
     row.startedAt = iso();
     row.decisionsPending = [];
     delete row.phase;

@@ -31,7 +31,14 @@ beforeAll(async () => {
       vms: [
         ...WORKERS.map((node) => ({ name: `${node}-vm`, node })),
         { name: 'spare-vm', node: 'spare-2' },
-        { name: 'pinned-rwo', node: 'spare-1', storage: 'rwo' as const, terminationGracePeriodSeconds: 1 },
+        {
+          name: 'pinned-rwo',
+          node: 'spare-1',
+          storage: 'rwo' as const,
+          terminationGracePeriodSeconds: 1,
+          // Its disk is local to spare-1: after its shutdown it must come back there, not on another node.
+          nodeSelector: { 'kubernetes.io/hostname': 'spare-1' },
+        },
       ],
       workloads: [{ kind: 'Deployment', name: 'web', replicas: 2, pdb: { maxUnavailable: 1 } }],
     },
@@ -61,14 +68,19 @@ async function untilProgress(
   check: (p: RollingProgress) => boolean,
   timeoutMs = 90_000,
 ): Promise<RollingProgress> {
-  return await eventually(
-    what,
-    async () => {
-      const p = await progressOf(handle);
-      return check(p) ? p : undefined;
-    },
-    timeoutMs,
-  );
+  let last: RollingProgress | undefined;
+  try {
+    return await eventually(
+      what,
+      async () => {
+        last = await progressOf(handle);
+        return check(last) ? last : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; last progress: ${JSON.stringify(last)}`, { cause: e });
+  }
 }
 
 /** Nodes in maintenance as the cluster shows them: cordoned, or carrying Pitstop's taint or annotations. */
