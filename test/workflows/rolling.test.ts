@@ -10,6 +10,7 @@ import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
 import { untilVmisRunning } from '../support/cluster.js';
 import { refusal, TEST_POLICY } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
+import { recordHistory } from '../support/histories.js';
 
 let env: TestEnv;
 
@@ -270,6 +271,8 @@ describe('operator updates', () => {
     expect(await refusal(handle.executeUpdate('resume'))).toMatch(/is not paused/);
     const result = (await handle.result()) as RollingResult;
     expect(result).toMatchObject({ status: 'Completed', completed: ['worker-1', 'worker-2'], skipped: ['worker-3'] });
+    await recordHistory('rolling-updates-completed', handle);
+    await recordHistory('maintenance-worker-2-child-of-rolling', env.client.workflow.getHandle('maintenance-worker-2'));
     expect([...(await nodeMaintenanceRuns(startedAt)).keys()].sort()).toEqual([
       'maintenance-worker-1',
       'maintenance-worker-2',
