@@ -157,7 +157,10 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
       if (report.seq <= (seqs[row.node] ?? 0)) return;
       seqs[row.node] = report.seq;
     }
-    if (report.finished) return finishRow(report.node, report.runId, report.finished.outcome, report.finished.message);
+    if (report.finished) {
+      row.phase = report.phase;
+      return finishRow(report.node, report.runId, report.finished.outcome, report.finished.message);
+    }
     row.phase = report.phase;
     row.decisionsPending = report.decisionsPending;
     version++;

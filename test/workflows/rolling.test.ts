@@ -350,6 +350,34 @@ describe('cancel', () => {
   });
 });
 
+describe('capacity', () => {
+  it('waits while the VMs of the next node would not fit, and starts it once there is room', async () => {
+    const others = [...WORKERS, 'spare-1', 'flaky-1'];
+    const cordon = (unschedulable: boolean) =>
+      Promise.all(others.map((n) => env.kube.patch(paths.node(n), { spec: { unschedulable } })));
+    await cordon(true);
+    const before = await recordBefore(env.kube);
+    const startedAt = new Date(Date.now() - 1000);
+    let handle: WorkflowHandle | undefined;
+    try {
+      handle = await startRoll({ name: 'capacity', nodes: ['spare-2'] });
+      const waiting = await untilProgress(handle, 'waiting for capacity', (p) => p.status === 'WaitingForCapacity');
+      expect(waiting.message).toMatch(
+        /spare-2 waits for capacity: .*vms\/spare-vm \([\d.]+ GiB\).*would not fit on the 0 other usable nodes/,
+      );
+      expect(waiting.nodes[0]?.state).toBe('pending');
+      expect((await env.kube.get(paths.node('spare-2'))).spec.unschedulable).toBeFalsy();
+      expect((await nodeMaintenanceRuns(startedAt)).size).toBe(0);
+    } finally {
+      await cordon(false);
+    }
+    const result = (await handle.result()) as RollingResult;
+    expect(result.completed).toEqual(['spare-2']);
+    await untilVmisRunning(env.kube, VMS);
+    expect(await invariantViolations(env.kube, { ...before, unschedulable: new Map() }, 'spare-2')).toEqual([]);
+  });
+});
+
 describe('bad input', () => {
   it('fails at once with a clear message and starts nothing', async () => {
     const startedAt = new Date(Date.now() - 1000);
