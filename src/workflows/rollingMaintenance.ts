@@ -112,10 +112,8 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   let message: string | undefined;
   let nextWindowAt: string | undefined;
   let finished = false;
-  /** Bumped by everything that may change the next step: updates, children ending. */
+  /** Bumped by everything that may change the next step: updates, children ending (not a child's phase report). */
   let decisions = 0;
-  /** Bumped by those and by a child's phase reports: each wakes the loop (which may then continue as new). */
-  let version = 0;
 
   const progress = (): RollingProgress => ({
     name: request.name,
@@ -131,7 +129,6 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   const show = () => setCurrentDetails(rollingMarkdown(progress()));
   const changed = () => {
     decisions++;
-    version++;
     show();
   };
   const rowOf = (node: string) => state.rows.find((r) => r.node === node);
@@ -163,7 +160,6 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
     }
     row.phase = report.phase;
     row.decisionsPending = report.decisionsPending;
-    version++;
     show();
   });
   setHandler(
@@ -315,11 +311,13 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
     return now.continueAsNewSuggested || (limit !== undefined && now.historyLength > limit);
   }
 
+  /** Until something changes the next step, `until` passes, or the history is long enough to continue as new. */
   async function waitForChange(until?: number) {
     show();
-    const seen = version;
-    if (until === undefined) await condition(() => version !== seen);
-    else await condition(() => version !== seen, Math.max(until - Date.now(), 1));
+    const seen = decisions;
+    const woken = () => decisions !== seen || continueAsNewDue();
+    if (until === undefined) await condition(woken);
+    else await condition(woken, Math.max(until - Date.now(), 1));
   }
 
   function busy(row: RollingNodeRow, why: string) {
