@@ -122,15 +122,25 @@ export function parseTokenLines(text: string, source: string, problems: string[]
   return tokens;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): PitstopConfig {
-  const problems: string[] = [];
-  const get = (name: keyof typeof CONFIG_VARIABLES) => {
+type Getter = (name: keyof typeof CONFIG_VARIABLES) => string | undefined;
+const getter =
+  (env: NodeJS.ProcessEnv): Getter =>
+  (name) => {
     const v = env[name]?.trim();
     return v ? v : undefined;
   };
 
+/**
+ * The Temporal part alone (address, namespace, TLS, API key, task queue), for clients such as the CLI; problems
+ * are added to `problems`. `defaultAddress` lets a local tool default to the dev server; the service requires one.
+ */
+function readTemporal(
+  get: Getter,
+  problems: string[],
+  defaultAddress?: string,
+): Pick<PitstopConfig, 'temporal' | 'taskQueue'> {
   // Temporal.
-  const address = get('TEMPORAL_ADDRESS');
+  const address = get('TEMPORAL_ADDRESS') ?? defaultAddress;
   if (!address) problems.push('TEMPORAL_ADDRESS is not set: give the Temporal frontend as host:port');
   else if (!/^[^\s:/]+:\d{1,5}$/.test(address))
     problems.push(`TEMPORAL_ADDRESS "${address}" is not host:port (e.g. my-ns.a1b2c.tmprl.cloud:7233)`);
@@ -165,6 +175,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PitstopConfig 
   const tlsWanted =
     tlsFlag === 'true' ||
     (tlsFlag !== 'false' && (!!apiKey || !!tls.clientCertPath || !!tls.serverCaPath || !!tls.serverName));
+
+  return {
+    temporal: {
+      address: address ?? '',
+      namespace: get('TEMPORAL_NAMESPACE') ?? 'default',
+      tls: tlsWanted ? tls : undefined,
+      apiKey,
+    },
+    taskQueue: get('PITSTOP_TASK_QUEUE') ?? TASK_QUEUE,
+  };
+}
+
+/** Temporal settings only (see readTemporal); throws ConfigError naming every problem. */
+export function loadTemporalConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { defaultAddress?: string } = {},
+): Pick<PitstopConfig, 'temporal' | 'taskQueue'> {
+  const problems: string[] = [];
+  const result = readTemporal(getter(env), problems, options.defaultAddress);
+  if (problems.length) throw new ConfigError(problems);
+  return result;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): PitstopConfig {
+  const problems: string[] = [];
+  const get = getter(env);
+  const { temporal, taskQueue } = readTemporal(get, problems);
 
   // Kubernetes.
   let kube: PitstopConfig['kube'];
@@ -232,13 +269,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PitstopConfig 
 
   if (problems.length) throw new ConfigError(problems);
   return {
-    temporal: {
-      address: address!,
-      namespace: get('TEMPORAL_NAMESPACE') ?? 'default',
-      tls: tlsWanted ? tls : undefined,
-      apiKey,
-    },
-    taskQueue: get('PITSTOP_TASK_QUEUE') ?? TASK_QUEUE,
+    temporal,
+    taskQueue,
     kube,
     api,
     metrics,

@@ -1,5 +1,5 @@
 // `npm start`: the embedded default. Temporal dev server with its Web UI (state kept in .pitstop/), the sandbox
-// cluster with the demo scenario (or your cluster with PITSTOP_KUBECONFIG), and a Pitstop worker.
+// cluster with the demo scenario (or your cluster with PITSTOP_KUBECONFIG), a Pitstop worker, and the HTTP API.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
@@ -11,6 +11,20 @@ import { loadScenarioFile } from './sandbox/scenario.js';
 import { KubeClient } from './k8s/client.js';
 import { createPitstopWorker } from './worker/worker.js';
 import { TASK_QUEUE } from './workflows/messages.js';
+import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { paths } from './k8s/client.js';
+import { createApiServer } from './api/server.js';
+import { generateToken, parseTokens, type ApiToken } from './api/auth.js';
+
+/** API tokens from PITSTOP_API_TOKENS (the file format as text) or PITSTOP_API_TOKENS_FILE; else one fresh write token. */
+function apiTokens(): { tokens: ApiToken[]; generated?: string } {
+  const file = process.env.PITSTOP_API_TOKENS_FILE;
+  const text = process.env.PITSTOP_API_TOKENS ?? (file ? readFileSync(file, 'utf8') : undefined);
+  if (text !== undefined) return { tokens: parseTokens(text) };
+  const token = generateToken();
+  return { tokens: [{ role: 'write', token }], generated: token };
+}
 
 const say = (line: string) => console.log(`[pitstop] ${line}`);
 
@@ -65,6 +79,21 @@ async function main() {
   const worker = await createPitstopWorker({ connection, namespace: 'default', taskQueue, kube });
   const running = worker.run();
 
+  const { tokens, generated } = apiTokens();
+  const clientConnection = await Connection.connect({ address: temporal.address });
+  const api = createApiServer({
+    client: new Client({ connection: clientConnection, namespace: 'default' }),
+    namespace: 'default',
+    taskQueue,
+    tokens,
+    alertmanagerNodeLabel: process.env.PITSTOP_ALERTMANAGER_NODE_LABEL ?? 'node',
+    nodeExists: async (node) => (await kube.find(paths.node(node))) !== undefined,
+  });
+  const apiPort = await portOr(Number(process.env.PITSTOP_API_PORT ?? 8080));
+  await api.listen({ host: process.env.PITSTOP_API_HOST ?? '127.0.0.1', port: apiPort });
+  const apiUrl = `http://${process.env.PITSTOP_API_HOST ?? '127.0.0.1'}:${apiPort}`;
+  const shownToken = generated ?? '<your write token>';
+
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`
 Pitstop is running (ready in ${seconds} s).
@@ -84,6 +113,13 @@ or from the Temporal CLI:
   ${tools.temporal} workflow execute --address ${temporal.address} --task-queue ${taskQueue} \\
     --type nodeMaintenance --workflow-id maintenance-worker-1 --input '{"node":"worker-1","dryRun":true}'
 
+HTTP API          ${apiUrl}/v1   (OpenAPI document: ${apiUrl}/v1/openapi.json)
+  ${generated ? `write token (generated for this run; set PITSTOP_API_TOKENS_FILE to choose your own): ${generated}` : 'tokens from PITSTOP_API_TOKENS / PITSTOP_API_TOKENS_FILE'}
+  curl -s -H "Authorization: Bearer ${shownToken}" -H 'content-type: application/json' \\
+    -d '{"node":"worker-1","dryRun":true}' ${apiUrl}/v1/plans
+
+CLI (same Temporal): TEMPORAL_ADDRESS=${temporal.address} npm run pitstop -- plan worker-1
+
 Ctrl-C stops everything.`);
 
   let stopping = false;
@@ -91,7 +127,13 @@ Ctrl-C stops everything.`);
     if (stopping) return;
     stopping = true;
     say('stopping…');
-    worker.shutdown();
+    try {
+      worker.shutdown();
+    } catch {
+      // The SDK drains the worker on SIGINT/SIGTERM by itself; it may already be shutting down.
+    }
+    await api.close().catch(() => undefined);
+    await clientConnection.close().catch(() => undefined);
     await running.catch(() => undefined);
     await connection.close();
     kube.close();

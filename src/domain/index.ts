@@ -7,3 +7,5 @@ export * from './preflight.js';
 export * from './request.js';
 export * from './suggest.js';
 export * from './rolling.js';
+export * from './rollingPlan.js';
+export * from './window.js';

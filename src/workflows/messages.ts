@@ -128,6 +128,8 @@ export type ChildOutcome = 'completed' | 'failed' | 'refused';
 export interface ChildReport {
   node: string;
   runId: string;
+  /** Counts up per child run: signals may arrive out of order, and an older report never overwrites a newer one. */
+  seq?: number;
   phase: Phase;
   decisionsPending: PendingDecision[];
   finished?: { outcome: ChildOutcome; message?: string };

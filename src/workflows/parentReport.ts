@@ -6,6 +6,7 @@ import { childReportSignal, type ChildOutcome, type ChildReport, type Progress }
 
 export class ParentReporter {
   private last = '';
+  private seq = 0;
   private progress?: Progress;
 
   constructor(
@@ -24,6 +25,7 @@ export class ParentReporter {
     return this.send({
       node: this.node,
       runId: workflowInfo().runId,
+      seq: ++this.seq,
       phase: progress?.phase ?? 'Preflight',
       decisionsPending: finished ? [] : (progress?.decisionsPending ?? []),
       ...(finished && { finished }),

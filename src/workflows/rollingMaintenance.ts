@@ -54,7 +54,7 @@ const { listFleetNodes, checkFleetNode } = proxyActivities<Activities>({
 });
 
 /** A node someone else maintains is tried again after this long. */
-const BUSY_RETRY_MS = 30_000;
+const BUSY_RETRY_MS = 15_000;
 /** Without room for a node's VMs, capacity is checked again after this long (or when a running node ends). */
 const CAPACITY_RETRY_MS = 30_000;
 /** How long a cancelled roll waits for its running children to roll back. */
@@ -67,6 +67,8 @@ export interface RollingCarry {
   paused: boolean;
   lastFinishedAt?: number;
   retryAt: Record<string, number>;
+  /** The newest report seen from each running child (by node). */
+  reportSeq?: Record<string, number>;
 }
 
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
@@ -110,8 +112,8 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   let message: string | undefined;
   let nextWindowAt: string | undefined;
   let finished = false;
-  /** Bumped by everything that may change the next step: reports, updates, children ending. */
-  let version = 0;
+  /** Bumped by everything that may change the next step: updates, children ending (not a child's phase report). */
+  let decisions = 0;
 
   const progress = (): RollingProgress => ({
     name: request.name,
@@ -126,7 +128,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   });
   const show = () => setCurrentDetails(rollingMarkdown(progress()));
   const changed = () => {
-    version++;
+    decisions++;
     show();
   };
   const rowOf = (node: string) => state.rows.find((r) => r.node === node);
@@ -147,10 +149,18 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   setHandler(childReportSignal, (report) => {
     const row = rowOf(report.node);
     if (!row || row.state !== 'running' || (row.runId && row.runId !== report.runId)) return;
-    if (report.finished) return finishRow(report.node, report.runId, report.finished.outcome, report.finished.message);
+    const seqs = (state.reportSeq ??= {});
+    if (report.seq !== undefined) {
+      if (report.seq <= (seqs[row.node] ?? 0)) return;
+      seqs[row.node] = report.seq;
+    }
+    if (report.finished) {
+      row.phase = report.phase;
+      return finishRow(report.node, report.runId, report.finished.outcome, report.finished.message);
+    }
     row.phase = report.phase;
     row.decisionsPending = report.decisionsPending;
-    changed();
+    show();
   });
   setHandler(
     rollingPauseUpdate,
@@ -258,17 +268,18 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
         continue;
       }
       nextWindowAt = undefined;
-      const seen = version;
+      const seen = decisions;
       const row = rowOf(step.node);
       if (!row) continue;
       const check = await checkFleetNode({
         node: row.node,
         alsoDown: running().map((r) => r.node),
         policy: request.template.policy,
-        ownWorkflowId: row.workflowId,
+        // Whoever holds the node's lease, it is not this roll's: its own children are never checked while running.
+        ownWorkflowId: info.workflowId,
       });
       // An update or a report during the check (pause, skip, a node ending): decide again.
-      if (version !== seen) continue;
+      if (decisions !== seen) continue;
       if (!check.exists) {
         row.state = 'refused';
         row.finishedAt = iso();
@@ -300,11 +311,13 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
     return now.continueAsNewSuggested || (limit !== undefined && now.historyLength > limit);
   }
 
+  /** Until something changes the next step, `until` passes, or the history is long enough to continue as new. */
   async function waitForChange(until?: number) {
     show();
-    const seen = version;
-    if (until === undefined) await condition(() => version !== seen);
-    else await condition(() => version !== seen, Math.max(until - Date.now(), 1));
+    const seen = decisions;
+    const woken = () => decisions !== seen || continueAsNewDue();
+    if (until === undefined) await condition(woken);
+    else await condition(woken, Math.max(until - Date.now(), 1));
   }
 
   function busy(row: RollingNodeRow, why: string) {
@@ -315,6 +328,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
 
   async function startNode(row: RollingNodeRow) {
     row.state = 'running';
+    if (state.reportSeq) delete state.reportSeq[row.node];
     row.startedAt = iso();
     row.decisionsPending = [];
     delete row.phase;
