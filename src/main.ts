@@ -3,13 +3,16 @@
 // (src/config.ts). SIGTERM (and SIGINT) is graceful: polling stops, running activities get PITSTOP_SHUTDOWN_GRACE
 // to finish (long waits heartbeat, so another worker takes them over), and the process exits 0.
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
 import { NativeConnection, Runtime, makeTelemetryFilterString, type TLSConfig, type Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, type PitstopConfig } from './config.js';
-import { KubeClient } from './k8s/client.js';
+import { createApiServer } from './api/server.js';
+import { KubeClient, paths } from './k8s/client.js';
 import { JsonLogger, nodeLogAttributes } from './observability/logger.js';
-import { startOpsServer, type OpsServer } from './observability/server.js';
+import { apiRequestRecorder, startOpsServer, type OpsServer } from './observability/server.js';
 import { createPitstopWorker } from './worker/worker.js';
 
 /** TLS options for both Temporal connections (worker and client): off, system CAs, or the configured files. */
@@ -105,18 +108,39 @@ async function main(): Promise<void> {
     },
   });
 
-  // INTEGRATION POINT (HTTP API): when src/api/server.ts is on main, start it here when `config.api` is set:
-  //   const api = createApiServer({ client: new Client({ connection: await Connection.connect(<same options>),
-  //     namespace }), namespace, taskQueue: config.taskQueue, tokens: config.api.tokens,
-  //     alertmanagerNodeLabel: config.api.alertmanagerNodeLabel, logger,
-  //     onResponse: apiRequestRecorder(Runtime.instance().metricMeter) });  and listen on config.api.listen,
-  // and close it first in stop() below.
-  if (config.api) logger.warn('the HTTP API is not part of this build yet; PITSTOP_API_ADDRESS is ignored');
+  // The HTTP API, with its own Temporal client connection (same address, TLS and API key as the worker's).
+  let api: FastifyInstance | undefined;
+  let clientConnection: Connection | undefined;
+  let apiUrl: string | undefined;
+  if (config.api) {
+    clientConnection = await Connection.connect({
+      address: config.temporal.address,
+      apiKey: config.temporal.apiKey,
+      tls: temporalTls(config.temporal),
+    });
+    api = createApiServer({
+      client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+      namespace: config.temporal.namespace,
+      taskQueue: config.taskQueue,
+      tokens: config.api.tokens,
+      alertmanagerNodeLabel: config.api.alertmanagerNodeLabel,
+      onResponse: apiRequestRecorder(Runtime.instance().metricMeter),
+      nodeExists: async (node) => (await kube.find(paths.node(node))) !== undefined,
+    });
+    await api.listen({ host: config.api.listen.host, port: config.api.listen.port });
+    const { address, port } = api.server.address() as AddressInfo;
+    apiUrl = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  }
 
   const running = worker.run();
   logger.info(
     `pitstop worker polling task queue "${config.taskQueue}" on ${config.temporal.address}/${config.temporal.namespace}`,
-    { taskQueue: config.taskQueue, namespace: config.temporal.namespace, metrics: `${ops.url}/metrics` },
+    {
+      taskQueue: config.taskQueue,
+      namespace: config.temporal.namespace,
+      metrics: `${ops.url}/metrics`,
+      ...(apiUrl ? { api: apiUrl } : {}),
+    },
   );
 
   let stopping = false;
@@ -124,6 +148,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info(`${signal}: stopping (running activities get ${config.shutdownGraceMs} ms to finish)`, { signal });
+    // No new requests; the worker stops polling and lets running activities finish.
+    void api?.close();
     worker.shutdown();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -136,6 +162,8 @@ async function main(): Promise<void> {
     failed = true;
     logger.error(`worker stopped: ${(e as Error).message}`, { error: e });
   }
+  await api?.close();
+  await clientConnection?.close();
   await ops.close();
   await connection.close();
   kube.close();

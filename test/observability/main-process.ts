@@ -15,6 +15,8 @@ export interface MainProcess {
   logs(): Record<string, unknown>[];
   /** Base URL of /metrics, /healthz, /readyz. */
   opsUrl: string;
+  /** Base URL of the HTTP API, when it runs. */
+  apiUrl?: string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(): Promise<void>;
 }
@@ -69,6 +71,7 @@ export async function startMain(env: Record<string, string>): Promise<MainProces
     output,
     logs,
     opsUrl,
+    apiUrl: typeof polling.api === 'string' ? polling.api : undefined,
     exited,
     async kill() {
       if (child.exitCode === null && child.signalCode === null && child.pid) {

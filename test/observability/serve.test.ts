@@ -16,11 +16,15 @@ import { scrape, startMain, sum, type MainProcess } from './main-process.js';
 let env: TestEnv;
 const processes: MainProcess[] = [];
 
+const READ_TOKEN = 'observability-read-token-0123456789';
+
 async function main(extra: Record<string, string> = {}): Promise<MainProcess> {
   const p = await startMain({
     KUBECONFIG: env.sandbox.kubeconfigPath,
     PITSTOP_TASK_QUEUE: env.taskQueue,
     PITSTOP_LOG_LEVEL: 'DEBUG',
+    PITSTOP_API_ADDRESS: '127.0.0.1:0',
+    PITSTOP_API_TOKENS: `read ${READ_TOKEN}`,
     ...extra,
   });
   processes.push(p);
@@ -98,6 +102,23 @@ describe('the production entry point', () => {
     for (const phase of ['EvacuateVMs', 'EvictPods', 'PowerOff', 'PowerOn', 'WaitReady', 'Uncordon', 'RestoreVMs'])
       expect(sum(after, 'pitstop_phase_duration_seconds_count', { phase }), phase).toBeGreaterThanOrEqual(1);
     expect(sum(after, 'pitstop_phase_duration_seconds_sum', { phase: 'EvacuateVMs' })).toBeGreaterThan(0);
+
+    // The HTTP API runs in the same process; its requests are counted by route and status.
+    const route = { route: '/v1/maintenances/:node' };
+    const asked0 = sum(after, 'pitstop_api_requests', { ...route, status: '404' });
+    const denied0 = sum(after, 'pitstop_api_requests', { ...route, status: '401' });
+    const path = `${p.apiUrl}/v1/maintenances/node-${randomUUID().slice(0, 8)}`;
+    const answer = await fetch(path, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
+    expect(answer.status).toBe(404);
+    expect((await fetch(path)).status).toBe(401);
+    await eventually('the API requests counted', async () => {
+      const s = await scrape(p.opsUrl);
+      return (
+        sum(s, 'pitstop_api_requests', { ...route, status: '404' }) === asked0 + 1 &&
+        sum(s, 'pitstop_api_requests', { ...route, status: '401' }) === denied0 + 1 &&
+        sum(s, 'pitstop_api_request_duration_seconds_count', route) >= 2
+      );
+    });
 
     // Logs: JSON lines; activity lines carry the workflow id and the node.
     const logs = p.logs();
