@@ -5,16 +5,14 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readTokens, type ApiToken } from './api/auth.js';
 import { durationProblem, parseDuration } from './domain/durations.js';
 import { TASK_QUEUE } from './workflows/messages.js';
 
+export type { ApiToken };
+
 export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
-
-export interface ApiToken {
-  token: string;
-  role: 'read' | 'write';
-}
 
 export interface Listen {
   host: string;
@@ -100,26 +98,11 @@ function readable(path: string): string | undefined {
   }
 }
 
-/** The API's shortest accepted token (the same rule as the API's own token parser). */
-export const MIN_TOKEN_LENGTH = 16;
-
-/** Token lines: `<role> <token>`, role `read` or `write`; blank lines and `#` comments ignored. */
-export function parseTokenLines(text: string, source: string, problems: string[]): ApiToken[] {
-  const tokens: ApiToken[] = [];
-  // Never echo a line: it may hold a token.
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) return;
-    const [role, token, ...rest] = line.split(/\s+/);
-    const where = `${source} line ${i + 1}`;
-    if ((role !== 'read' && role !== 'write') || !token || rest.length > 0)
-      problems.push(`${where} is not "read <token>" or "write <token>"`);
-    else if (token.length < MIN_TOKEN_LENGTH)
-      problems.push(`${where}: the token is shorter than ${MIN_TOKEN_LENGTH} characters`);
-    else if (tokens.some((t) => t.token === token)) problems.push(`${where}: the same token is listed twice`);
-    else tokens.push({ role, token });
-  });
-  return tokens;
+/** Token lines (`<role> <token>`) checked by the API's own reader; each problem prefixed with where it came from. */
+function tokensFrom(text: string, source: string, problems: string[]): ApiToken[] {
+  const read = readTokens(text);
+  problems.push(...read.problems.map((problem) => `${source}: ${problem}`));
+  return read.tokens;
 }
 
 type Getter = (name: keyof typeof CONFIG_VARIABLES) => string | undefined;
@@ -231,14 +214,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PitstopConfig 
       const why = readable(tokensFile);
       if (why) problems.push(`PITSTOP_API_TOKENS_FILE ${tokensFile} cannot be read (${why})`);
       else {
-        tokens = parseTokenLines(readFileSync(tokensFile, 'utf8'), `PITSTOP_API_TOKENS_FILE ${tokensFile}`, problems);
-        if (tokens.length === 0 && !problems.some((p) => p.startsWith('PITSTOP_API_TOKENS_FILE')))
-          problems.push(`PITSTOP_API_TOKENS_FILE ${tokensFile} has no token (lines "read <token>" or "write <token>")`);
+        tokens = tokensFrom(readFileSync(tokensFile, 'utf8'), `PITSTOP_API_TOKENS_FILE ${tokensFile}`, problems);
       }
     } else if (tokensEnv) {
-      tokens = parseTokenLines(tokensEnv, 'PITSTOP_API_TOKENS', problems);
-      if (tokens.length === 0 && !problems.some((p) => p.startsWith('PITSTOP_API_TOKENS')))
-        problems.push('PITSTOP_API_TOKENS has no token (lines "read <token>" or "write <token>")');
+      tokens = tokensFrom(tokensEnv, 'PITSTOP_API_TOKENS', problems);
     } else {
       problems.push(
         'the HTTP API needs tokens: set PITSTOP_API_TOKENS_FILE (or PITSTOP_API_TOKENS), or PITSTOP_API_ADDRESS=off',

@@ -17,10 +17,13 @@ import { paths } from './k8s/client.js';
 import { createApiServer } from './api/server.js';
 import { generateToken, parseTokens, type ApiToken } from './api/auth.js';
 
-/** API tokens from PITSTOP_API_TOKENS (the file format as text) or PITSTOP_API_TOKENS_FILE; else one fresh write token. */
+/**
+ * API tokens from PITSTOP_API_TOKENS_FILE, else PITSTOP_API_TOKENS (the file format as text) — the order the service's
+ * configuration uses —; else one fresh write token.
+ */
 function apiTokens(): { tokens: ApiToken[]; generated?: string } {
   const file = process.env.PITSTOP_API_TOKENS_FILE;
-  const text = process.env.PITSTOP_API_TOKENS ?? (file ? readFileSync(file, 'utf8') : undefined);
+  const text = file ? readFileSync(file, 'utf8') : process.env.PITSTOP_API_TOKENS;
   if (text !== undefined) return { tokens: parseTokens(text) };
   const token = generateToken();
   return { tokens: [{ role: 'write', token }], generated: token };

@@ -21,8 +21,11 @@ export class TokenFormatError extends Error {
   override readonly name = 'TokenFormatError';
 }
 
-/** Parses the token file format; errors name the line (never the token itself). */
-export function parseTokens(text: string): ApiToken[] {
+/**
+ * Reads the token file format: the tokens, and one problem per bad line ("line 3: ..."). A problem names the line,
+ * never the token itself. Used by the API's own start-up and by the service's configuration check.
+ */
+export function readTokens(text: string): { tokens: ApiToken[]; problems: string[] } {
   const tokens: ApiToken[] = [];
   const problems: string[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
@@ -51,8 +54,15 @@ export function parseTokens(text: string): ApiToken[] {
     }
     tokens.push({ role, token });
   });
+  if (problems.length === 0 && tokens.length === 0)
+    problems.push('no token given (lines "read <token>" or "write <token>")');
+  return { tokens, problems };
+}
+
+/** Parses the token file format; throws TokenFormatError listing every bad line. */
+export function parseTokens(text: string): ApiToken[] {
+  const { tokens, problems } = readTokens(text);
   if (problems.length > 0) throw new TokenFormatError(`invalid API tokens:\n${problems.join('\n')}`);
-  if (tokens.length === 0) throw new TokenFormatError('invalid API tokens: no token given');
   return tokens;
 }
 

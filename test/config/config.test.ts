@@ -68,7 +68,7 @@ describe('the entry point refuses bad configuration at start, one line per probl
       { KUBECONFIG: process.getuid?.() === 0 ? join(dir, 'missing') : unreadable },
       /KUBECONFIG .* cannot be read \((ENOENT|EACCES)\)/,
     ],
-    ['empty token file', { PITSTOP_API_TOKENS_FILE: empty }, /PITSTOP_API_TOKENS_FILE .* has no token/],
+    ['empty token file', { PITSTOP_API_TOKENS_FILE: empty }, /PITSTOP_API_TOKENS_FILE .*: no token given/],
   ])('%s', async (_name, change, expected) => {
     const { code, stderr } = await runMain({ ...GOOD, ...change });
     expect(code).toBe(2);
@@ -83,8 +83,8 @@ describe('the entry point refuses bad configuration at start, one line per probl
     writeFileSync(bad, 'write good-token-0123456789\nadmin leaked-token-value\nread short\n');
     const { code, stderr } = await runMain({ ...GOOD, PITSTOP_API_TOKENS_FILE: bad });
     expect(code).toBe(2);
-    expect(stderr).toMatch(/line 2 is not "read <token>" or "write <token>"/);
-    expect(stderr).toMatch(/line 3: the token is shorter than 16 characters/);
+    expect(stderr).toMatch(/line 2: role must be "read" or "write"/);
+    expect(stderr).toMatch(/line 3: token is shorter than 16 characters/);
     expect(stderr).not.toContain('leaked-token-value');
   });
 });
