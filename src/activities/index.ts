@@ -1,6 +1,7 @@
 // The activities, made by a factory that takes their clients (tests pass real clients pointed at the sandbox).
 // Each one is a thin adapter: Temporal context (heartbeat, cancellation, resume details) in, module function out.
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { KubeClient } from '../k8s/client.js';
 import type { ClusterSnapshot } from '../domain/preflight.js';
 import type { PowerProvider, RedfishTarget } from '../domain/request.js';
@@ -87,7 +88,7 @@ export function createActivities({ kube: client }: ActivityDeps) {
     /** Phase annotation on the Node plus a Kubernetes Event, so `kubectl describe node` tells the story. */
     async markNode(input: { node: string; phase: string; message?: string; warning?: boolean }): Promise<void> {
       await setNodePhase(client, { node: input.node, phase: input.phase });
-      await recordNodeEvent(client, {
+      await recordEventIfAllowed(client, {
         node: input.node,
         reason: `Maintenance${input.phase}`,
         message: input.message ?? `maintenance phase ${input.phase}`,
@@ -96,7 +97,7 @@ export function createActivities({ kube: client }: ActivityDeps) {
     },
     async unmarkNode(input: { node: string; message: string }): Promise<void> {
       await removeNodePhase(client, { node: input.node });
-      await recordNodeEvent(client, { node: input.node, reason: 'MaintenanceEnded', message: input.message });
+      await recordEventIfAllowed(client, { node: input.node, reason: 'MaintenanceEnded', message: input.message });
     },
 
     startMigration: (input: { namespace: string; vmi: string; workflowId: string; attempt: number }) =>
@@ -143,3 +144,21 @@ export function createActivities({ kube: client }: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * Events mirror the progress (the phase annotation and the workflow are the record): a cluster that refuses them for
+ * good (no RBAC rule, an admission policy) must not stop a maintenance or its roll-back. Passing failures still
+ * retry the activity, so a blip does not lose an Event.
+ */
+async function recordEventIfAllowed(client: KubeClient, input: Parameters<typeof recordNodeEvent>[1]): Promise<void> {
+  try {
+    await recordNodeEvent(client, input);
+  } catch (e) {
+    if (!(e instanceof ApplicationFailure && e.nonRetryable)) throw e;
+    Context.current().log.warn('Kubernetes Event not recorded', {
+      node: input.node,
+      reason: input.reason,
+      error: e.message,
+    });
+  }
+}

@@ -3,6 +3,7 @@
 // Any failure, abort or cancel after the lease is taken rolls back everything this run changed.
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -332,11 +333,7 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
     enter('Done');
     return { node, outcome: 'Completed', verdict, summary: summary() };
   } catch (e) {
-    const why = isCancellation(e)
-      ? 'cancelled'
-      : e instanceof Aborted
-        ? e.message
-        : ((e as Error).message ?? String(e));
+    const why = isCancellation(e) ? 'cancelled' : e instanceof Aborted ? e.message : failureMessage(e);
     await CancellationScope.nonCancellable(() => rollBack(why));
     if (isCancellation(e)) throw e;
     throw ApplicationFailure.create({
@@ -667,4 +664,11 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
       podsEvicted: progress.pods.evicted,
     };
   }
+}
+
+/** What went wrong, in words: an activity's own failure (e.g. the API server's 403), not "Activity task failed". */
+function failureMessage(e: unknown): string {
+  let error: unknown = e;
+  while (error instanceof ActivityFailure && error.cause) error = error.cause;
+  return error instanceof Error ? error.message : String(error);
 }
