@@ -18,6 +18,7 @@ import {
   waitForNodeReady,
 } from './kubernetes.js';
 import { drainRound, type DrainRoundInput } from './drain.js';
+import { checkFleetNode, listFleetNodes } from './fleet.js';
 import {
   cancelMigration,
   clusterEvictionStrategy,
@@ -113,6 +114,12 @@ export function createActivities({ kube: client }: ActivityDeps) {
     deleteVmi: (input: Vm) => deleteVmi(client, input),
 
     drainRound: (input: DrainRoundInput) => drainRound(client, input),
+
+    /** Rolling maintenance: the nodes it covers, and a look at each one before it starts. */
+    listFleetNodes: (input: Parameters<typeof listFleetNodes>[1]) =>
+      kube('listing the nodes of a rolling maintenance', () => listFleetNodes(client, input)),
+    checkFleetNode: (input: Parameters<typeof checkFleetNode>[1]) =>
+      kube(`checking node ${input.node} before its maintenance`, () => checkFleetNode(client, input)),
 
     powerOff: (input: { target: ResolvedPowerProvider; graceful: boolean }) =>
       powerOff(client, input.target, { graceful: input.graceful }),

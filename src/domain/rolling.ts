@@ -60,7 +60,7 @@ export const rollingInputSchema = z.strictObject({
   template: templateSchema.prefault({}),
   requestedBy: z.string().max(253).optional(),
   /** Continue-as-new after this many history events even if Temporal has not suggested it yet (tests use it). */
-  continueAsNewAfterEvents: z.int().min(100).optional(),
+  continueAsNewAfterEvents: z.int().min(20).optional(),
 });
 
 export type RollingInput = z.input<typeof rollingInputSchema>;
@@ -156,6 +156,8 @@ export interface RollingNodeRow {
   state: RollingNodeState;
   /** The child nodeMaintenance workflow id (`maintenance-<node>`). */
   workflowId: string;
+  /** The run id of the child this roll started, once started. */
+  runId?: string;
   /** The child's phase, as last seen. */
   phase?: Phase;
   /** Escalations the child is waiting on: answer them with the child's `decide` update. */
@@ -186,4 +188,17 @@ export interface RollingProgress {
   /** How many times this roll has continued as new. */
   runs: number;
   message?: string;
+}
+
+/** What a finished roll returns (and, when it stopped at maxFailures, carries as the failure's details). */
+export interface RollingResult {
+  name: string;
+  status: 'Completed' | 'Stopped';
+  completed: string[];
+  failed: string[];
+  refused: string[];
+  skipped: string[];
+  /** Nodes never started because the roll stopped. */
+  notStarted: string[];
+  runs: number;
 }

@@ -38,7 +38,8 @@ export function progressMarkdown(p: Progress): string {
     `Phase: **${p.phase}**${p.message ? ` — ${p.message}` : ''}${p.paused ? ' — **paused** (send the `resume` update)' : ''}`,
   ];
   if (p.decisionsPending.length) {
-    lines.push('', '**Waiting for a decision** (send the `decide` update):');
+    // The blank line makes the UI's markdown renderer start a list instead of running the items into the heading.
+    lines.push('', '**Waiting for a decision** (send the `decide` update):', '');
     for (const d of p.decisionsPending) {
       lines.push(
         `- \`{"vmi":"${d.vmi}","action":"${d.allowed[0]}"}\` — ${d.reason}; allowed: ${d.allowed.join(', ')}; deadline ${d.deadline}`,

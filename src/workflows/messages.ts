@@ -1,6 +1,6 @@
 // Messages of the nodeMaintenance workflow: shared by the workflow, the API and the CLI.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Decision, VmAction, RestoreMode } from '../domain/plan.js';
 import type { PreflightVerdict } from '../domain/preflight.js';
 import type { RollingProgress } from '../domain/rolling.js';
@@ -117,3 +117,19 @@ export const rollingProgressQuery = defineQuery<RollingProgress>('progress');
 export const rollingPauseUpdate = defineUpdate<string, []>('pause');
 export const rollingResumeUpdate = defineUpdate<string, []>('resume');
 export const skipUpdate = defineUpdate<string, [SkipInput]>('skip');
+
+/** How a child nodeMaintenance ended, as the roll records it. */
+export type ChildOutcome = 'completed' | 'failed' | 'refused';
+
+/**
+ * A child nodeMaintenance tells its parent roll its phase and pending decisions when they change, and how it ended.
+ * Sent to the parent's workflow id (not run id), so it reaches the roll's current run after a continue-as-new.
+ */
+export interface ChildReport {
+  node: string;
+  runId: string;
+  phase: Phase;
+  decisionsPending: PendingDecision[];
+  finished?: { outcome: ChildOutcome; message?: string };
+}
+export const childReportSignal = defineSignal<[ChildReport]>('childReport');

@@ -21,6 +21,7 @@ import type { Decision, VmPlan } from '../domain/plan.js';
 import { parseMaintenanceRequest, type MaintenanceInput, type MaintenanceRequest } from '../domain/request.js';
 import type { Activities } from '../activities/index.js';
 import { progressMarkdown } from './details.js';
+import { ParentReporter } from './parentReport.js';
 import {
   MAINTENANCE_NODE,
   MAINTENANCE_PHASE,
@@ -82,6 +83,24 @@ function parseInput(input: unknown): MaintenanceRequest {
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
 
 export async function nodeMaintenance(input: MaintenanceInput): Promise<MaintenanceResult> {
+  // Started by a rolling maintenance: report to it. Runs without a parent (every recorded history) are unchanged.
+  const parent = workflowInfo().parent;
+  const node = (input as { node?: unknown } | undefined)?.node;
+  const reporter =
+    parent && patched('report-to-parent') ? new ParentReporter(parent.workflowId, String(node)) : undefined;
+  if (!reporter) return await maintain(input);
+  try {
+    const result = await maintain(input, reporter);
+    await reporter.finished('completed', result.outcome);
+    return result;
+  } catch (e) {
+    const refused = e instanceof ApplicationFailure && e.type === 'PreflightRefused';
+    await reporter.finished(refused ? 'refused' : 'failed', isCancellation(e) ? 'cancelled' : (e as Error).message);
+    throw e;
+  }
+}
+
+async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Promise<MaintenanceResult> {
   const request = parseInput(input);
   const { node, policy } = request;
   const workflowId = workflowInfo().workflowId;
@@ -150,6 +169,7 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
 
   function show() {
     setCurrentDetails(progressMarkdown(progress));
+    reporter?.changed(progress);
   }
   function enter(phase: Phase, message?: string) {
     progress.phase = phase;

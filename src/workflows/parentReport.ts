@@ -1,0 +1,46 @@
+// A child nodeMaintenance keeps its parent (a rolling maintenance) informed: phase and pending decisions when they
+// change, and the outcome at the end. The parent follows its children through these reports after it continued as
+// new (it then holds no child handles any more). Workflows without a parent send nothing.
+import { CancellationScope, getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
+import { childReportSignal, type ChildOutcome, type ChildReport, type Progress } from './messages.js';
+
+export class ParentReporter {
+  private last = '';
+  private progress?: Progress;
+
+  constructor(
+    private readonly parentWorkflowId: string,
+    private readonly node: string,
+  ) {}
+
+  private send(report: ChildReport): Promise<void> {
+    // The parent may be gone (terminated, or ended): the maintenance goes on regardless.
+    return CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(this.parentWorkflowId).signal(childReportSignal, report),
+    ).catch(() => undefined);
+  }
+
+  private report(progress: Progress | undefined, finished?: ChildReport['finished']): Promise<void> {
+    return this.send({
+      node: this.node,
+      runId: workflowInfo().runId,
+      phase: progress?.phase ?? 'Preflight',
+      decisionsPending: finished ? [] : (progress?.decisionsPending ?? []),
+      ...(finished && { finished }),
+    });
+  }
+
+  /** Sends the phase and pending decisions if they changed since the last report (fire and forget). */
+  changed(progress: Progress): void {
+    this.progress = progress;
+    const key = `${progress.phase}|${progress.decisionsPending.map((d) => d.vmi).join(',')}`;
+    if (key === this.last) return;
+    this.last = key;
+    void this.report(progress);
+  }
+
+  /** The final report; awaited so it is sent before the workflow closes. */
+  finished(outcome: ChildOutcome, message?: string): Promise<void> {
+    return this.report(this.progress, { outcome, ...(message !== undefined && { message: message.slice(0, 500) }) });
+  }
+}
