@@ -23,7 +23,8 @@ import { startSandbox } from '../src/sandbox/index.js';
 import { parseScenario } from '../src/sandbox/scenario.js';
 import { writeWorkflowBundle } from '../src/worker/bundle.js';
 import type { MaintenanceResult } from '../src/workflows/messages.js';
-import { argValue, median, peakRssMiB, seconds } from './lib.js';
+import type { RollingProgress, RollingResult } from '../src/domain/rolling.js';
+import { argValue, median, peakRssMiB, seconds, spread, timeOf } from './lib.js';
 
 const args = process.argv.slice(2);
 const intArg = (name: string, fallback: number, max: number) => {
@@ -145,8 +146,20 @@ try {
       workflowId: 'rolling-scale',
       args: [{ name: 'scale', selector: 'pool=scale', maxUnavailable: MAX_UNAVAILABLE, template }],
     });
-    const result = (await handle.result()) as { failed?: unknown[]; summary?: { failed?: number } } | undefined;
-    failures = result?.summary?.failed ?? result?.failed?.length ?? 0;
+    const ticker = setInterval(() => {
+      void handle
+        .query<RollingProgress>('progress')
+        .then((p) => {
+          const done = p.nodes.filter((n) => n.state === 'completed').length;
+          const running = p.nodes.filter((n) => n.state === 'running').length;
+          console.error(
+            `scale: ${seconds(Date.now() - startedAt)}: ${done} of ${NODES} nodes done, ${running} running`,
+          );
+        })
+        .catch(() => undefined);
+    }, 60_000);
+    const result = (await handle.result().finally(() => clearInterval(ticker))) as RollingResult;
+    failures = result.failed.length + result.refused.length + result.notStarted.length;
   } else {
     let next = 0;
     const lane = async () => {
@@ -239,6 +252,24 @@ try {
     row('rollingMaintenance runs (continue-as-new count + 1)', String(rollRuns.length));
   }
   row('most node maintenances at once (pending child workflows)', String(maxConcurrent));
+  if (ROLLING) {
+    // Pacing of the roll, from its last run's history: the capacity check before each node, child starts.
+    const events = (await client.workflow.getHandle('rolling-scale').fetchHistory()).events ?? [];
+    const scheduled = new Map<number, { type: string; at: number }>();
+    const checks: number[] = [];
+    const childStarts: number[] = [];
+    for (const e of events) {
+      const a = e.activityTaskScheduledEventAttributes;
+      if (a) scheduled.set(Number(e.eventId), { type: a.activityType?.name ?? '', at: timeOf(e.eventTime) });
+      const done = e.activityTaskCompletedEventAttributes;
+      const run = done ? scheduled.get(Number(done.scheduledEventId)) : undefined;
+      if (run?.type === 'checkFleetNode') checks.push(timeOf(e.eventTime) - run.at);
+      if (e.startChildWorkflowExecutionInitiatedEventAttributes) childStarts.push(timeOf(e.eventTime));
+    }
+    const gaps = childStarts.slice(1).map((t, i) => t - (childStarts[i] ?? t));
+    row('roll pacing (last run): checkFleetNode scheduled → completed', spread(checks));
+    row('  interval between child starts', spread(gaps));
+  }
   const largestEvents = Math.max(biggestNode?.historyLength ?? 0, biggestRoll?.historyLength ?? 0);
   const largestBytes = Math.max(bytes(biggestNodeBytes), bytes(biggestRollBytes));
   row(
