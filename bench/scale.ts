@@ -267,7 +267,10 @@ try {
       if (e.startChildWorkflowExecutionInitiatedEventAttributes) childStarts.push(timeOf(e.eventTime));
     }
     const gaps = childStarts.slice(1).map((t, i) => t - (childStarts[i] ?? t));
-    row('roll pacing (last run): checkFleetNode scheduled → completed', spread(checks));
+    row(
+      'roll pacing (last run): checkFleetNode runs per child started; scheduled → completed',
+      `${checks.length} / ${childStarts.length}; ${spread(checks)}`,
+    );
     row('  interval between child starts', spread(gaps));
   }
   const largestEvents = Math.max(biggestNode?.historyLength ?? 0, biggestRoll?.historyLength ?? 0);
