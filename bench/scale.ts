@@ -236,8 +236,8 @@ try {
   );
   row('worker peak JS heap used', mib(stats?.heapPeakMiB ?? NaN));
   row(
-    'worker Kubernetes API requests (per migrated VM)',
-    `${stats?.requests.total} (${((stats?.requests.total ?? 0) / total).toFixed(2)})`,
+    'worker Kubernetes API requests (per VM; per migration)',
+    `${stats?.requests.total} (${((stats?.requests.total ?? 0) / total).toFixed(2)}; ${((stats?.requests.total ?? 0) / Math.max(1, succeeded)).toFixed(2)})`,
   );
   row('benchmark process (sandbox controllers + caches) peak RSS', mib(peakRssMiB()));
   row(
