@@ -79,11 +79,11 @@ export function toVmFacts(
 
 /** The VMIs on `node`, described for the plan: owner VM, launcher pod memory, any migration in flight. */
 export async function vmsOnNode(client: KubeClient, node: string): Promise<VmFacts[]> {
-  const [vmis, launchers, migrations] = await Promise.all([
+  const [vmis, launchers] = await Promise.all([
     client.list(kv('virtualmachineinstances'), { labelSelector: `kubevirt.io/nodeName=${node}` }),
     client.list(paths.pods(), { labelSelector: 'kubevirt.io=virt-launcher', fieldSelector: `spec.nodeName=${node}` }),
-    client.list(kv('virtualmachineinstancemigrations')),
   ]);
+  const migrations = await migrationsOfVmis(client, vmis.items);
   const facts: VmFacts[] = [];
   for (const vmi of vmis.items) {
     const ns = vmi.metadata.namespace ?? 'default';
@@ -99,6 +99,19 @@ export async function vmsOnNode(client: KubeClient, node: string): Promise<VmFac
     facts.push(toVmFacts(vmi, vm, launcher, inFlight));
   }
   return facts;
+}
+
+/**
+ * The migrations of these VMIs, found by KubeVirt's `kubevirt.io/vmi-name` label (set on every VMIM), not by
+ * listing every migration in the cluster: finished VMIMs pile up (KubeVirt keeps 5 per VMI), and a cluster-wide
+ * list grows with the cluster while the node's VMIs do not.
+ */
+async function migrationsOfVmis(client: KubeClient, vmis: KubeObject[]): Promise<{ items: KubeObject[] }> {
+  const names = [...new Set(vmis.map((v) => v.metadata.name))].sort();
+  if (names.length === 0) return { items: [] };
+  return await client.list(kv('virtualmachineinstancemigrations'), {
+    labelSelector: `kubevirt.io/vmi-name in (${names.join(',')})`,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -296,7 +309,7 @@ export interface StartedMigration {
 }
 
 async function inFlightMigrationOf(client: KubeClient, ns: string, vmi: string): Promise<KubeObject | undefined> {
-  const list = await client.list(vmimPath(ns));
+  const list = await client.list(vmimPath(ns), { labelSelector: `${VMI_NAME_LABEL}=${vmi}` });
   return list.items
     .filter((m) => m.spec?.vmiName === vmi && !isFinal(m))
     .sort((a, b) => Number(!!a.metadata.deletionTimestamp) - Number(!!b.metadata.deletionTimestamp))[0];
@@ -566,10 +579,13 @@ export interface InFlightMigration {
 /** Migrations not finished whose VMI runs on `node` (KubeVirt evacuations, ours, anyone's). */
 export async function migrationsInFlight(client: KubeClient, input: { node: string }): Promise<InFlightMigration[]> {
   return await kube(`listing migrations from ${input.node}`, async () => {
-    const [vmis, migrations] = await Promise.all([
-      client.list(kv('virtualmachineinstances'), { labelSelector: `kubevirt.io/nodeName=${input.node}` }),
-      client.list(kv('virtualmachineinstancemigrations')),
-    ]);
+    const vmis = await client.list(kv('virtualmachineinstances'), {
+      labelSelector: `kubevirt.io/nodeName=${input.node}`,
+    });
+    const migrations = await migrationsOfVmis(
+      client,
+      vmis.items.filter((v) => v.status?.nodeName === input.node),
+    );
     const onNode = new Set(
       vmis.items
         .filter((v) => v.status?.nodeName === input.node)

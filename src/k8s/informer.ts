@@ -8,8 +8,14 @@ export type Handler<T> = (event: InformerEvent, object: T, previous?: T) => void
 export const keyOf = (o: KubeObject) =>
   o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
 
+/** Values an object is filed under in one index (client-go's IndexFunc); none to leave it out. */
+export type IndexFunc<T> = (object: T) => (string | undefined)[];
+
 export class Informer<T extends KubeObject> {
   private readonly objects = new Map<string, T>();
+  private readonly indexers = new Map<string, IndexFunc<T>>();
+  /** index name → value → object key → object */
+  private readonly indices = new Map<string, Map<string, Map<string, T>>>();
   private readonly handlers: Handler<T>[] = [];
   private resourceVersion = '';
   private readonly abort = new AbortController();
@@ -33,6 +39,48 @@ export class Informer<T extends KubeObject> {
 
   list(): T[] {
     return [...this.objects.values()];
+  }
+
+  /** Adds an index kept up to date with the cache, so lookups need not scan every object. */
+  addIndex(name: string, fn: IndexFunc<T>): this {
+    this.indexers.set(name, fn);
+    this.indices.set(name, new Map());
+    for (const [key, object] of this.objects) this.index(name, fn, key, object, 'add');
+    return this;
+  }
+
+  /** The cached objects filed under `value` in the index `name`. */
+  byIndex(name: string, value: string): T[] {
+    const index = this.indices.get(name);
+    if (!index) throw new Error(`no index ${name}`);
+    return [...(index.get(value)?.values() ?? [])];
+  }
+
+  private index(name: string, fn: IndexFunc<T>, key: string, object: T, op: 'add' | 'remove') {
+    const index = this.indices.get(name);
+    if (!index) return;
+    for (const value of new Set(fn(object))) {
+      if (value === undefined) continue;
+      let bucket = index.get(value);
+      if (op === 'add') {
+        if (!bucket) index.set(value, (bucket = new Map()));
+        bucket.set(key, object);
+      } else if (bucket) {
+        bucket.delete(key);
+        if (bucket.size === 0) index.delete(value);
+      }
+    }
+  }
+
+  /** Puts `object` in the cache under `key` (or takes the key out), keeping every index in step. */
+  private store(key: string, object: T | undefined) {
+    const previous = this.objects.get(key);
+    for (const [name, fn] of this.indexers) {
+      if (previous) this.index(name, fn, key, previous, 'remove');
+      if (object) this.index(name, fn, key, object, 'add');
+    }
+    if (object) this.objects.set(key, object);
+    else this.objects.delete(key);
   }
 
   /** Starts the loop; resolves once the first list is in the cache. */
@@ -73,7 +121,7 @@ export class Informer<T extends KubeObject> {
     }
     for (const [key, object] of this.objects) {
       if (!seen.has(key)) {
-        this.objects.delete(key);
+        this.store(key, undefined);
         this.emit('delete', object);
       }
     }
@@ -84,12 +132,12 @@ export class Informer<T extends KubeObject> {
     const key = keyOf(object);
     const previous = this.objects.get(key);
     if (type === 'DELETED') {
-      this.objects.delete(key);
+      this.store(key, undefined);
       this.emit('delete', object, previous);
       return;
     }
     if (previous?.metadata.resourceVersion === object.metadata.resourceVersion) return;
-    this.objects.set(key, object);
+    this.store(key, object);
     this.emit(previous ? 'update' : 'add', object, previous);
   }
 

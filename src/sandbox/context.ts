@@ -1,7 +1,7 @@
 // What every simulated controller gets: the API client, the shared caches, timings and the queues of the others.
 import { paths, type KubeClient, type KubeObject } from '../k8s/client.js';
 import { GVR, type Timing } from './model.js';
-import type { Informers, WorkQueue } from './runtime.js';
+import { INDEX, type Informers, type WorkQueue } from './runtime.js';
 
 export interface KubeVirtConfig {
   evictionStrategy?: string;
@@ -38,13 +38,12 @@ export const bmhPath = (ns: string, name?: string, sub?: string) =>
 
 /** Launcher pods of a VMI (source and, during a migration, target), from the cache. */
 export function launcherPods(ctx: SimContext, vmi: KubeObject): KubeObject[] {
-  return ctx.informers.pods
-    .list()
-    .filter(
-      (p) =>
-        p.metadata.namespace === vmi.metadata.namespace &&
-        p.metadata.labels?.['kubevirt.io/created-by'] === vmi.metadata.uid,
-    );
+  return ctx.informers.pods.byIndex(INDEX.createdBy, `${vmi.metadata.namespace ?? ''}/${vmi.metadata.uid}`);
+}
+
+/** Every migration of a VMI (any phase), from the cache. */
+export function migrationsOfVmi(ctx: SimContext, namespace: string | undefined, vmiName: string): KubeObject[] {
+  return ctx.informers.vmims.byIndex(INDEX.vmi, `${namespace ?? ''}/${vmiName}`);
 }
 
 export function effectiveEvictionStrategy(ctx: SimContext, vmi: KubeObject): string {

@@ -7,14 +7,14 @@ import type { KubeBinary } from '../tools/binaries.js';
 import { startCluster, type SandboxCluster } from './cluster.js';
 import { installCrds } from './crds.js';
 import type { SimContext } from './context.js';
-import { vmimPath } from './context.js';
+import { migrationsOfVmi, vmimPath } from './context.js';
 import { reconcileVm } from './controllers/vm.js';
 import { reconcileVmi } from './controllers/vmi.js';
 import { MigrationSlots, reconcileEvacuation, reconcileMigration } from './controllers/migration.js';
 import { reconcileNode, reconcilePod } from './controllers/kubelet.js';
 import { reconcileBmh } from './controllers/metal3.js';
 import { DEFAULT_TIMING, LABEL, type Timing } from './model.js';
-import { makeInformers, WorkQueue } from './runtime.js';
+import { INDEX, makeInformers, WorkQueue } from './runtime.js';
 import { startRedfish, type RedfishServer } from './redfish.js';
 import { applyScenario, scenarioTiming, type BmcCredential, type Scenario } from './scenario.js';
 import { registerWebhooks, startWebhookServer, type WebhookServer } from './webhooks.js';
@@ -121,10 +121,7 @@ function wireEvents(ctx: SimContext) {
     q.vmi.add(key);
     q.vm.add(key);
     q.evacuation.add(key);
-    for (const m of inf.vmims.list()) {
-      if (m.metadata.namespace === vmi.metadata.namespace && m.spec?.vmiName === vmi.metadata.name)
-        q.migration.add(keyOf(m));
-    }
+    for (const m of migrationsOfVmi(ctx, vmi.metadata.namespace, vmi.metadata.name)) q.migration.add(keyOf(m));
   });
   inf.vmims.on((_e, m) => {
     q.migration.add(keyOf(m));
@@ -136,18 +133,18 @@ function wireEvents(ctx: SimContext) {
     if (owner) q.vmi.add(`${pod.metadata.namespace}/${owner.name}`);
     const job = pod.metadata.labels?.[LABEL.migrationJob];
     if (job) {
-      const m = inf.vmims.list().find((o) => o.metadata.uid === job);
+      const m = inf.vmims.byIndex(INDEX.uid, job)[0];
       if (m) q.migration.add(keyOf(m));
     }
   });
   inf.nodes.on((_e, node) => {
     q.node.add(keyOf(node));
-    for (const pod of inf.pods.list()) if (pod.spec?.nodeName === node.metadata.name) q.pod.add(keyOf(pod));
+    for (const pod of inf.pods.byIndex(INDEX.node, node.metadata.name)) q.pod.add(keyOf(pod));
     for (const bmh of inf.bmhs.list()) q.bmh.add(keyOf(bmh));
   });
   inf.bmhs.on((_e, bmh) => q.bmh.add(keyOf(bmh)));
   inf.pvcs.on((_e, pvc) => {
-    for (const vmi of inf.vmis.list()) if (vmi.metadata.namespace === pvc.metadata.namespace) q.vmi.add(keyOf(vmi));
+    for (const vmi of inf.vmis.byIndex(INDEX.namespace, pvc.metadata.namespace ?? '')) q.vmi.add(keyOf(vmi));
   });
   inf.kubevirts.on(() => {
     for (const m of inf.vmims.list()) q.migration.add(keyOf(m));

@@ -87,15 +87,40 @@ export interface Informers {
   pvcs: Informer<KubeObject>;
 }
 
+/** Index names of the shared caches: lookups the controllers make on every event, kept off full scans. */
+export const INDEX = {
+  /** pods by `spec.nodeName` */
+  node: 'node',
+  /** launcher pods by `<namespace>/<VMI uid>` (label kubevirt.io/created-by) */
+  createdBy: 'createdBy',
+  /** VMIMs by `<namespace>/<spec.vmiName>` */
+  vmi: 'vmi',
+  /** VMIMs by uid */
+  uid: 'uid',
+  /** VMIMs by `status.phase` ('' before the first) */
+  phase: 'phase',
+  /** VMIs by namespace */
+  namespace: 'namespace',
+} as const;
+
 export function makeInformers(client: KubeClient, onError: (e: unknown) => void): Informers {
   const make = (path: string) => new Informer<KubeObject>(client, path, { onError });
   const r = (g: (typeof GVR)[keyof typeof GVR]) => paths.resource(g.group, g.version, g.plural);
+  const ns = (o: KubeObject) => o.metadata.namespace ?? '';
   return {
     nodes: make(paths.nodes()),
-    pods: make(paths.pods()),
+    pods: make(paths.pods())
+      .addIndex(INDEX.node, (p) => [p.spec?.nodeName])
+      .addIndex(INDEX.createdBy, (p) => {
+        const uid = p.metadata.labels?.['kubevirt.io/created-by'];
+        return [uid ? `${ns(p)}/${uid}` : undefined];
+      }),
     vms: make(r(GVR.vm)),
-    vmis: make(r(GVR.vmi)),
-    vmims: make(r(GVR.vmim)),
+    vmis: make(r(GVR.vmi)).addIndex(INDEX.namespace, (v) => [ns(v)]),
+    vmims: make(r(GVR.vmim))
+      .addIndex(INDEX.vmi, (m) => [`${ns(m)}/${m.spec?.vmiName}`])
+      .addIndex(INDEX.uid, (m) => [m.metadata.uid])
+      .addIndex(INDEX.phase, (m) => [m.status?.phase ?? '']),
     kubevirts: make(r(GVR.kubevirt)),
     bmhs: make(r(GVR.bmh)),
     pvcs: make('/api/v1/persistentvolumeclaims'),

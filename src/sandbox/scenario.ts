@@ -221,11 +221,24 @@ export async function applyScenario(client: KubeClient, scenario: Scenario): Pro
     },
   );
 
-  const credentials: BmcCredential[] = [];
-  for (const node of nodes) credentials.push(...(await createNode(client, node)));
-  for (const vm of vms) await createVm(client, vm);
+  // Nodes before VMs (a VM names its first node); within each, a few requests at once (large scenarios).
+  const credentials = (await mapConcurrently(nodes, CREATE_CONCURRENCY, (node) => createNode(client, node))).flat();
+  await mapConcurrently(vms, CREATE_CONCURRENCY, (vm) => createVm(client, vm));
   for (const w of scenario.workloads) await createWorkload(client, w);
   return { credentials, vmis: vms.map((v) => `${v.namespace}/${v.name}`) };
+}
+
+const CREATE_CONCURRENCY = 16;
+
+/** `fn` over `items` with at most `limit` calls in flight; results in the items' order. */
+async function mapConcurrently<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }
 
 async function createNode(client: KubeClient, node: z.infer<typeof nodeSchema>): Promise<BmcCredential[]> {

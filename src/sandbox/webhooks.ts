@@ -5,7 +5,7 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isNotFound, type KubeObject } from '../k8s/client.js';
-import { effectiveEvictionStrategy, vmiPath, type SimContext } from './context.js';
+import { effectiveEvictionStrategy, migrationsOfVmi, vmiPath, type SimContext } from './context.js';
 import { LABEL, isMigrationFinal } from './model.js';
 
 interface AdmissionRequest {
@@ -83,9 +83,7 @@ function migrationVerdict(ctx: SimContext, req: AdmissionRequest): Verdict {
   if (condition?.status === 'False') {
     return reject(`Cannot migrate VMI, Reason: ${condition.reason}, Message: ${condition.message}`);
   }
-  const inFlight = ctx.informers.vmims
-    .list()
-    .find((o) => o.metadata.namespace === req.namespace && o.spec?.vmiName === vmiName && !isMigrationFinal(o));
+  const inFlight = migrationsOfVmi(ctx, req.namespace, vmiName).find((o) => !isMigrationFinal(o));
   if (inFlight)
     return reject(
       `in-flight migration detected. Active migration job (${inFlight.metadata.name}) is currently already in progress for VMI ${vmiName}.`,

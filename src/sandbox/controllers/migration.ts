@@ -7,6 +7,7 @@ import {
   vmiPath,
   guarded,
   launcherPods,
+  migrationsOfVmi,
   kubevirtConfig,
   effectiveEvictionStrategy,
   type SimContext,
@@ -26,6 +27,7 @@ import {
   nowIso,
 } from '../model.js';
 import { createLauncherPod } from './vmi.js';
+import { INDEX } from '../runtime.js';
 
 /** Migrations holding a slot (uid → source node). Kept here, not read from the cache, which lags our own writes. */
 export class MigrationSlots {
@@ -106,9 +108,8 @@ const targetPodOf = (ctx: SimContext, vmi: KubeObject | undefined, m: KubeObject
 /** A migration ended: free its slot and let the waiting ones (and the VM's status) move. */
 function finished(ctx: SimContext, slots: MigrationSlots, m: KubeObject) {
   slots.release(m.metadata.uid ?? '');
-  for (const other of ctx.informers.vmims.list())
-    if (other.status?.phase === 'Pending')
-      ctx.queues.migration.add(`${other.metadata.namespace}/${other.metadata.name}`);
+  for (const other of ctx.informers.vmims.byIndex(INDEX.phase, 'Pending'))
+    ctx.queues.migration.add(`${other.metadata.namespace}/${other.metadata.name}`);
   ctx.queues.vm.add(`${m.metadata.namespace}/${m.spec?.vmiName}`);
   ctx.queues.evacuation.add(`${m.metadata.namespace}/${m.spec?.vmiName}`);
 }
@@ -315,8 +316,8 @@ async function startPending(ctx: SimContext, slots: MigrationSlots) {
   await slots.exclusive(async () => {
     const { parallelMigrationsPerCluster, parallelOutboundMigrationsPerNode } = kubevirtConfig(ctx);
     const pending = ctx.informers.vmims
-      .list()
-      .filter((m) => m.status?.phase === 'Pending' && !m.metadata.deletionTimestamp && !slots.has(m.metadata.uid ?? ''))
+      .byIndex(INDEX.phase, 'Pending')
+      .filter((m) => !m.metadata.deletionTimestamp && !slots.has(m.metadata.uid ?? ''))
       .sort(
         (a, b) =>
           (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
@@ -347,15 +348,8 @@ async function startPending(ctx: SimContext, slots: MigrationSlots) {
 
 /** KubeVirt keeps only the 5 newest finished migrations of each VMI. */
 async function garbageCollect(ctx: SimContext, m: KubeObject) {
-  const done = ctx.informers.vmims
-    .list()
-    .filter(
-      (o) =>
-        o.metadata.namespace === m.metadata.namespace &&
-        o.spec?.vmiName === m.spec?.vmiName &&
-        isMigrationFinal(o) &&
-        !o.metadata.deletionTimestamp,
-    )
+  const done = migrationsOfVmi(ctx, m.metadata.namespace, m.spec?.vmiName)
+    .filter((o) => isMigrationFinal(o) && !o.metadata.deletionTimestamp)
     .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
   for (const old of done.slice(5)) {
     await ctx.client.delete(vmimPath(old.metadata.namespace ?? 'default', old.metadata.name)).catch((e) => {
@@ -371,9 +365,7 @@ export async function reconcileEvacuation(ctx: SimContext, key: string): Promise
   if (!vmi || !node || vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) return;
   if (effectiveEvictionStrategy(ctx, vmi) === 'External') return; // someone else's job
   if (vmi.status.nodeName !== node) return;
-  const mine = ctx.informers.vmims
-    .list()
-    .filter((m) => m.metadata.namespace === vmi.metadata.namespace && m.spec?.vmiName === vmi.metadata.name);
+  const mine = migrationsOfVmi(ctx, vmi.metadata.namespace, vmi.metadata.name);
   if (mine.some((m) => !isMigrationFinal(m))) return;
   const lastFailure = mine
     .filter((m) => m.status?.phase === 'Failed')

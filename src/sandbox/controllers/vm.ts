@@ -1,6 +1,6 @@
 // Simulated virt-controller, VM part: runStrategy → a VMI exists or not; VM status mirrors the VMI.
 import { isNotFound, type KubeObject } from '../../k8s/client.js';
-import { vmPath, vmiPath, guarded, kubevirtConfig, type SimContext } from '../context.js';
+import { vmPath, vmiPath, guarded, kubevirtConfig, migrationsOfVmi, type SimContext } from '../context.js';
 import { GVR, KNOB, annotation, ownerRef, MIGRATION_ACTIVE_PHASES } from '../model.js';
 
 export function runStrategyOf(vm: KubeObject): string {
@@ -83,14 +83,9 @@ function printableStatus(ctx: SimContext, vm: KubeObject, vmi: KubeObject | unde
   if (vmi.metadata.deletionTimestamp) return 'Stopping';
   const phase = vmi.status?.phase;
   if (phase === 'Running') {
-    const migrating = ctx.informers.vmims
-      .list()
-      .some(
-        (m) =>
-          m.metadata.namespace === vm.metadata.namespace &&
-          m.spec?.vmiName === vm.metadata.name &&
-          MIGRATION_ACTIVE_PHASES.includes(m.status?.phase),
-      );
+    const migrating = migrationsOfVmi(ctx, vm.metadata.namespace, vm.metadata.name).some((m) =>
+      MIGRATION_ACTIVE_PHASES.includes(m.status?.phase),
+    );
     return migrating ? 'Migrating' : 'Running';
   }
   if (phase === 'Succeeded') return 'Stopped';
