@@ -89,7 +89,8 @@ export interface RollingRequest {
 
 export const rollingWorkflowIdFor = (name: string) => `rolling-${name}`;
 
-function validTimeZone(timeZone: string): boolean {
+/** Whether the runtime knows this IANA time zone (the same tz data the worker uses for windows). */
+export function validTimeZone(timeZone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone });
     return true;

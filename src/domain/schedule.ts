@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { durationProblem, parseDuration } from './durations.js';
 import { InvalidInputError } from './errors.js';
-import { parseRollingRequest, type RollingInput, type RollingRequest } from './rolling.js';
+import { parseRollingRequest, validTimeZone, type RollingInput, type RollingRequest } from './rolling.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -50,15 +50,6 @@ function cronProblem(cron: string): string | undefined {
   if (fields.length !== 5) return `${JSON.stringify(cron)} has ${fields.length} fields; expected 5 (m h dom mon dow)`;
   if (!fields.every((f) => CRON_FIELD.test(f))) return `${JSON.stringify(cron)} has characters cron does not use`;
   return undefined;
-}
-
-function validTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Validates a schedule; throws InvalidInputError listing every problem (the rolling input's ones as `rolling.*`). */

@@ -38,7 +38,8 @@ export function cacheDir(): string {
 type Log = (line: string) => void;
 const defaultLog: Log = (line) => process.stderr.write(`[tools] ${line}\n`);
 
-function onPath(name: string): string | undefined {
+/** The first `name` on PATH, as a shell would find it. */
+export function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, name);

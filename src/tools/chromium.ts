@@ -3,9 +3,9 @@
 // binaries: explicit env (PITSTOP_CHROMIUM) → PATH (chromium, chromium-browser) → `apt-get install chromium`.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { onPath } from './binaries.js';
 
 const run = promisify(execFile);
 
@@ -29,15 +29,6 @@ export const CHROMIUM_ARGS = [
 
 type Log = (line: string) => void;
 const defaultLog: Log = (line) => process.stderr.write(`[chromium] ${line}\n`);
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
 
 const findOnPath = () => onPath('chromium') ?? onPath('chromium-browser');
 
