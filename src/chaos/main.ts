@@ -19,6 +19,7 @@ async function main() {
       runs: { type: 'string' },
       seed: { type: 'string' },
       'sandbox-every': { type: 'string' },
+      concurrency: { type: 'string' },
       intensity: { type: 'string' },
       keep: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
@@ -36,6 +37,7 @@ async function main() {
     workDir,
     sandboxEvery: Math.max(1, Math.floor(number(values['sandbox-every'], 'sandbox-every', 10))),
     intensity: number(values.intensity, 'intensity', 1),
+    concurrency: Math.max(1, Math.floor(number(values.concurrency, 'concurrency', 1))),
     log: (line) => console.log(`  ${line}`),
     onRun: (report, i) => console.log(`[${i + 1}/${runs}] ${formatReport(report)}`),
   });

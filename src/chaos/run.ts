@@ -64,6 +64,8 @@ export interface ChaosOptions extends GenerateOptions {
   runs: number;
   seed: number;
   workDir: string;
+  /** Worlds running seeds side by side (default 1). */
+  concurrency?: number;
   /** Replace the sandbox every this many runs (default 10). */
   sandboxEvery?: number;
   /** Longest wait for one maintenance to end (default 5 min): longer counts as a violation. */
@@ -130,6 +132,19 @@ class WorkerProcess {
       if (Date.now() > deadline) throw new Error('the worker did not start polling within 120 s');
       await sleep(100);
     }
+  }
+
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** SIGKILL, down for `downMs`, start again; one crash at a time (a second waits for the first restart). */
+  crash(downMs: number): Promise<void> {
+    const next = this.queue.then(async () => {
+      await this.kill();
+      await sleep(downMs);
+      await this.start();
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   /** SIGKILL to the worker's process group; resolves once it is gone. */
@@ -309,7 +324,9 @@ function inputOf(plan: ChaosPlan, sandbox: Sandbox) {
   };
 }
 
-async function runOne(world: World, plan: ChaosPlan, options: ChaosOptions): Promise<RunReport> {
+type WorldOptions = Omit<ChaosOptions, 'runs' | 'seed'> & { seed?: number };
+
+async function runOne(world: World, plan: ChaosPlan, options: WorldOptions): Promise<RunReport> {
   const log = options.log ?? (() => {});
   const started = Date.now();
   const sandbox = world.sandbox!;
@@ -362,11 +379,7 @@ async function runOne(world: World, plan: ChaosPlan, options: ChaosOptions): Pro
   at(plan.actions.cancelAtMs, 'cancel', () => persist(() => handle.cancel(), runDeadline));
   for (const ms of plan.actions.killWorkerAtMs ?? []) {
     const downMs = disrupt.int(200, 2000);
-    at(ms, 'worker kill', async () => {
-      await worker.kill();
-      await sleep(downMs);
-      await worker.start();
-    });
+    at(ms, 'worker kill', () => worker.crash(downMs));
   }
   const temporalDownMs = disrupt.int(200, 2000);
   at(plan.actions.restartTemporalAtMs, 'Temporal restart', () => world.restartTemporal(temporalDownMs));
@@ -428,7 +441,7 @@ async function runOne(world: World, plan: ChaosPlan, options: ChaosOptions): Pro
   }
   // The cluster settles (an aborted migration's clean-up, a VM starting again): allow it a little time.
   const expectedOff = [...plan.stayOff, ...deleted];
-  let last: string[] = [];
+  let last: string[];
   const settleDeadline = Date.now() + 30_000;
   for (;;) {
     last = await invariantViolations(direct, before, plan.node, expectedOff, {
@@ -458,40 +471,48 @@ async function runOne(world: World, plan: ChaosPlan, options: ChaosOptions): Pro
   };
 }
 
-export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
+/** A chaos world to run seeds in one by one (tests use it directly; runChaos runs a range). */
+export interface ChaosWorld {
+  run(seed: number): Promise<RunReport>;
+  stop(): Promise<void>;
+}
+
+export async function openChaosWorld(options: WorldOptions): Promise<ChaosWorld> {
   const log = options.log ?? (() => {});
-  const started = Date.now();
-  const world = new World(options.workDir, options.seed, log);
-  const reports: RunReport[] = [];
+  const world = new World(options.workDir, options.seed ?? 1, log);
   try {
     await world.start();
-    for (let i = 0; i < options.runs; i++) {
-      const seed = options.seed + i;
+  } catch (e) {
+    await world.stop();
+    throw e;
+  }
+  return {
+    async run(seed: number) {
       await world.sandboxFor(options.sandboxEvery ?? 10);
       const plan = generatePlan(seed, options);
-      let report: RunReport;
       try {
-        report = await runOne(world, plan, options);
+        return await runOne(world, plan, options);
       } catch (e) {
-        report = {
+        world.runsOnSandbox = Number.MAX_SAFE_INTEGER; // the next run starts on a fresh sandbox
+        const message = String((e as Error).message ?? e);
+        return {
           seed,
           outcome: 'Failed',
-          detail: String((e as Error).message ?? e),
-          violations: [`the run itself failed: ${String((e as Error).message ?? e)}`],
+          detail: message,
+          violations: [`the run itself failed: ${message}`],
           faults: plan.faults,
           ms: 0,
           injected: {},
           workerKills: 0,
           temporalRestarts: 0,
         };
-        world.runsOnSandbox = Number.MAX_SAFE_INTEGER; // start the next run on a fresh sandbox
       }
-      reports.push(report);
-      options.onRun?.(report, i);
-    }
-  } finally {
-    await world.stop();
-  }
+    },
+    stop: () => world.stop(),
+  };
+}
+
+export function summarize(reports: RunReport[], wallMs: number): ChaosSummary {
   const violating = reports.filter((r) => r.violations.length > 0);
   return {
     runs: reports.length,
@@ -500,9 +521,34 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     refused: reports.filter((r) => r.outcome === 'Refused').length,
     violations: violating.reduce((n, r) => n + r.violations.length, 0),
     violatingSeeds: violating.map((r) => r.seed),
-    wallMs: Date.now() - started,
+    wallMs,
     reports,
   };
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
+  const started = Date.now();
+  const concurrency = Math.max(1, Math.min(options.concurrency ?? 1, options.runs));
+  const reports: RunReport[] = [];
+  let next = 0;
+  let done = 0;
+  // Independent worlds (own dev server, sandbox, proxy, worker), each taking the next seed: a seed's run depends on
+  // its seed alone, whichever world runs it.
+  const lane = async (index: number) => {
+    const world = await openChaosWorld({ ...options, workDir: join(options.workDir, `world-${index}`) });
+    try {
+      for (let i = next++; i < options.runs; i = next++) {
+        const report = await world.run(options.seed + i);
+        reports.push(report);
+        options.onRun?.(report, done++);
+      }
+    } finally {
+      await world.stop();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => lane(i)));
+  reports.sort((a, b) => a.seed - b.seed);
+  return summarize(reports, Date.now() - started);
 }
 
 export function formatReport(r: RunReport): string {
