@@ -39,6 +39,8 @@ export interface FaultProxyOptions {
   retryAfterSeconds?: number;
   /** A dropped watch is cut this long after it started, ms. */
   watchDropAfterMs?: [number, number];
+  /** Told of upstream errors (not injected faults): the proxy's own trouble must not pass for chaos. */
+  onUpstreamError?: (what: string) => void;
 }
 
 export interface FaultProxy {
@@ -105,7 +107,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         }
       },
     );
-    up.on('error', () => req.socket.destroy());
+    up.on('error', (e) => {
+      options.onUpstreamError?.(`${req.method} ${req.url}: ${e.message}`);
+      req.socket.destroy();
+    });
     // The client went away before its answer was complete: stop the upstream request too.
     res.on('close', () => {
       if (!res.writableFinished) up.destroy();
@@ -161,7 +166,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  server.on('clientError', (_e, socket) => socket.destroy());
+  server.on('clientError', (e, socket) => {
+    options.onUpstreamError?.(`client error: ${e.message}`);
+    socket.destroy();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const url = `https://127.0.0.1:${port}`;

@@ -1,7 +1,7 @@
 // DESIGN.md's invariants, read from the cluster itself (never from the workflow's own account).
 // Shared by the tests (test/support/invariants.ts re-exports it) and the chaos runner.
 import { paths, type KubeClient, type KubeObject } from '../k8s/client.js';
-import { kv, MANAGED_BY_LABEL, WORKFLOW_ID_LABEL } from '../activities/kubevirt.js';
+import { kv, MANAGED_BY_LABEL, PREVIOUS_RUN_STRATEGY, WORKFLOW_ID_LABEL } from '../activities/kubevirt.js';
 import { NODE_LEASE, NODE_MARKS } from '../activities/kubernetes.js';
 
 export interface ClusterBefore {
@@ -40,11 +40,25 @@ export async function invariantViolations(
 ): Promise<string[]> {
   const violations: string[] = [];
   const vmis = await kube.list(kv('virtualmachineinstances', options.namespace));
+  const vms = new Map(
+    (await kube.list(kv('virtualmachines', options.namespace))).items.map((vm) => [key(vm), vm] as const),
+  );
+  // A VMI being deleted does not count as running, except one whose guest ignores the shutdown (it still runs)
+  // and whose VM wants it running again: nothing is lost, the VM comes back once the hung guest is gone.
+  const wantsRunning = (name: string) => {
+    const vm = vms.get(name);
+    return !!vm && vm.spec?.runStrategy !== 'Halted' && !vm.metadata.annotations?.[PREVIOUS_RUN_STRATEGY];
+  };
   const runningNow = new Set(
-    vmis.items.filter((v) => v.status?.phase === 'Running' && !v.metadata.deletionTimestamp).map(key),
+    vmis.items
+      .filter((v) => v.status?.phase === 'Running' && (!v.metadata.deletionTimestamp || wantsRunning(key(v))))
+      .map(key),
   );
   for (const vm of before.running) {
-    if (!runningNow.has(vm) && !expectedOff.includes(vm)) violations.push(`VM ${vm} ran before and does not run now`);
+    if (expectedOff.includes(vm)) continue;
+    if (!runningNow.has(vm)) violations.push(`VM ${vm} ran before and does not run now`);
+    const annotation = vms.get(vm)?.metadata.annotations?.[PREVIOUS_RUN_STRATEGY];
+    if (annotation !== undefined) violations.push(`VM ${vm} still carries ${PREVIOUS_RUN_STRATEGY}=${annotation}`);
   }
   const nodeObject = await kube.get(paths.node(node));
   const wasUnschedulable = before.unschedulable.get(node) ?? false;

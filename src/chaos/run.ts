@@ -227,6 +227,7 @@ class World {
       upstreamCa: this.sandbox.cluster.ca.cert,
       serving: this.sandbox.cluster.serving,
       seed: this.seed + this.sandboxes,
+      onUpstreamError: (what) => this.log(`fault proxy upstream error: ${what}`),
     });
     const kubeconfig = this.proxy.writeKubeconfig(join(dir, 'kubeconfig-chaos'), this.sandbox.cluster.adminToken);
     this.worker = new WorkerProcess(

@@ -203,6 +203,12 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
   try {
     await quick.acquireLease({ node, workflowId, durationSeconds: Math.ceil(policy.overallTimeoutMs / 1000) });
   } catch (e) {
+    // Chaos seed 35: a try that timed out (worker killed) or was cancelled may still have taken the lease on the
+    // server; it is ours, so give it back (releasing checks the holder). A cancel stays a cancel.
+    if (patched('release-lease-after-failed-acquire')) {
+      await CancellationScope.nonCancellable(() => persistent.releaseLease({ node, workflowId }));
+      if (isCancellation(e)) throw e;
+    }
     const why = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
     enter('Refused', why);
     throw ApplicationFailure.create({

@@ -73,7 +73,7 @@ describe('fault proxy', () => {
     expect(proxy.counts.passed).toBe(1);
   });
 
-  it('5xx: a KubeApiError 503, classified retryable', async () => {
+  it('5xx: a KubeApiError 503 (after the read was tried 3 times), classified retryable', async () => {
     const { proxy, kube } = await through({ rates: { error5xx: 1 } });
     const e = await failureOf(kube.get(paths.node('node-1')));
     expect(e).toBeInstanceOf(KubeApiError);
@@ -82,6 +82,13 @@ describe('fault proxy', () => {
     expect(classified).toBeInstanceOf(ApplicationFailure);
     expect((classified as ApplicationFailure).nonRetryable).toBe(false);
     expect((classified as ApplicationFailure).type).toBe('Kubernetes503');
+    expect(proxy.counts.error5xx).toBe(3);
+  });
+
+  it('a write that meets a 503 is not retried by the client (the activity retry re-reads first)', async () => {
+    const { proxy, kube } = await through({ rates: { error5xx: 1 } });
+    const e = await failureOf(kube.create(paths.namespaces(), namespaceBody('never-created')));
+    expect((e as KubeApiError).statusCode).toBe(503);
     expect(proxy.counts.error5xx).toBe(1);
   });
 
@@ -92,8 +99,22 @@ describe('fault proxy', () => {
     const classified = classify(e, 'reading node-1') as ApplicationFailure;
     expect(classified.nonRetryable).toBe(false);
     expect(classified.nextRetryDelay).toBe('3s');
-    expect(proxy.counts.throttle429).toBe(1);
+    expect(proxy.counts.throttle429).toBe(3);
   });
+
+  for (const kind of ['error5xx', 'throttle429', 'reset'] as const) {
+    it(`seed 1: a read that meets one ${kind} is retried in place and answered (preflight no longer fails on a blip)`, async () => {
+      const { proxy, kube } = await through({ rates: { [kind]: 1 }, retryAfterSeconds: 1 });
+      const injected = () =>
+        proxy.counts.error5xx + proxy.counts.throttle429 + proxy.counts.resetBefore + proxy.counts.resetAfter;
+      const read = kube.get(paths.node('node-2'));
+      // The fault lasts exactly one answer: off again as soon as it was injected.
+      while (injected() === 0) await new Promise((r) => setTimeout(r, 5));
+      proxy.setRates({ [kind]: 0 });
+      expect((await read).metadata.name).toBe('node-2');
+      expect(injected()).toBe(1);
+    });
+  }
 
   it('connection reset before the request reaches the server: a network error (retried), nothing changed', async () => {
     // A seed whose first draw resets before forwarding (the proxy decides before/after by its PRNG).
