@@ -46,6 +46,9 @@ async function main() {
   process.exit(summary.violations === 0 ? 0 : 1);
 }
 
+// Ctrl-C / kill: exit through process.exit, so the 'exit' handlers stop every server and worker started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 main().catch((e: unknown) => {
   console.error(`chaos: ${(e as Error).message ?? String(e)}`);
   process.exit(2);

@@ -87,6 +87,18 @@ export interface ChaosSummary {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// Worker processes alive right now: killed with this process however it exits (servers have their own handler).
+const liveWorkers = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveWorkers) {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 /** One worker child process; restarted by the runner after each kill (and if it dies on its own). */
 class WorkerProcess {
   child: ChildProcess | undefined;
@@ -109,6 +121,8 @@ class WorkerProcess {
       detached: true,
     });
     this.child = child;
+    liveWorkers.add(child);
+    child.once('exit', () => liveWorkers.delete(child));
     for (const stream of [child.stdout, child.stderr]) {
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => {
