@@ -5,6 +5,7 @@ import {
   ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   patched,
@@ -166,7 +167,7 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
 
   enter('Preflight');
   // 1. Preflight: read the cluster once, decide with pure functions. A refused preflight changes nothing.
-  const snapshot = await preflightSnapshot({ node, workflowId });
+  const snapshot = await beforeLease(() => preflightSnapshot({ node, workflowId }));
   progress.verdict = preflight(snapshot, request);
   if (request.dryRun) {
     enter('DryRun', progress.verdict.ok ? 'plan computed, nothing changed' : 'preflight would refuse; nothing changed');
@@ -185,7 +186,7 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
   const verdict = progress.verdict;
   // Runs recorded before the power check existed went straight on; keep replaying them as they ran.
   const power = patched('power-preflight')
-    ? await quick.resolvePower({ node, power: request.power, redfish: request.redfish })
+    ? await beforeLease(() => quick.resolvePower({ node, power: request.power, redfish: request.redfish }))
     : ({ kind: 'none' } as const);
   progress.power = power.kind === 'none' ? 'unmanaged' : 'on';
 
@@ -329,6 +330,25 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
   }
 
   // ---- the steps, in the order the runbook uses them ----
+
+  /**
+   * A step before the node is taken. Cancelled meanwhile, its failure (e.g. the try a killed worker lost, timed out
+   * instead of retried because of the cancel: chaos seed 51) ends the run as cancelled, which it is: nothing changed.
+   */
+  async function beforeLease<T>(step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (e) {
+      if (
+        !isCancellation(e) &&
+        CancellationScope.current().consideredCancelled &&
+        patched('cancelled-before-lease-ends-cancelled')
+      ) {
+        throw new CancelledFailure('cancelled before the node was taken; nothing changed');
+      }
+      throw e;
+    }
+  }
 
   async function evacuate(plans: VmPlan[]) {
     const queue = [...plans];

@@ -43,6 +43,15 @@ describe('chaos regressions', () => {
     expect(report.violations).toEqual([]);
   });
 
+  it('seed 51: cancelled while a killed worker had lost the power check: the run ends cancelled, not failed', async () => {
+    const plan = generatePlan(51);
+    expect(plan.actions.cancelAtMs).toBeDefined();
+    const report = await run(51);
+    expect(report.workerKills).toBeGreaterThanOrEqual(1);
+    expect(report.outcome).not.toBe('Failed');
+    expect(report.violations).toEqual([]);
+  });
+
   it('seed 38: a guest that ignores shutdown: the roll-back leaves its VM wanting to run, nothing recorded left', async () => {
     expect(generatePlan(38).faults).toContain('vm-3: guest ignores shutdown');
     const report = await run(38);
