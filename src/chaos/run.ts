@@ -434,11 +434,20 @@ async function runOne(world: World, plan: ChaosPlan, options: WorldOptions): Pro
   let outcome: Outcome;
   let detail: string;
   try {
-    await persist(() => handle.result(), runDeadline);
+    // result() long-polls while the workflow runs: the deadline must bound it too, not only its errors (seed 34).
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('deadline')), Math.max(0, runDeadline - Date.now()));
+    });
+    try {
+      await Promise.race([persist(() => handle.result(), runDeadline), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
     outcome = 'Completed';
     detail = 'completed';
   } catch (e) {
-    if (Date.now() > runDeadline && !(e instanceof WorkflowFailedError)) {
+    if (Date.now() >= runDeadline && !(e instanceof WorkflowFailedError)) {
       outcome = 'Unfinished';
       detail = `did not end within ${(options.runTimeoutMs ?? 300_000) / 1000}s`;
     } else ({ outcome, detail } = outcomeOf(e));
