@@ -145,7 +145,24 @@ export class KubeClient {
     this.counter.byVerb[verb] = (this.counter.byVerb[verb] ?? 0) + 1;
   }
 
+  /**
+   * One API call. Reads (GET) are retried in place, up to READ_ATTEMPTS tries, on 5xx, 429 (after its Retry-After,
+   * capped) and network errors: a read that makes many calls (preflight) must not fail as a whole because one of
+   * them met a blip (chaos seed 1). Writes are never retried here: the activity's retry re-reads first.
+   */
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(method, path, body, contentType);
+      } catch (e) {
+        if (method !== 'GET' || attempt >= READ_ATTEMPTS || !isTransient(e)) throw e;
+        const retryAfterMs = e instanceof KubeApiError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0;
+        await new Promise((r) => setTimeout(r, Math.min(2000, Math.max(retryAfterMs, 100 * 2 ** attempt))));
+      }
+    }
+  }
+
+  private async requestOnce<T>(method: string, path: string, body: unknown, contentType: string): Promise<T> {
     this.count(method === 'GET' && path.includes('watch=') ? 'WATCH' : method);
     const base = await this.options();
     const url = new URL(this.server + path);
@@ -275,6 +292,14 @@ export class KubeClient {
   close(): void {
     this.agent.destroy();
   }
+}
+
+const READ_ATTEMPTS = 3;
+
+/** 5xx, 429 and network failures (no HTTP answer at all) may pass on their own; everything else will not. */
+function isTransient(e: unknown): boolean {
+  if (e instanceof KubeApiError) return e.statusCode >= 500 || e.statusCode === 429;
+  return e instanceof Error;
 }
 
 function toApiError(status: number, body: string, retryAfter?: string | string[]): KubeApiError {

@@ -6,6 +6,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   patched,
@@ -191,7 +192,7 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
 
   enter('Preflight');
   // 1. Preflight: read the cluster once, decide with pure functions. A refused preflight changes nothing.
-  const snapshot = await preflightSnapshot({ node, workflowId });
+  const snapshot = await beforeLease(() => preflightSnapshot({ node, workflowId }));
   progress.verdict = preflight(snapshot, request);
   if (request.dryRun) {
     enter('DryRun', progress.verdict.ok ? 'plan computed, nothing changed' : 'preflight would refuse; nothing changed');
@@ -210,7 +211,7 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
   const verdict = progress.verdict;
   // Runs recorded before the power check existed went straight on; keep replaying them as they ran.
   const power = patched('power-preflight')
-    ? await quick.resolvePower({ node, power: request.power, redfish: request.redfish })
+    ? await beforeLease(() => quick.resolvePower({ node, power: request.power, redfish: request.redfish }))
     : ({ kind: 'none' } as const);
   progress.power = power.kind === 'none' ? 'unmanaged' : 'on';
 
@@ -228,6 +229,12 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
   try {
     await quick.acquireLease({ node, workflowId, durationSeconds: Math.ceil(policy.overallTimeoutMs / 1000) });
   } catch (e) {
+    // Chaos seed 35: a try that timed out (worker killed) or was cancelled may still have taken the lease on the
+    // server; it is ours, so give it back (releasing checks the holder). A cancel stays a cancel.
+    if (patched('release-lease-after-failed-acquire')) {
+      await CancellationScope.nonCancellable(() => persistent.releaseLease({ node, workflowId }));
+      if (isCancellation(e)) throw e;
+    }
     const why = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
     enter('Refused', why);
     throw ApplicationFailure.create({
@@ -344,6 +351,25 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
   }
 
   // ---- the steps, in the order the runbook uses them ----
+
+  /**
+   * A step before the node is taken. Cancelled meanwhile, its failure (e.g. the try a killed worker lost, timed out
+   * instead of retried because of the cancel: chaos seed 51) ends the run as cancelled, which it is: nothing changed.
+   */
+  async function beforeLease<T>(step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (e) {
+      if (
+        !isCancellation(e) &&
+        CancellationScope.current().consideredCancelled &&
+        patched('cancelled-before-lease-ends-cancelled')
+      ) {
+        throw new CancelledFailure('cancelled before the node was taken; nothing changed');
+      }
+      throw e;
+    }
+  }
 
   async function evacuate(plans: VmPlan[]) {
     const queue = [...plans];

@@ -1,0 +1,144 @@
+// DESIGN.md's invariants, read from the cluster itself (never from the workflow's own account).
+// Shared by the tests (test/support/invariants.ts re-exports it) and the chaos runner.
+import { paths, type KubeClient, type KubeObject } from '../k8s/client.js';
+import { kv, MANAGED_BY_LABEL, PREVIOUS_RUN_STRATEGY, WORKFLOW_ID_LABEL } from '../activities/kubevirt.js';
+import { NODE_LEASE, NODE_MARKS } from '../activities/kubernetes.js';
+
+export interface ClusterBefore {
+  running: Set<string>;
+  unschedulable: Map<string, boolean>;
+  /** Nodes that carried the medik8s remediation-exclusion label before. */
+  excluded: Map<string, boolean>;
+}
+
+const key = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
+const isExcluded = (n: KubeObject) => n.metadata.labels?.[NODE_MARKS.excludeFromRemediation] === 'true';
+const isFinal = (m: KubeObject) => ['Succeeded', 'Failed'].includes(m.status?.phase);
+
+/** What ran and which nodes were unschedulable before a maintenance (in `namespace`, or everywhere). */
+export async function recordBefore(kube: KubeClient, namespace?: string): Promise<ClusterBefore> {
+  const vmis = await kube.list(kv('virtualmachineinstances', namespace));
+  const nodes = await kube.list(paths.nodes());
+  return {
+    running: new Set(vmis.items.filter((v) => v.status?.phase === 'Running').map(key)),
+    unschedulable: new Map(nodes.items.map((n) => [n.metadata.name, n.spec?.unschedulable === true])),
+    excluded: new Map(nodes.items.map((n) => [n.metadata.name, isExcluded(n)])),
+  };
+}
+
+/**
+ * Violations after a maintenance of `node` ended: a VM that ran and does not (unless expected off), a node whose
+ * schedulability changed, a migration still in flight, Pitstop's lease, taint or annotation left behind, or (with
+ * `workflowId`) a VMI that this maintenance migrated successfully more than once.
+ */
+export async function invariantViolations(
+  kube: KubeClient,
+  before: ClusterBefore,
+  node: string,
+  expectedOff: string[] = [],
+  options: { namespace?: string; workflowId?: string } = {},
+): Promise<string[]> {
+  const violations: string[] = [];
+  const vmis = await kube.list(kv('virtualmachineinstances', options.namespace));
+  const vms = new Map(
+    (await kube.list(kv('virtualmachines', options.namespace))).items.map((vm) => [key(vm), vm] as const),
+  );
+  // A VMI being deleted does not count as running, except one whose guest ignores the shutdown (it still runs)
+  // and whose VM wants it running again: nothing is lost, the VM comes back once the hung guest is gone.
+  const wantsRunning = (name: string) => {
+    const vm = vms.get(name);
+    return !!vm && vm.spec?.runStrategy !== 'Halted' && !vm.metadata.annotations?.[PREVIOUS_RUN_STRATEGY];
+  };
+  const runningNow = new Set(
+    vmis.items
+      .filter((v) => v.status?.phase === 'Running' && (!v.metadata.deletionTimestamp || wantsRunning(key(v))))
+      .map(key),
+  );
+  for (const vm of before.running) {
+    if (expectedOff.includes(vm)) continue;
+    if (!runningNow.has(vm)) violations.push(`VM ${vm} ran before and does not run now`);
+    const annotation = vms.get(vm)?.metadata.annotations?.[PREVIOUS_RUN_STRATEGY];
+    if (annotation !== undefined) violations.push(`VM ${vm} still carries ${PREVIOUS_RUN_STRATEGY}=${annotation}`);
+  }
+  const nodeObject = await kube.get(paths.node(node));
+  const wasUnschedulable = before.unschedulable.get(node) ?? false;
+  if ((nodeObject.spec?.unschedulable === true) !== wasUnschedulable) {
+    violations.push(
+      `node ${node} unschedulable=${nodeObject.spec?.unschedulable === true}, before ${wasUnschedulable}`,
+    );
+  }
+  if ((nodeObject.spec?.taints ?? []).some((t: { key: string }) => t.key.startsWith('pitstop.io/')))
+    violations.push(`pitstop taint left on ${node}`);
+  if (Object.keys(nodeObject.metadata.annotations ?? {}).some((k) => k.startsWith('pitstop.io/')))
+    violations.push(`pitstop annotation left on ${node}`);
+  if (before.excluded.has(node) && isExcluded(nodeObject) !== before.excluded.get(node))
+    violations.push(`remediation-exclusion label on ${node} changed`);
+  const migrations = await kube.list(kv('virtualmachineinstancemigrations', options.namespace));
+  const inFlight = migrations.items.filter((m) => !isFinal(m));
+  if (inFlight.length) violations.push(`migrations in flight: ${inFlight.map((m) => m.metadata.name).join(', ')}`);
+  if (options.workflowId) {
+    const succeeded = new Map<string, number>();
+    for (const m of migrations.items) {
+      if (m.metadata.annotations?.[WORKFLOW_ID_LABEL] !== options.workflowId || m.status?.phase !== 'Succeeded')
+        continue;
+      const vmi = `${m.metadata.namespace}/${m.spec?.vmiName}`;
+      succeeded.set(vmi, (succeeded.get(vmi) ?? 0) + 1);
+    }
+    for (const [vmi, n] of succeeded) if (n > 1) violations.push(`duplicate migrations: ${vmi} migrated ${n} times`);
+  }
+  const lease = await kube.find(paths.lease(NODE_LEASE.namespace, NODE_LEASE.name(node)));
+  if (lease?.spec?.holderIdentity) violations.push(`lease of ${node} still held by ${lease.spec.holderIdentity}`);
+  return violations;
+}
+
+/**
+ * Watches migrations while a maintenance runs (polling the API server directly, not through any fault proxy):
+ * never two in flight for one VMI, never more of Pitstop's in flight off `node` than `limit`.
+ */
+export class MigrationMonitor {
+  readonly violations: string[] = [];
+  peak = 0;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly kube: KubeClient,
+    private readonly namespace: string,
+    private readonly limit: number,
+    private readonly intervalMs = 200,
+  ) {}
+
+  start(): this {
+    this.loop = (async () => {
+      while (!this.stopped) {
+        try {
+          this.sample(await this.kube.list(kv('virtualmachineinstancemigrations', this.namespace)));
+        } catch {
+          // the direct API server is not faulted; a failed sample is simply skipped
+        }
+        await new Promise((r) => setTimeout(r, this.intervalMs));
+      }
+    })();
+    return this;
+  }
+
+  private note(text: string) {
+    if (!this.violations.includes(text)) this.violations.push(text);
+  }
+
+  private sample(list: { items: KubeObject[] }) {
+    const active = list.items.filter((m) => !isFinal(m) && !m.metadata.deletionTimestamp);
+    const perVmi = new Map<string, number>();
+    for (const m of active) perVmi.set(m.spec?.vmiName, (perVmi.get(m.spec?.vmiName) ?? 0) + 1);
+    for (const [vmi, n] of perVmi) if (n > 1) this.note(`${n} migrations in flight at once for ${vmi}`);
+    const ours = active.filter((m) => m.metadata.labels?.[MANAGED_BY_LABEL] === 'pitstop').length;
+    this.peak = Math.max(this.peak, ours);
+    if (ours > this.limit) this.note(`${ours} migrations in flight, above the parallelism limit ${this.limit}`);
+  }
+
+  async stop(): Promise<string[]> {
+    this.stopped = true;
+    await this.loop;
+    return this.violations;
+  }
+}

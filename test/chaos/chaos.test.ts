@@ -1,0 +1,60 @@
+// A short chaos run as part of `npm test`: a few seeds, each a generated cluster slice and maintenance under its
+// fault mix (API faults through the proxy, worker SIGKILLs, a Temporal dev-server restart, a cancel, misbehaving
+// VMs), each ending with DESIGN.md's invariants read from the cluster. The long run is `npm run chaos`.
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { formatReport, openChaosWorld, type ChaosWorld, type RunReport } from '../../src/chaos/run.js';
+import { generatePlan } from '../../src/chaos/generate.js';
+
+let world: ChaosWorld;
+
+beforeAll(async () => {
+  world = await openChaosWorld({
+    workDir: mkdtempSync(join(inject('runDir'), 'chaos-')),
+    log: (line) => {
+      if (process.env.PITSTOP_TEST_VERBOSE) console.log(line);
+    },
+  });
+});
+
+afterAll(async () => {
+  await world?.stop();
+});
+
+async function run(seed: number): Promise<RunReport> {
+  const report = await world.run(seed);
+  console.log(`[chaos] ${formatReport(report)}`);
+  return report;
+}
+
+const ENDED = ['Completed', 'RolledBack', 'Cancelled'];
+
+describe('chaos (short run)', () => {
+  it('the same seed always gives the same scenario, input and fault mix', () => {
+    expect(generatePlan(3)).toEqual(generatePlan(3));
+    expect(generatePlan(3)).not.toEqual(generatePlan(4));
+  });
+
+  it('seed 2: API faults and failing migrations: the maintenance ends and leaves the cluster whole', async () => {
+    const report = await run(2);
+    expect(Object.values(report.injected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(ENDED).toContain(report.outcome);
+    expect(report.violations).toEqual([]);
+  });
+
+  it('seed 3: a worker SIGKILL and a Temporal dev-server restart mid-run: no invariant broken', async () => {
+    const report = await run(3);
+    expect(report.workerKills).toBeGreaterThanOrEqual(1);
+    expect(report.temporalRestarts).toBe(1);
+    expect(ENDED).toContain(report.outcome);
+    expect(report.violations).toEqual([]);
+  });
+
+  it('seed 4: API faults and a Temporal dev-server restart: no invariant broken', async () => {
+    const report = await run(4);
+    expect(report.temporalRestarts).toBe(1);
+    expect(ENDED).toContain(report.outcome);
+    expect(report.violations).toEqual([]);
+  });
+});

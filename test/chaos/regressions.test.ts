@@ -1,0 +1,61 @@
+// Failures the chaos runs found, each replayed from its seed (the same scenario, input and fault mix) after the fix.
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { formatReport, openChaosWorld, type ChaosWorld, type RunReport } from '../../src/chaos/run.js';
+import { generatePlan } from '../../src/chaos/generate.js';
+
+let world: ChaosWorld;
+
+beforeAll(async () => {
+  world = await openChaosWorld({
+    workDir: mkdtempSync(join(inject('runDir'), 'chaos-regressions-')),
+    log: (line) => {
+      if (process.env.PITSTOP_TEST_VERBOSE) console.log(line);
+    },
+  });
+});
+
+afterAll(async () => {
+  await world?.stop();
+});
+
+async function run(seed: number): Promise<RunReport> {
+  const report = await world.run(seed);
+  console.log(`[chaos] ${formatReport(report)}`);
+  return report;
+}
+
+describe('chaos regressions', () => {
+  it('seed 1: preflight under 5% API faults and two worker kills no longer fails on a socket hang-up', async () => {
+    expect(generatePlan(1).rates.error5xx).toBeGreaterThan(0);
+    const report = await run(1);
+    expect(report.workerKills).toBe(2);
+    expect(report.outcome).not.toBe('Failed');
+    expect(report.violations).toEqual([]);
+  });
+
+  it('seed 35: a lease taken by a try that the worker crash lost is released when the run ends before cordon', async () => {
+    const plan = generatePlan(35);
+    expect(plan.actions.killWorkerAtMs?.[0]).toBeLessThan(1000); // the crash lands while the lease is taken
+    const report = await run(35);
+    expect(report.workerKills).toBeGreaterThanOrEqual(1);
+    expect(report.violations).toEqual([]);
+  });
+
+  it('seed 51: cancelled while a killed worker had lost the power check: the run ends cancelled, not failed', async () => {
+    const plan = generatePlan(51);
+    expect(plan.actions.cancelAtMs).toBeDefined();
+    const report = await run(51);
+    expect(report.workerKills).toBeGreaterThanOrEqual(1);
+    expect(report.outcome).not.toBe('Failed');
+    expect(report.violations).toEqual([]);
+  });
+
+  it('seed 38: a guest that ignores shutdown: the roll-back leaves its VM wanting to run, nothing recorded left', async () => {
+    expect(generatePlan(38).faults).toContain('vm-3: guest ignores shutdown');
+    const report = await run(38);
+    expect(report.outcome).toBe('RolledBack');
+    expect(report.violations).toEqual([]);
+  });
+});
