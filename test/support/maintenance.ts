@@ -29,19 +29,34 @@ export async function startMaintenance(env: TestEnv, input: Start): Promise<Work
 
 export const progressOf = (handle: WorkflowHandle) => handle.query<Progress>('progress');
 
-/** Waits until the run is in `phase`; fails early if it ended elsewhere. */
-export async function reachPhase(handle: WorkflowHandle, phase: Phase, timeoutMs = 60_000): Promise<Progress> {
-  return await eventually(
-    `phase ${phase}`,
-    async () => {
-      const p = await progressOf(handle);
-      if (['RolledBack', 'Done', 'Refused'].includes(p.phase) && p.phase !== phase) {
-        throw new Error(`ended in ${p.phase}: ${p.message}`);
-      }
-      return p.phase === phase ? p : undefined;
-    },
-    timeoutMs,
-  );
+/**
+ * Waits until the run is in `phase`; fails early if it ended elsewhere, and on a timeout says where the run was (the
+ * last progress seen: phase, message, the end of its timeline), so a slow run on a loaded machine is readable.
+ */
+export async function reachPhase(handle: WorkflowHandle, phase: Phase, timeoutMs = 120_000): Promise<Progress> {
+  let last: Progress | undefined;
+  try {
+    return await eventually(
+      `phase ${phase}`,
+      async () => {
+        const p = (last = await progressOf(handle));
+        if (['RolledBack', 'Done', 'Refused'].includes(p.phase) && p.phase !== phase) {
+          throw new Error(`ended in ${p.phase}: ${p.message}`);
+        }
+        return p.phase === phase ? p : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (e) {
+    if (!last) throw e;
+    const timeline = last.timeline
+      .slice(-5)
+      .map((t) => `${t.at} ${t.phase}${t.message ? ` (${t.message})` : ''}`)
+      .join('; ');
+    throw new Error(
+      `${(e as Error).message}; last seen in ${last.phase}: ${last.message ?? ''}; timeline: ${timeline}`,
+    );
+  }
 }
 
 /** The reason the workflow's validator gave for refusing an update (the client wraps it). */
