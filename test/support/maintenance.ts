@@ -55,6 +55,7 @@ export async function reachPhase(handle: WorkflowHandle, phase: Phase, timeoutMs
       .join('; ');
     throw new Error(
       `${(e as Error).message}; last seen in ${last.phase}: ${last.message ?? ''}; timeline: ${timeline}`,
+      { cause: e },
     );
   }
 }
