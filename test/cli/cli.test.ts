@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
+import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { untilVmisRunning } from '../support/cluster.js';
 import { TEST_POLICY } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
@@ -16,7 +16,7 @@ beforeAll(async () => {
   env = await startTestEnv({
     scenario: {
       name: 'cli',
-      timing: { migrationDuration: '300ms', bootDelay: '500ms', powerDelay: '200ms', vmStop: '200ms' },
+      timing: FAST_TIMING,
       kubevirt: { evictionStrategy: 'LiveMigrate' },
       nodes: [
         { name: 'cp-{n}', count: 3, controlPlane: true, memory: '64Gi' },

@@ -13,7 +13,7 @@ import { isAlreadyExists, KubeClient, paths, type KubeObject } from '../../src/k
 import { kubeconfigYaml } from '../../src/sandbox/cluster.js';
 import { createPitstopWorker } from '../../src/worker/worker.js';
 import type { MaintenanceResult, Progress } from '../../src/workflows/messages.js';
-import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
+import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { untilVmisRunning } from '../support/cluster.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { TEST_POLICY } from '../support/maintenance.js';
@@ -108,7 +108,7 @@ beforeAll(async () => {
     worker: false,
     scenario: {
       name: 'rbac',
-      timing: { migrationDuration: '300ms', bootDelay: '500ms', powerDelay: '200ms', vmStop: '200ms' },
+      timing: FAST_TIMING,
       kubevirt: { evictionStrategy: 'LiveMigrate' },
       nodes: [
         { name: 'cp-{n}', count: 3, controlPlane: true, memory: '64Gi' },

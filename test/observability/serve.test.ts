@@ -7,7 +7,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { MaintenanceResult, Progress } from '../../src/workflows/messages.js';
 import { paths } from '../../src/k8s/client.js';
 import { kv } from '../../src/activities/kubevirt.js';
-import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
+import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { nodeReady, untilVmisRunning } from '../support/cluster.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { TEST_POLICY } from '../support/maintenance.js';
@@ -36,7 +36,7 @@ beforeAll(async () => {
     worker: false,
     scenario: {
       name: 'observability',
-      timing: { migrationDuration: '300ms', bootDelay: '500ms', powerDelay: '200ms', vmStop: '200ms' },
+      timing: FAST_TIMING,
       kubevirt: { evictionStrategy: 'LiveMigrate' },
       nodes: [
         { name: 'cp-{n}', count: 3, controlPlane: true, memory: '64Gi' },

@@ -11,6 +11,9 @@ import { parseScenario, type ScenarioInput } from '../../src/sandbox/scenario.js
 import type { Timing } from '../../src/sandbox/model.js';
 import { createPitstopWorker } from '../../src/worker/worker.js';
 
+/** Sandbox timing for whole maintenances in tests: fast migrations, boots, power changes and VM stops. */
+export const FAST_TIMING = { migrationDuration: '300ms', bootDelay: '500ms', powerDelay: '200ms', vmStop: '200ms' };
+
 export interface TestEnv {
   sandbox: Sandbox;
   kube: KubeClient;

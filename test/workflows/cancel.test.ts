@@ -6,7 +6,7 @@ import { MAINTENANCE_PHASE, type Phase, type Progress } from '../../src/workflow
 import { paths, type KubeObject } from '../../src/k8s/client.js';
 import { kv, PREVIOUS_RUN_STRATEGY } from '../../src/activities/kubevirt.js';
 import { NODE_LEASE, NODE_MARKS } from '../../src/activities/kubernetes.js';
-import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
+import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { bmhPathOf, migrationsOf, nodeReady, untilVmisRunning, vmOf, vmiOf } from '../support/cluster.js';
 import { progressOf, reachPhase, startMaintenance, type Start } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
@@ -20,7 +20,7 @@ beforeAll(async () => {
   env = await startTestEnv({
     scenario: {
       name: 'cancel',
-      timing: { migrationDuration: '300ms', bootDelay: '500ms', powerDelay: '200ms', vmStop: '200ms' },
+      timing: FAST_TIMING,
       kubevirt: { evictionStrategy: 'LiveMigrate' },
       nodes: [
         { name: 'cp-{n}', count: 3, controlPlane: true, memory: '64Gi' },

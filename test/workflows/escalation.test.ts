@@ -6,7 +6,7 @@ import type { MaintenanceResult, Progress } from '../../src/workflows/messages.j
 import { paths, type KubeObject } from '../../src/k8s/client.js';
 import { kv } from '../../src/activities/kubevirt.js';
 import { NODE_LEASE } from '../../src/activities/kubernetes.js';
-import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
+import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import {
   evict,
   launcherPodOf,
@@ -35,7 +35,7 @@ beforeAll(async () => {
   env = await startTestEnv({
     scenario: {
       name: 'escalation',
-      timing: { migrationDuration: '300ms', bootDelay: '500ms', powerDelay: '200ms', vmStop: '200ms' },
+      timing: FAST_TIMING,
       kubevirt: { evictionStrategy: 'LiveMigrate' },
       nodes: [
         { name: 'worker-{n}', count: 6, memory: '256Gi' },

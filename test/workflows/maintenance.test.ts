@@ -4,7 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { MaintenanceResult } from '../../src/workflows/messages.js';
 import { paths } from '../../src/k8s/client.js';
 import { kv } from '../../src/activities/kubevirt.js';
-import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
+import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { bmhPathOf, nodeReady, untilVmisRunning, vmOf } from '../support/cluster.js';
 import { progressOf, reachPhase, refusal, startMaintenance, type Start } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
@@ -17,7 +17,7 @@ beforeAll(async () => {
   env = await startTestEnv({
     scenario: {
       name: 'maintenance',
-      timing: { migrationDuration: '300ms', bootDelay: '500ms', powerDelay: '200ms', vmStop: '200ms' },
+      timing: FAST_TIMING,
       kubevirt: { evictionStrategy: 'LiveMigrate' },
       nodes: [
         { name: 'cp-{n}', count: 3, controlPlane: true, memory: '64Gi' },

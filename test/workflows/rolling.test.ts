@@ -6,7 +6,7 @@ import { paths, type KubeObject } from '../../src/k8s/client.js';
 import { Informer } from '../../src/k8s/informer.js';
 import { kv, WORKFLOW_ID_LABEL } from '../../src/activities/kubevirt.js';
 import type { RollingInput, RollingProgress, RollingResult } from '../../src/domain/rolling.js';
-import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
+import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { untilVmisRunning } from '../support/cluster.js';
 import { refusal, TEST_POLICY } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
@@ -21,7 +21,7 @@ beforeAll(async () => {
   env = await startTestEnv({
     scenario: {
       name: 'rolling',
-      timing: { migrationDuration: '300ms', bootDelay: '500ms', powerDelay: '200ms', vmStop: '200ms' },
+      timing: FAST_TIMING,
       kubevirt: { evictionStrategy: 'LiveMigrate' },
       nodes: [
         { name: 'cp-1', controlPlane: true, memory: '64Gi' },
