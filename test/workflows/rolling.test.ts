@@ -132,6 +132,11 @@ describe('a roll of six workers', () => {
     });
     const result = (await handle.result()) as RollingResult;
     watch.stop();
+    // The roll's first run (several nodes admitted per look, continued as new): replayed by replay.test.ts.
+    await recordHistory(
+      'rolling-six-workers-admit-several',
+      env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId),
+    );
 
     expect(result).toMatchObject({ status: 'Completed', completed: WORKERS, failed: [], skipped: [], notStarted: [] });
     // From the cluster's own account: two at once at most, and both slots used.
