@@ -57,10 +57,13 @@ import {
   type ChildOutcome,
 } from './messages.js';
 
-const { listFleetNodes, checkFleetNode, checkFleetNodes } = proxyActivities<Activities>({
+const FLEET_RETRY = { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2, maximumAttempts: 10 };
+const { listFleetNodes, checkFleetNode } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2, maximumAttempts: 10 },
+  retry: FLEET_RETRY,
 });
+/** A look at up to maxUnavailable (100) nodes reads each one's VMs: more time than a one-node check. */
+const { checkFleetNodes } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes', retry: FLEET_RETRY });
 
 /**
  * Runs that passed this point look at all their free slots' next nodes at once (checkFleetNodes) and start every
