@@ -263,12 +263,13 @@ try {
       if (a) scheduled.set(Number(e.eventId), { type: a.activityType?.name ?? '', at: timeOf(e.eventTime) });
       const done = e.activityTaskCompletedEventAttributes;
       const run = done ? scheduled.get(Number(done.scheduledEventId)) : undefined;
-      if (run?.type === 'checkFleetNode') checks.push(timeOf(e.eventTime) - run.at);
+      // checkFleetNodes looks at several next nodes at once; checkFleetNode (older runs) at one.
+      if (run?.type === 'checkFleetNode' || run?.type === 'checkFleetNodes') checks.push(timeOf(e.eventTime) - run.at);
       if (e.startChildWorkflowExecutionInitiatedEventAttributes) childStarts.push(timeOf(e.eventTime));
     }
     const gaps = childStarts.slice(1).map((t, i) => t - (childStarts[i] ?? t));
     row(
-      'roll pacing (last run): checkFleetNode runs per child started; scheduled → completed',
+      'roll pacing (last run): capacity looks (checkFleetNode[s]) / children started; look scheduled → completed',
       `${checks.length} / ${childStarts.length}; ${spread(checks)}`,
     );
     row('  interval between child starts', spread(gaps));

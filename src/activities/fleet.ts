@@ -1,8 +1,15 @@
 // The fleet as a rolling maintenance sees it: which nodes it covers (by selector or by name, with their VM counts),
-// and, before each node, whether the node is free and its VMs fit elsewhere (decided by domain/rollingPlan.ts).
+// and, before nodes start, which of the next ones are free and whose VMs fit elsewhere (decided by
+// domain/rollingPlan.ts). checkFleetNode (one node per look) stays for roll runs that began before checkFleetNodes.
 import { paths, type KubeClient } from '../k8s/client.js';
 import type { MaintenancePolicy } from '../domain/request.js';
-import { checkNode, type NodeCheck } from '../domain/rollingPlan.js';
+import {
+  admitNodes,
+  checkNode,
+  type AdmissionCheck,
+  type FleetCandidate,
+  type NodeCheck,
+} from '../domain/rollingPlan.js';
 import { describeNodes, nodeLeaseHolders } from './kubernetes.js';
 import { clusterEvictionStrategy, kv, vmsOnNode } from './kubevirt.js';
 
@@ -51,4 +58,30 @@ export async function checkFleetNode(
     nodeLeaseHolders(client, input.node),
   ]);
   return checkNode({ ...input, nodes, vms, leases, clusterEvictionStrategy: evictionStrategy });
+}
+
+/** How many candidates' VMs are read at once (each costs a few lists and one GET per VM). */
+const CANDIDATES_AT_ONCE = 4;
+
+/**
+ * One look at the cluster before the roll starts its next nodes (`nodes`, in the roll's order, at most its free
+ * slots): the nodes and their requests once, each candidate's VMs and lease, then `admitNodes` decides.
+ */
+export async function checkFleetNodes(
+  client: KubeClient,
+  input: { nodes: string[]; alsoDown: string[]; policy: MaintenancePolicy; ownWorkflowId: string; slots: number },
+): Promise<AdmissionCheck[]> {
+  const [nodes, evictionStrategy] = await Promise.all([describeNodes(client), clusterEvictionStrategy(client)]);
+  const candidates: FleetCandidate[] = [];
+  for (let i = 0; i < input.nodes.length; i += CANDIDATES_AT_ONCE) {
+    candidates.push(
+      ...(await Promise.all(
+        input.nodes.slice(i, i + CANDIDATES_AT_ONCE).map(async (node) => {
+          const [vms, leases] = await Promise.all([vmsOnNode(client, node), nodeLeaseHolders(client, node)]);
+          return { node, vms, leases };
+        }),
+      )),
+    );
+  }
+  return admitNodes({ ...input, candidates, nodes, clusterEvictionStrategy: evictionStrategy });
 }

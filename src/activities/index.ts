@@ -19,7 +19,7 @@ import {
   waitForNodeReady,
 } from './kubernetes.js';
 import { drainRound, type DrainRoundInput } from './drain.js';
-import { checkFleetNode, listFleetNodes } from './fleet.js';
+import { checkFleetNode, checkFleetNodes, listFleetNodes } from './fleet.js';
 import {
   cancelMigration,
   clusterEvictionStrategy,
@@ -121,6 +121,8 @@ export function createActivities({ kube: client }: ActivityDeps) {
       kube('listing the nodes of a rolling maintenance', () => listFleetNodes(client, input)),
     checkFleetNode: (input: Parameters<typeof checkFleetNode>[1]) =>
       kube(`checking node ${input.node} before its maintenance`, () => checkFleetNode(client, input)),
+    checkFleetNodes: (input: Parameters<typeof checkFleetNodes>[1]) =>
+      kube(`checking nodes ${input.nodes.join(', ')} before their maintenance`, () => checkFleetNodes(client, input)),
 
     powerOff: (input: { target: ResolvedPowerProvider; graceful: boolean }) =>
       powerOff(client, input.target, { graceful: input.graceful }),

@@ -48,16 +48,33 @@ export function toNodeFacts(node: KubeObject, requestedMemoryBytes: number): Nod
 }
 
 /** Every node with the memory its running pods request (what the scheduler counts as used). */
-export async function describeNodes(client: KubeClient): Promise<NodeFacts[]> {
-  const [nodes, pods] = await Promise.all([
-    client.list(paths.nodes()),
-    client.list(paths.pods(), { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }),
-  ]);
-  const requested = new Map<string, number>();
-  for (const pod of pods.items) {
-    const node: string | undefined = pod.spec?.nodeName;
-    if (node) requested.set(node, (requested.get(node) ?? 0) + podMemoryRequest(pod));
-  }
+/**
+ * Pods per page when summing every pod's memory request: on a 1,000-node KubeVirt cluster (20,000 launcher pods) one
+ * unpaged list is a response of tens of MB parsed at once, for every capacity look and every preflight. The pages
+ * come from one snapshot of the cluster (the continue token pins the resourceVersion), so the sums are the same.
+ */
+export const POD_PAGE_SIZE = 5000;
+
+/** Every node with the memory requested by the pods on it (pods that have not ended). */
+export async function describeNodes(client: KubeClient, pageSize = POD_PAGE_SIZE): Promise<NodeFacts[]> {
+  const requestedByNode = async () => {
+    const requested = new Map<string, number>();
+    let token: string | undefined;
+    do {
+      const page = await client.list(paths.pods(), {
+        fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
+        limit: pageSize,
+        ...(token !== undefined && { continue: token }),
+      });
+      for (const pod of page.items) {
+        const node: string | undefined = pod.spec?.nodeName;
+        if (node) requested.set(node, (requested.get(node) ?? 0) + podMemoryRequest(pod));
+      }
+      token = page.metadata.continue || undefined;
+    } while (token !== undefined);
+    return requested;
+  };
+  const [nodes, requested] = await Promise.all([client.list(paths.nodes()), requestedByNode()]);
   return nodes.items.map((n) => toNodeFacts(n, requested.get(n.metadata.name) ?? 0));
 }
 

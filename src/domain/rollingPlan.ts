@@ -97,6 +97,18 @@ export function nextStep(s: RollingSituation): RollingStep {
   return { kind: 'wait', status: 'Running', until, message: 'the remaining nodes are busy in other maintenances' };
 }
 
+/**
+ * The nodes the roll looks at for its next starts: the pending ones not waiting for a retry, in the roll's order,
+ * as many as it has free slots (maxUnavailable minus the running nodes). The first is `nextStep`'s node.
+ */
+export function nextCandidates(s: RollingSituation): string[] {
+  const running = s.rows.filter((r) => r.state === 'running').length;
+  return s.rows
+    .filter((r) => r.state === 'pending' && (s.retryAt[r.node] ?? 0) <= s.now)
+    .slice(0, Math.max(0, s.maxUnavailable - running))
+    .map((r) => r.node);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Before each node: is it free, and do its VMs fit elsewhere?
 
@@ -107,6 +119,20 @@ export interface NodeCheck {
   message?: string;
   vmCount: number;
   exists: boolean;
+}
+
+/** The holder of the node's lease if it is not this roll (a hand-started maintenance, a medik8s operator). */
+function busyWithOf(leases: readonly LeaseHolder[], ownWorkflowId: string): string | undefined {
+  const other = leases.find((l) => l.holder !== '' && l.holder !== ownWorkflowId);
+  if (!other) return undefined;
+  return other.source === 'pitstop' ? `workflow ${other.holder}` : `medik8s holder "${other.holder}"`;
+}
+
+/** The VMs of a node that need room elsewhere (its plan migrates them or restarts them elsewhere). */
+function movingVms(vms: readonly VmFacts[], clusterEvictionStrategy: string | undefined, policy: MaintenancePolicy) {
+  const plan = planNode(vms, clusterEvictionStrategy, policy);
+  const moving = new Set(plan.filter(needsRoomElsewhere).map((p) => p.vmi));
+  return vms.filter((vm) => moving.has(`${vm.namespace}/${vm.name}`));
 }
 
 /**
@@ -124,28 +150,72 @@ export function checkNode(input: {
   ownWorkflowId: string;
   alsoDown: readonly string[];
 }): NodeCheck {
-  const exists = input.nodes.some((n) => n.name === input.node);
-  const other = input.leases.find((l) => l.holder !== '' && l.holder !== input.ownWorkflowId);
-  const busyWith = other
-    ? other.source === 'pitstop'
-      ? `workflow ${other.holder}`
-      : `medik8s holder "${other.holder}"`
-    : undefined;
-  const nodes = input.nodes.map((n) => (input.alsoDown.includes(n.name) ? { ...n, unschedulable: true } : n));
-  const plan = planNode(input.vms, input.clusterEvictionStrategy, input.policy);
-  const moving = new Set(plan.filter(needsRoomElsewhere).map((p) => p.vmi));
-  const vms = input.vms.filter((vm) => moving.has(`${vm.namespace}/${vm.name}`));
-  const placement = placeVms(vms, nodes, input.node);
-  const fits = placement.capacity.unplaced.length === 0;
-  const message = fits
-    ? undefined
-    : `${formatBytes(placement.missingBytes)} missing: ${placement.unplacedDetails.join(', ')} would not fit on the ` +
-      `${placement.hosts} other usable nodes (${formatBytes(placement.capacity.freeBytes)} free)`;
-  return {
-    ...(busyWith !== undefined && { busyWith }),
-    fits,
-    ...(message !== undefined && { message }),
-    vmCount: input.vms.length,
-    exists,
-  };
+  const [check] = admitNodes({ ...input, candidates: [input], slots: 1 });
+  const { node: _node, admit: _admit, ...rest } = check as AdmissionCheck;
+  return rest;
+}
+
+/** A node the roll would start next, with its VMs and its lease as the cluster shows them now. */
+export interface FleetCandidate {
+  node: string;
+  vms: readonly VmFacts[];
+  leases: readonly LeaseHolder[];
+}
+
+export interface AdmissionCheck extends NodeCheck {
+  node: string;
+  /** Start it now: it exists, is free, and its VMs fit beside those of the nodes admitted before it. */
+  admit: boolean;
+}
+
+/**
+ * One look at the cluster for the next nodes of the roll, in the roll's order: which of them start now. Each
+ * candidate is checked as preflight would (`checkNode`), counting as gone the roll's running nodes (`alsoDown`) and
+ * the candidates admitted before it, and the VMs those admitted nodes must move as already placed: all admitted
+ * nodes' VMs fit at once. A node that no longer exists or is busy is passed over (the roll refuses it, or tries it
+ * again later); the first node whose VMs do not fit ends the look (nodes never overtake it), as does the
+ * `slots`-th admitted node. Returns one row per candidate looked at, in order.
+ */
+export function admitNodes(input: {
+  candidates: readonly FleetCandidate[];
+  nodes: readonly NodeFacts[];
+  clusterEvictionStrategy?: string;
+  policy: MaintenancePolicy;
+  ownWorkflowId: string;
+  alsoDown: readonly string[];
+  slots: number;
+}): AdmissionCheck[] {
+  const rows: AdmissionCheck[] = [];
+  const admitted: string[] = [];
+  const admittedVms: VmFacts[] = [];
+  for (const candidate of input.candidates) {
+    if (admitted.length >= input.slots) break;
+    const exists = input.nodes.some((n) => n.name === candidate.node);
+    const busyWith = busyWithOf(candidate.leases, input.ownWorkflowId);
+    const down = new Set([...input.alsoDown, ...admitted]);
+    const nodes = input.nodes.map((n) => (down.has(n.name) ? { ...n, unschedulable: true } : n));
+    const vms = movingVms(candidate.vms, input.clusterEvictionStrategy, input.policy);
+    const placement = placeVms([...admittedVms, ...vms], nodes, candidate.node);
+    const fits = placement.capacity.unplaced.length === 0;
+    const message = fits
+      ? undefined
+      : `${formatBytes(placement.missingBytes)} missing: ${placement.unplacedDetails.join(', ')} would not fit on the ` +
+        `${placement.hosts} other usable nodes (${formatBytes(placement.capacity.freeBytes)} free)` +
+        (admitted.length > 0 ? ` beside the VMs of ${admitted.join(', ')}, starting now` : '');
+    const admit = exists && busyWith === undefined && fits;
+    rows.push({
+      node: candidate.node,
+      admit,
+      ...(busyWith !== undefined && { busyWith }),
+      fits,
+      ...(message !== undefined && { message }),
+      vmCount: candidate.vms.length,
+      exists,
+    });
+    if (!exists || busyWith !== undefined) continue;
+    if (!fits) break;
+    admitted.push(candidate.node);
+    admittedVms.push(...vms);
+  }
+  return rows;
 }

@@ -17,6 +17,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -34,7 +35,15 @@ import {
   type RollingResult,
   type RollingStatus,
 } from '../domain/rolling.js';
-import { FINISHED_STATES, failuresOf, nextStep, orderNodes } from '../domain/rollingPlan.js';
+import {
+  FINISHED_STATES,
+  failuresOf,
+  nextCandidates,
+  nextStep,
+  orderNodes,
+  type AdmissionCheck,
+  type RollingSituation,
+} from '../domain/rollingPlan.js';
 import type { MaintenanceInput } from '../domain/request.js';
 import type { Activities } from '../activities/index.js';
 import type { nodeMaintenance } from './nodeMaintenance.js';
@@ -48,10 +57,19 @@ import {
   type ChildOutcome,
 } from './messages.js';
 
+const FLEET_RETRY = { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2, maximumAttempts: 10 };
 const { listFleetNodes, checkFleetNode } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2, maximumAttempts: 10 },
+  retry: FLEET_RETRY,
 });
+/** A look at up to maxUnavailable (100) nodes reads each one's VMs: more time than a one-node check. */
+const { checkFleetNodes } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes', retry: FLEET_RETRY });
+
+/**
+ * Runs that passed this point look at all their free slots' next nodes at once (checkFleetNodes) and start every
+ * admitted node together; earlier runs (recorded histories) checked and started one node per look (checkFleetNode).
+ */
+const ADMIT_SEVERAL = 'rolling-admit-several';
 
 /** A node someone else maintains is tried again after this long. */
 const BUSY_RETRY_MS = 15_000;
@@ -114,6 +132,8 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   let finished = false;
   /** Bumped by everything that may change the next step: updates, children ending (not a child's phase report). */
   let decisions = 0;
+  /** Bumped by the updates (pause, resume, skip): they invalidate a look at the next nodes taken meanwhile. */
+  let updates = 0;
 
   const progress = (): RollingProgress => ({
     name: request.name,
@@ -166,6 +186,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
     rollingPauseUpdate,
     () => {
       state.paused = true;
+      updates++;
       changed();
       return 'paused: no new node starts until resume; running nodes go on';
     },
@@ -180,6 +201,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
     rollingResumeUpdate,
     () => {
       state.paused = false;
+      updates++;
       changed();
       return 'resumed';
     },
@@ -198,6 +220,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
         row.finishedAt = iso();
         row.message = 'skipped by an operator';
       }
+      updates++;
       changed();
       return `${node} skipped`;
     },
@@ -268,6 +291,10 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
         continue;
       }
       nextWindowAt = undefined;
+      if (patched(ADMIT_SEVERAL)) {
+        await admitNext();
+        continue;
+      }
       const seen = decisions;
       const row = rowOf(step.node);
       if (!row) continue;
@@ -303,6 +330,73 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   } catch (e) {
     if (isCancellation(e)) await CancellationScope.nonCancellable(cancelRunning);
     throw e;
+  }
+
+  function situation(): RollingSituation {
+    return {
+      rows: state.rows,
+      maxUnavailable: request.maxUnavailable,
+      maxFailures: request.maxFailures,
+      paused: state.paused,
+      ...(request.window && { window: request.window }),
+      pauseBetweenNodesMs: request.pauseBetweenNodesMs,
+      ...(state.lastFinishedAt !== undefined && { lastFinishedAt: state.lastFinishedAt }),
+      retryAt: state.retryAt,
+      now: Date.now(),
+    };
+  }
+
+  /**
+   * One look at the next nodes (as many as there are free slots), then every admitted node starts at once. Each
+   * node's capacity is checked in that look, with the running nodes and the nodes admitted before it counted as
+   * gone. An update during the look (pause, resume, skip) voids it. A node ending during it does not: the look
+   * counted that node as gone, so its end only adds room; but it may pass maxFailures or begin the pause between
+   * nodes, so `nextStep` is asked again before each start.
+   */
+  async function admitNext() {
+    const seenUpdates = updates;
+    const nodes = nextCandidates(situation());
+    if (nodes.length === 0) return;
+    const checks = await checkFleetNodes({
+      nodes,
+      alsoDown: running().map((r) => r.node),
+      policy: request.template.policy,
+      ownWorkflowId: info.workflowId,
+      slots: nodes.length,
+    });
+    if (updates !== seenUpdates) return;
+    const starts: Promise<void>[] = [];
+    let waiting: AdmissionCheck | undefined;
+    for (const check of checks) {
+      const step = nextStep(situation());
+      if (step.kind !== 'start' || step.node !== check.node) break;
+      const row = rowOf(check.node);
+      if (!row) break;
+      if (!check.exists) {
+        row.state = 'refused';
+        row.finishedAt = iso();
+        row.message = `node ${row.node} no longer exists`;
+        changed();
+        continue;
+      }
+      row.vmCount = check.vmCount;
+      if (check.busyWith) {
+        busy(row, `in maintenance by ${check.busyWith}`);
+        continue;
+      }
+      if (!check.admit) {
+        waiting = check;
+        break;
+      }
+      // startNode marks the row running before its first await: the next nextStep counts it.
+      starts.push(startNode(row));
+    }
+    await Promise.all(starts);
+    if (waiting) {
+      status = 'WaitingForCapacity';
+      message = `${waiting.node} waits for capacity: ${waiting.message}`;
+      await waitForChange(Date.now() + CAPACITY_RETRY_MS);
+    }
   }
 
   function continueAsNewDue(): boolean {

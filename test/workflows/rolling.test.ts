@@ -1,6 +1,10 @@
 // Rolling maintenance through the real Temporal dev server and the sandbox cluster, judged from the cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { paths, type KubeObject } from '../../src/k8s/client.js';
 import { Informer } from '../../src/k8s/informer.js';
@@ -53,7 +57,7 @@ afterAll(async () => {
 
 const template = { policy: { ...TEST_POLICY, ready: { timeout: '5s' } } };
 
-async function startRoll(input: RollingInput): Promise<WorkflowHandle> {
+async function startRoll(input: RollingInput): Promise<WorkflowHandleWithFirstExecutionRunId> {
   return await env.client.workflow.start('rollingMaintenance', {
     taskQueue: env.taskQueue,
     workflowId: `rolling-${input.name}`,
@@ -132,6 +136,11 @@ describe('a roll of six workers', () => {
     });
     const result = (await handle.result()) as RollingResult;
     watch.stop();
+    // The roll's first run (several nodes admitted per look, continued as new): replayed by replay.test.ts.
+    await recordHistory(
+      'rolling-six-workers-admit-several',
+      env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId),
+    );
 
     expect(result).toMatchObject({ status: 'Completed', completed: WORKERS, failed: [], skipped: [], notStarted: [] });
     // From the cluster's own account: two at once at most, and both slots used.
