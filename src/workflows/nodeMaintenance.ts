@@ -17,13 +17,13 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { InvalidInputError } from '../domain/errors.js';
 import { preflight } from '../domain/preflight.js';
 import type { Decision, VmPlan } from '../domain/plan.js';
-import { parseMaintenanceRequest, type MaintenanceInput, type MaintenanceRequest } from '../domain/request.js';
+import { parseMaintenanceRequest, type MaintenanceInput } from '../domain/request.js';
 import type { Activities } from '../activities/index.js';
 import { progressMarkdown } from './details.js';
 import { escalated, migrationEnded, phaseChanged } from './metrics.js';
+import { parseOrFail } from './input.js';
 import { ParentReporter } from './parentReport.js';
 import {
   MAINTENANCE_NODE,
@@ -67,22 +67,6 @@ class Aborted extends Error {
   override readonly name = 'Aborted';
 }
 
-function parseInput(input: unknown): MaintenanceRequest {
-  try {
-    return parseMaintenanceRequest(input);
-  } catch (e) {
-    if (e instanceof InvalidInputError) {
-      throw ApplicationFailure.create({
-        type: 'InvalidInput',
-        message: e.message,
-        nonRetryable: true,
-        details: [e.issues],
-      });
-    }
-    throw e;
-  }
-}
-
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
 
 export async function nodeMaintenance(input: MaintenanceInput): Promise<MaintenanceResult> {
@@ -104,7 +88,7 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
 }
 
 async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Promise<MaintenanceResult> {
-  const request = parseInput(input);
+  const request = parseOrFail(parseMaintenanceRequest, input);
   const { node, policy } = request;
   const workflowId = workflowInfo().workflowId;
   const progress: Progress = {

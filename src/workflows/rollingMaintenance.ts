@@ -25,13 +25,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { InvalidInputError } from '../domain/errors.js';
 import {
   parseRollingRequest,
   type RollingInput,
   type RollingNodeRow,
   type RollingProgress,
-  type RollingRequest,
   type RollingResult,
   type RollingStatus,
 } from '../domain/rolling.js';
@@ -47,6 +45,7 @@ import {
 import type { MaintenanceInput } from '../domain/request.js';
 import type { Activities } from '../activities/index.js';
 import type { nodeMaintenance } from './nodeMaintenance.js';
+import { parseOrFail } from './input.js';
 import {
   childReportSignal,
   rollingPauseUpdate,
@@ -91,22 +90,6 @@ export interface RollingCarry {
 
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
 
-function parseInput(input: unknown): RollingRequest {
-  try {
-    return parseRollingRequest(input);
-  } catch (e) {
-    if (e instanceof InvalidInputError) {
-      throw ApplicationFailure.create({
-        type: 'InvalidInput',
-        message: e.message,
-        nonRetryable: true,
-        details: [e.issues],
-      });
-    }
-    throw e;
-  }
-}
-
 function invalid(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: 'InvalidInput', message, nonRetryable: true });
 }
@@ -123,7 +106,7 @@ function outcomeOf(e: unknown): { outcome: ChildOutcome; message: string } {
 }
 
 export async function rollingMaintenance(input: RollingInput, carried?: RollingCarry): Promise<RollingResult> {
-  const request = parseInput(input);
+  const request = parseOrFail(parseRollingRequest, input);
   const info = workflowInfo();
   const state: RollingCarry = carried ?? { rows: [], runs: 0, paused: false, retryAt: {} };
   let status: RollingStatus = 'Running';
