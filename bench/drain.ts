@@ -22,7 +22,7 @@
 //      the slot the (k+2)-th create takes), and for the last migration the entry into EvictPods.
 //   4. Cost: Kubernetes API requests of the worker's own KubeClient (the sandbox's controllers use their own), and
 //      workflow history events, per migrated VM.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -41,6 +41,7 @@ import { progressQuery, type MaintenanceResult } from '../src/workflows/messages
 import {
   AttributingKubeClient,
   argValue,
+  finishBenchmark,
   listSchedule,
   lowerBound,
   lpt,
@@ -455,16 +456,5 @@ try {
 } catch (e) {
   failed = true;
   console.error(`drain benchmark failed: ${(e as Error).stack ?? String(e)}`);
-} finally {
-  for (const stop of teardown.reverse()) {
-    try {
-      await stop();
-    } catch (e) {
-      console.error(`drain benchmark teardown: ${(e as Error).message}`);
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
 }
-
-console.log(`\n${lines.join('\n')}`);
-if (failed) process.exit(1);
+await finishBenchmark('drain', { teardown, dir, lines, failed });

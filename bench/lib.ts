@@ -1,4 +1,5 @@
 // Helpers the benchmarks share: statistics, formatting, schedule arithmetic, and the counting KubeClient.
+import { rmSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import type proto from '@temporalio/proto';
 import { KubeClient, type KubeObject, type Query, type WatchEvent } from '../src/k8s/client.js';
@@ -103,4 +104,21 @@ export function argValue(args: string[], name: string): string | undefined {
   if (i >= 0) return args[i + 1];
   const eq = args.find((a) => a.startsWith(`${name}=`));
   return eq?.slice(name.length + 1);
+}
+
+/** Stops what a benchmark started (last first), removes its directory, prints its figures; exits 1 if it failed. */
+export async function finishBenchmark(
+  name: string,
+  run: { teardown: (() => Promise<void> | void)[]; dir: string; lines: string[]; failed: boolean },
+): Promise<void> {
+  for (const stop of run.teardown.reverse()) {
+    try {
+      await stop();
+    } catch (e) {
+      console.error(`${name} benchmark teardown: ${(e as Error).message}`);
+    }
+  }
+  rmSync(run.dir, { recursive: true, force: true });
+  console.log(`\n${run.lines.join('\n')}`);
+  if (run.failed) process.exit(1);
 }

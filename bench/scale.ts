@@ -13,7 +13,7 @@
 // Every node holds `--vms` VMs (1 GiB, live-migratable); KubeVirt's cluster limit is 2 × maxUnavailable so the
 // per-node limit (2) binds. At the end the cluster is checked: every VM running, no node left cordoned.
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/client';
@@ -24,7 +24,7 @@ import { parseScenario } from '../src/sandbox/scenario.js';
 import { writeWorkflowBundle } from '../src/worker/bundle.js';
 import type { MaintenanceResult } from '../src/workflows/messages.js';
 import type { RollingProgress, RollingResult } from '../src/domain/rolling.js';
-import { argValue, median, peakRssMiB, seconds, spread, timeOf } from './lib.js';
+import { argValue, finishBenchmark, median, peakRssMiB, seconds, spread, timeOf } from './lib.js';
 
 const args = process.argv.slice(2);
 const intArg = (name: string, fallback: number, max: number) => {
@@ -288,16 +288,5 @@ try {
 } catch (e) {
   failed = true;
   console.error(`scale benchmark failed: ${(e as Error).stack ?? String(e)}`);
-} finally {
-  for (const stop of teardown.reverse()) {
-    try {
-      await stop();
-    } catch (e) {
-      console.error(`scale benchmark teardown: ${(e as Error).message}`);
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
 }
-
-console.log(`\n${lines.join('\n')}`);
-if (failed) process.exit(1);
+await finishBenchmark('scale', { teardown, dir, lines, failed });
