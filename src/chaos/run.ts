@@ -497,7 +497,8 @@ async function runOne(world: World, plan: ChaosPlan, options: WorldOptions): Pro
 
 /** A chaos world to run seeds in one by one (tests use it directly; runChaos runs a range). */
 export interface ChaosWorld {
-  run(seed: number): Promise<RunReport>;
+  /** One run of `seed`; `adjust` may move a disruption (a test that must see it happen before a fast run ends). */
+  run(seed: number, adjust?: (plan: ChaosPlan) => ChaosPlan): Promise<RunReport>;
   stop(): Promise<void>;
 }
 
@@ -511,9 +512,10 @@ export async function openChaosWorld(options: WorldOptions): Promise<ChaosWorld>
     throw e;
   }
   return {
-    async run(seed: number) {
+    async run(seed: number, adjust?: (plan: ChaosPlan) => ChaosPlan) {
       await world.sandboxFor(options.sandboxEvery ?? 10);
-      const plan = generatePlan(seed, options);
+      const generated = generatePlan(seed, options);
+      const plan = adjust ? adjust(generated) : generated;
       try {
         return await runOne(world, plan, options);
       } catch (e) {
