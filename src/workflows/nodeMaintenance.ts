@@ -682,7 +682,7 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
         ? 'it was powered off'
         : 'its power state is unknown (the power-off was never acknowledged)';
       return (
-        `the machine could not be powered on within ${timeoutMs / 1000}s (${failureMessage(e)}); ${state}. ` +
+        `the machine could not be powered on (${failureMessage(e)}); ${state}. ` +
         `Node ${node} is left cordoned (tainted, excluded from remediation, annotated NeedsAttention); the lease is ` +
         `released and every VM this maintenance stopped was started again elsewhere. To finish: power the machine ` +
         `on by hand, and once the node is Ready start nodeMaintenance {"node":"${node}","power":"none","hold":"none"}, ` +
