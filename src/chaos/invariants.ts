@@ -36,7 +36,17 @@ export async function invariantViolations(
   before: ClusterBefore,
   node: string,
   expectedOff: string[] = [],
-  options: { namespace?: string; workflowId?: string } = {},
+  options: {
+    namespace?: string;
+    workflowId?: string;
+    /**
+     * The run ended `RollbackIncomplete` (chaos seed 34: the machine could not be powered on). Then, and only then,
+     * the node must be left exactly as README documents: still cordoned by this maintenance (unschedulable, taint,
+     * remediation exclusion, the records of what it was before) with the phase annotation `NeedsAttention`; every
+     * other check (VMs, migrations, lease) is unchanged.
+     */
+    rollbackIncomplete?: boolean;
+  } = {},
 ): Promise<string[]> {
   const violations: string[] = [];
   const vmis = await kube.list(kv('virtualmachineinstances', options.namespace));
@@ -62,17 +72,21 @@ export async function invariantViolations(
   }
   const nodeObject = await kube.get(paths.node(node));
   const wasUnschedulable = before.unschedulable.get(node) ?? false;
-  if ((nodeObject.spec?.unschedulable === true) !== wasUnschedulable) {
+  if (options.rollbackIncomplete) {
+    violations.push(...leftForOperator(nodeObject, wasUnschedulable, before.excluded.get(node), options.workflowId));
+  } else if ((nodeObject.spec?.unschedulable === true) !== wasUnschedulable) {
     violations.push(
       `node ${node} unschedulable=${nodeObject.spec?.unschedulable === true}, before ${wasUnschedulable}`,
     );
   }
-  if ((nodeObject.spec?.taints ?? []).some((t: { key: string }) => t.key.startsWith('pitstop.io/')))
-    violations.push(`pitstop taint left on ${node}`);
-  if (Object.keys(nodeObject.metadata.annotations ?? {}).some((k) => k.startsWith('pitstop.io/')))
-    violations.push(`pitstop annotation left on ${node}`);
-  if (before.excluded.has(node) && isExcluded(nodeObject) !== before.excluded.get(node))
-    violations.push(`remediation-exclusion label on ${node} changed`);
+  if (!options.rollbackIncomplete) {
+    if ((nodeObject.spec?.taints ?? []).some((t: { key: string }) => t.key.startsWith('pitstop.io/')))
+      violations.push(`pitstop taint left on ${node}`);
+    if (Object.keys(nodeObject.metadata.annotations ?? {}).some((k) => k.startsWith('pitstop.io/')))
+      violations.push(`pitstop annotation left on ${node}`);
+    if (before.excluded.has(node) && isExcluded(nodeObject) !== before.excluded.get(node))
+      violations.push(`remediation-exclusion label on ${node} changed`);
+  }
   const migrations = await kube.list(kv('virtualmachineinstancemigrations', options.namespace));
   const inFlight = migrations.items.filter((m) => !isFinal(m));
   if (inFlight.length) violations.push(`migrations in flight: ${inFlight.map((m) => m.metadata.name).join(', ')}`);
@@ -88,6 +102,39 @@ export async function invariantViolations(
   }
   const lease = await kube.find(paths.lease(NODE_LEASE.namespace, NODE_LEASE.name(node)));
   if (lease?.spec?.holderIdentity) violations.push(`lease of ${node} still held by ${lease.spec.holderIdentity}`);
+  return violations;
+}
+
+/** The node after a `RollbackIncomplete`: cordoned by this maintenance, marked NeedsAttention, nothing else. */
+function leftForOperator(
+  n: KubeObject,
+  wasUnschedulable: boolean,
+  wasExcluded: boolean | undefined,
+  workflowId: string | undefined,
+): string[] {
+  const name = n.metadata.name;
+  const annotations: Record<string, string> = n.metadata.annotations ?? {};
+  const violations: string[] = [];
+  if (n.spec?.unschedulable !== true)
+    violations.push(`node ${name} was uncordoned although its power state is unknown`);
+  if (!(n.spec?.taints ?? []).some((t: { key: string }) => t.key === NODE_MARKS.taint))
+    violations.push(`node ${name} lost the maintenance taint although it is left for the operator`);
+  if (!isExcluded(n)) violations.push(`node ${name} is not excluded from remediation although left for the operator`);
+  if (annotations[NODE_MARKS.phase] !== 'NeedsAttention')
+    violations.push(`node ${name} phase annotation is ${annotations[NODE_MARKS.phase]}, not NeedsAttention`);
+  const expected: Record<string, string | undefined> = {
+    [NODE_MARKS.phase]: 'NeedsAttention',
+    [NODE_MARKS.cordonedBy]: workflowId ?? annotations[NODE_MARKS.cordonedBy],
+    [NODE_MARKS.wasUnschedulable]: String(wasUnschedulable),
+    [NODE_MARKS.wasExcluded]: wasExcluded === undefined ? annotations[NODE_MARKS.wasExcluded] : String(wasExcluded),
+  };
+  for (const [k, v] of Object.entries(annotations)) {
+    if (!k.startsWith('pitstop.io/')) continue;
+    if (!(k in expected)) violations.push(`pitstop annotation ${k} left on ${name}`);
+    else if (expected[k] !== v) violations.push(`node ${name}: ${k}=${v}, expected ${expected[k]}`);
+  }
+  for (const k of [NODE_MARKS.cordonedBy, NODE_MARKS.wasUnschedulable, NODE_MARKS.wasExcluded])
+    if (annotations[k] === undefined) violations.push(`node ${name} lost ${k}: the follow-up cannot restore it`);
   return violations;
 }
 

@@ -46,7 +46,15 @@ export const CHAOS_POLICY = {
   external: { timeout: '5s' },
 };
 
-export type Outcome = 'Completed' | 'RolledBack' | 'Cancelled' | 'Refused' | 'Failed' | 'Unfinished';
+export type Outcome =
+  | 'Completed'
+  | 'RolledBack'
+  /** Rolled back except the power-on: node left cordoned for the operator (seed 34). */
+  | 'RollbackIncomplete'
+  | 'Cancelled'
+  | 'Refused'
+  | 'Failed'
+  | 'Unfinished';
 
 export interface RunReport {
   seed: number;
@@ -78,6 +86,8 @@ export interface ChaosSummary {
   runs: number;
   completed: number;
   rolledBack: number;
+  /** Ended RollbackIncomplete: the node left cordoned for the operator (machine could not be powered on). */
+  rollbackIncomplete: number;
   refused: number;
   violations: number;
   violatingSeeds: number[];
@@ -295,6 +305,7 @@ function outcomeOf(e: unknown): { outcome: Outcome; detail: string } {
       if (cause.type === 'PreflightRefused') return { outcome: 'Refused', detail: cause.message };
       if (cause.type === 'Aborted' || cause.type === 'MaintenanceFailed')
         return { outcome: 'RolledBack', detail: cause.message };
+      if (cause.type === 'RollbackIncomplete') return { outcome: 'RollbackIncomplete', detail: cause.message };
     }
     const chain: string[] = [];
     for (let c: unknown = cause; c instanceof Error; c = (c as { cause?: unknown }).cause) {
@@ -471,6 +482,7 @@ async function runOne(world: World, plan: ChaosPlan, options: WorldOptions): Pro
     last = await invariantViolations(direct, before, plan.node, expectedOff, {
       namespace: plan.namespace,
       workflowId,
+      rollbackIncomplete: outcome === 'RollbackIncomplete',
     });
     if (last.length === 0 || Date.now() > settleDeadline) break;
     await sleep(500);
@@ -544,6 +556,7 @@ export function summarize(reports: RunReport[], wallMs: number): ChaosSummary {
     runs: reports.length,
     completed: reports.filter((r) => r.outcome === 'Completed').length,
     rolledBack: reports.filter((r) => r.outcome === 'RolledBack' || r.outcome === 'Cancelled').length,
+    rollbackIncomplete: reports.filter((r) => r.outcome === 'RollbackIncomplete').length,
     refused: reports.filter((r) => r.outcome === 'Refused').length,
     violations: violating.reduce((n, r) => n + r.violations.length, 0),
     violatingSeeds: violating.map((r) => r.seed),
@@ -597,6 +610,7 @@ export function formatSummary(s: ChaosSummary): string {
     `runs: ${s.runs}`,
     `completed: ${s.completed}`,
     `rolled back: ${s.rolledBack}`,
+    `roll-back incomplete (node left for the operator): ${s.rollbackIncomplete}`,
     `refused: ${s.refused}`,
     `invariant violations: ${s.violations}${s.violatingSeeds.length ? ` (seeds: ${s.violatingSeeds.join(', ')})` : ''}`,
     `wall time: ${(s.wallMs / 1000).toFixed(0)} s`,

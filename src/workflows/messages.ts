@@ -27,6 +27,8 @@ export type Phase =
   | 'Done'
   | 'RollingBack'
   | 'RolledBack'
+  /** The roll-back could not power the machine on: it is left cordoned for the operator (see README). */
+  | 'NeedsAttention'
   | 'Failed';
 
 export type VmState =
@@ -77,7 +79,7 @@ export interface Progress {
   vms: VmRow[];
   pods: { total: number; evicted: number; blocked: number; blockers: string[] };
   decisionsPending: PendingDecision[];
-  power: 'on' | 'off' | 'unmanaged';
+  power: 'on' | 'off' | 'unknown' | 'unmanaged';
   hold?: { since: string; deadline: string; released?: string };
   /** Share of the node's VMs and pods already off it (0–100), as Node Maintenance Operator reports it. */
   drainProgress: number;

@@ -11,7 +11,7 @@ export const METRICS = {
   escalations: 'pitstop_escalations',
 } as const;
 
-const TERMINAL: readonly Phase[] = ['DryRun', 'Refused', 'Done', 'RolledBack'];
+const TERMINAL: readonly Phase[] = ['DryRun', 'Refused', 'Done', 'RolledBack', 'NeedsAttention'];
 
 const maintenances = metricMeter.createCounter(
   METRICS.maintenances,

@@ -55,6 +55,16 @@ const persistent = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: RETRY, // no attempt limit
 });
+/**
+ * Power commands bounded by the policy's power timeout (chaos seed 34): an unreachable BMC fails the step within
+ * that time (and at most 10 tries) instead of retrying for minutes, or forever in a roll-back.
+ */
+const powerCommands = (timeoutMs: number) =>
+  proxyActivities<Activities>({
+    scheduleToCloseTimeout: Math.max(timeoutMs, 30_000),
+    startToCloseTimeout: '1 minute',
+    retry: { ...RETRY, maximumAttempts: 10 },
+  });
 /** Long waits heartbeat; a restarted worker resumes them within the heartbeat timeout. */
 const waiting = (timeoutMs: number) =>
   proxyActivities<Activities>({
@@ -137,7 +147,8 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
       validator: (_input) => {
         if (request.hold === 'none') throw new Error(`the maintenance of ${node} does not hold (hold: none)`);
         if (released) throw new Error(`${node} is already released`);
-        if (['Done', 'RollingBack', 'RolledBack', 'Refused', 'DryRun', 'Failed'].includes(progress.phase)) {
+        const ended = ['Done', 'RollingBack', 'RolledBack', 'NeedsAttention', 'Refused', 'DryRun', 'Failed'];
+        if (ended.includes(progress.phase)) {
           throw new Error(`nothing to release: the maintenance of ${node} is ${progress.phase}`);
         }
       },
@@ -203,7 +214,10 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
   const changed = {
     lease: false,
     cordoned: false,
+    /** A power-off was asked for: the power state is no longer known to be on. */
     poweredOff: false,
+    /** The BMC acknowledged a power-off (seed 34: `poweredOff` alone was set before anything was sent). */
+    powerOffAcknowledged: false,
     migrations: new Map<string, string>(), // vmi → VMIM we started and may still run
     stopped: new Map<string, VmPlan>(), // vmi → plan of VMs we shut down
   };
@@ -265,6 +279,7 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
       enter('PowerOff');
       await unpaused();
       await quick.markNode({ node, phase: 'PowerOff' });
+      // Set before the command: a try that failed may still have reached the BMC, so the roll-back powers on.
       changed.poweredOff = true;
       await powerDown(power);
       await waiting(policy.power.offTimeoutMs).waitForNodeReady({
@@ -325,7 +340,16 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
     return { node, outcome: 'Completed', verdict, summary: summary() };
   } catch (e) {
     const why = isCancellation(e) ? 'cancelled' : e instanceof Aborted ? e.message : failureMessage(e);
-    await CancellationScope.nonCancellable(() => rollBack(why));
+    const left = await CancellationScope.nonCancellable(() => rollBack(why));
+    if (left) {
+      // Chaos seed 34: the machine could not be powered on. Whatever started the roll-back (a cancel too), the
+      // operator must hear that the node is left cordoned and what to do.
+      throw ApplicationFailure.create({
+        type: 'RollbackIncomplete',
+        message: `maintenance of ${node} rolled back incompletely (${why}): ${left}`,
+        nonRetryable: true,
+      });
+    }
     if (isCancellation(e)) throw e;
     throw ApplicationFailure.create({
       type: e instanceof Aborted ? 'Aborted' : 'MaintenanceFailed',
@@ -613,13 +637,41 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
   /** Graceful first; a machine that ignores it within the off timeout is forced off. */
   async function powerDown(target: typeof power) {
     const timeoutMs = policy.power.offTimeoutMs;
-    await quick.powerOff({ target, graceful: true });
+    // Chaos seed 34: the commands are bounded by the off timeout, and the roll-back learns whether the BMC took one.
+    const bounded = patched('rollback-power-on-bounded');
+    const command = bounded ? powerCommands(timeoutMs) : quick;
+    await command.powerOff({ target, graceful: true });
+    changed.powerOffAcknowledged = true;
     try {
       await waiting(timeoutMs).waitForPower({ target, on: false, timeoutMs });
     } catch (e) {
       if (isCancellation(e)) throw e;
-      await quick.powerOff({ target, graceful: false });
+      await command.powerOff({ target, graceful: false });
       await waiting(timeoutMs).waitForPower({ target, on: false, timeoutMs });
+    }
+  }
+
+  /**
+   * The roll-back's power-on, bounded by the on timeout: the command, then the BMC reporting On. Returns what is
+   * left for the operator when the machine could not be powered on, else undefined.
+   */
+  async function powerOnForRollBack(target: typeof power): Promise<string | undefined> {
+    const timeoutMs = policy.power.onTimeoutMs;
+    try {
+      await powerCommands(timeoutMs).powerOn({ target });
+      await waiting(timeoutMs).waitForPower({ target, on: true, timeoutMs });
+      return undefined;
+    } catch (e) {
+      const state = changed.powerOffAcknowledged
+        ? 'it was powered off'
+        : 'its power state is unknown (the power-off was never acknowledged)';
+      return (
+        `the machine could not be powered on (${failureMessage(e)}); ${state}. ` +
+        `Node ${node} is left cordoned (tainted, excluded from remediation, annotated NeedsAttention); the lease is ` +
+        `released and every VM this maintenance stopped was started again elsewhere. To finish: power the machine ` +
+        `on by hand, and once the node is Ready start nodeMaintenance {"node":"${node}","power":"none","hold":"none"}, ` +
+        `which puts the node back as it was before`
+      );
     }
   }
 
@@ -636,16 +688,25 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
     );
   }
 
-  async function rollBack(why: string) {
+  /** Undoes what this run changed; returns what is left for the operator when it cannot finish (seed 34). */
+  async function rollBack(why: string): Promise<string | undefined> {
     enter('RollingBack', why);
     for (const [vmi, migration] of changed.migrations) {
       await persistent.cancelMigration({ ...split(vmi), name: migration });
     }
+    let left: string | undefined;
     if (changed.poweredOff && power.kind !== 'none') {
-      await persistent.powerOn({ target: power });
-      progress.power = 'on';
+      // Older histories retried the power-on forever (chaos seed 34); replay them as they ran.
+      if (patched('rollback-power-on-bounded')) {
+        left = await powerOnForRollBack(power);
+        progress.power = left ? 'unknown' : 'on';
+      } else {
+        await persistent.powerOn({ target: power });
+        progress.power = 'on';
+      }
     }
-    if (changed.cordoned) await persistent.uncordon({ node, workflowId });
+    // A machine whose power state is unknown stays cordoned: never schedule onto it.
+    if (changed.cordoned && !left) await persistent.uncordon({ node, workflowId });
     // VMs we stopped come back (on this node again if it is up, else elsewhere); wait for each, bounded.
     for (const plan of changed.stopped.values()) {
       if (plan.restore === 'never') continue;
@@ -657,11 +718,18 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
         .waitForVmiRunning({ ...split(plan.vmi), timeoutMs: policy.restore.timeoutMs })
         .catch(() => undefined); // reported by the invariant checks and the timeline, not fatal to the roll-back
     }
+    if (left) {
+      await persistent.markNode({ node, phase: 'NeedsAttention', message: left, warning: true });
+      await persistent.releaseLease({ node, workflowId });
+      enter('NeedsAttention', left);
+      return left;
+    }
     if (changed.lease) {
       await persistent.unmarkNode({ node, message: `maintenance ${workflowId} rolled back: ${why}` });
       await persistent.releaseLease({ node, workflowId });
     }
     enter('RolledBack', why);
+    return undefined;
   }
 
   function summary() {
