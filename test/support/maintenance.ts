@@ -40,7 +40,7 @@ export async function reachPhase(handle: WorkflowHandle, phase: Phase, timeoutMs
       `phase ${phase}`,
       async () => {
         const p = (last = await progressOf(handle));
-        if (['RolledBack', 'Done', 'Refused'].includes(p.phase) && p.phase !== phase) {
+        if (['RolledBack', 'Done', 'Refused', 'NeedsAttention', 'Failed'].includes(p.phase) && p.phase !== phase) {
           throw new Error(`ended in ${p.phase}: ${p.message}`);
         }
         return p.phase === phase ? p : undefined;
