@@ -291,10 +291,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
       // An update or a report during the check (pause, skip, a node ending): decide again.
       if (decisions !== seen) continue;
       if (!check.exists) {
-        row.state = 'refused';
-        row.finishedAt = iso();
-        row.message = `node ${row.node} no longer exists`;
-        changed();
+        vanished(row);
         continue;
       }
       row.vmCount = check.vmCount;
@@ -313,6 +310,14 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   } catch (e) {
     if (isCancellation(e)) await CancellationScope.nonCancellable(cancelRunning);
     throw e;
+  }
+
+  /** A node deleted since the roll started: nothing to maintain, counted as refused. */
+  function vanished(row: RollingNodeRow) {
+    row.state = 'refused';
+    row.finishedAt = iso();
+    row.message = `node ${row.node} no longer exists`;
+    changed();
   }
 
   function situation(): RollingSituation {
@@ -356,10 +361,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
       const row = rowOf(check.node);
       if (!row) break;
       if (!check.exists) {
-        row.state = 'refused';
-        row.finishedAt = iso();
-        row.message = `node ${row.node} no longer exists`;
-        changed();
+        vanished(row);
         continue;
       }
       row.vmCount = check.vmCount;
