@@ -290,15 +290,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
       });
       // An update or a report during the check (pause, skip, a node ending): decide again.
       if (decisions !== seen) continue;
-      if (!check.exists) {
-        vanished(row);
-        continue;
-      }
-      row.vmCount = check.vmCount;
-      if (check.busyWith) {
-        busy(row, `in maintenance by ${check.busyWith}`);
-        continue;
-      }
+      if (goneOrBusy(row, check)) continue;
       if (!check.fits) {
         status = 'WaitingForCapacity';
         message = `${row.node} waits for capacity: ${check.message}`;
@@ -310,6 +302,20 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   } catch (e) {
     if (isCancellation(e)) await CancellationScope.nonCancellable(cancelRunning);
     throw e;
+  }
+
+  /** Records a look's answer on the row; true when the node is gone or busy (nothing to start now). */
+  function goneOrBusy(row: RollingNodeRow, check: { exists: boolean; vmCount: number; busyWith?: string }): boolean {
+    if (!check.exists) {
+      vanished(row);
+      return true;
+    }
+    row.vmCount = check.vmCount;
+    if (check.busyWith) {
+      busy(row, `in maintenance by ${check.busyWith}`);
+      return true;
+    }
+    return false;
   }
 
   /** A node deleted since the roll started: nothing to maintain, counted as refused. */
@@ -360,15 +366,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
       if (step.kind !== 'start' || step.node !== check.node) break;
       const row = rowOf(check.node);
       if (!row) break;
-      if (!check.exists) {
-        vanished(row);
-        continue;
-      }
-      row.vmCount = check.vmCount;
-      if (check.busyWith) {
-        busy(row, `in maintenance by ${check.busyWith}`);
-        continue;
-      }
+      if (goneOrBusy(row, check)) continue;
       if (!check.admit) {
         waiting = check;
         break;
