@@ -248,6 +248,10 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
     // 2. Cordon (remembering whether it already was), taint, exclude from remediation.
     enter('Cordon');
     await unpaused();
+    // A cordon whose answer was lost (worker killed: StartToClose timeout) may still have landed, so it counts as
+    // done before the call; the roll-back's uncordon only undoes marks carrying this workflow's id (chaos seed 89).
+    // Older runs replay as they ran.
+    if (patched('cordon-counted-before-call')) changed.cordoned = true;
     await quick.cordon({ node, workflowId });
     changed.cordoned = true;
     await quick.markNode({

@@ -52,6 +52,13 @@ describe('chaos regressions', () => {
     expect(report.violations).toEqual([]);
   });
 
+  it('seed 89: a cordon whose answer a killed worker lost is undone by the roll-back (node schedulable again)', async () => {
+    const plan = generatePlan(89);
+    expect(plan.actions.cancelAtMs).toBeDefined();
+    const report = await run(89);
+    expect(report.violations).toEqual([]);
+  });
+
   it('seed 34: a Redfish BMC that never answers: the run ends RollbackIncomplete, VMs run, node left for the operator', async () => {
     expect(generatePlan(34).faults).toContain('BMC unreachable');
     const report = await run(34);
