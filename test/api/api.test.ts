@@ -23,7 +23,8 @@ beforeAll(async () => {
       ],
       vms: [
         { name: 'a1-mig', node: 'apiw-1', storage: 'rwx' },
-        { name: 'a1-rwo', node: 'apiw-1', storage: 'rwo' },
+        // Tied to its node: restored elsewhere it would ask its question again in a later test's maintenance.
+        { name: 'a1-rwo', node: 'apiw-1', storage: 'rwo', nodeSelector: { 'kubernetes.io/hostname': 'apiw-1' } },
         { name: 'a2-mig', node: 'apiw-2' },
         { name: 'a3-mig', node: 'apiw-3' },
         { name: 'a4-mig', node: 'apiw-4' },
