@@ -31,9 +31,6 @@ import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto'; // CommonJS: its namespaces are not named ESM exports
 import { KubeConfig } from '@kubernetes/client-node';
 import { paths, type KubeClient } from '../src/k8s/client.js';
-import { ensureTools } from '../src/tools/binaries.js';
-import { startTemporalDevServer } from '../src/devserver/temporal.js';
-import { startSandbox } from '../src/sandbox/index.js';
 import { parseScenario } from '../src/sandbox/scenario.js';
 import { kv } from '../src/activities/kubevirt.js';
 import { startBenchWorker } from './worker.js';
@@ -42,6 +39,7 @@ import {
   AttributingKubeClient,
   argValue,
   finishBenchmark,
+  startBenchServers,
   listSchedule,
   lowerBound,
   lpt,
@@ -181,12 +179,7 @@ const results: SizeResult[] = [];
 let failed = false;
 
 try {
-  const tools = await ensureTools();
-  const temporalServer = await startTemporalDevServer({ binary: tools.temporal, logDir: dir });
-  teardown.push(() => temporalServer.stop());
-  const setupAt = Date.now();
-  const sandbox = await startSandbox({ dir: join(dir, 'sandbox'), binaries: tools.kube, scenario });
-  teardown.push(() => sandbox.stop());
+  const { tools, temporalServer, sandbox, setupAt } = await startBenchServers(dir, scenario, teardown);
   const cluster = sandbox.cluster.client; // the benchmark's own reads: not counted
   for (;;) {
     const vmis = await cluster.list(kv('virtualmachineinstances', NAMESPACE));

@@ -1,5 +1,10 @@
 // Helpers the benchmarks share: statistics, formatting, schedule arithmetic, and the counting KubeClient.
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureTools } from '../src/tools/binaries.js';
+import { startTemporalDevServer } from '../src/devserver/temporal.js';
+import { startSandbox } from '../src/sandbox/index.js';
+import type { Scenario } from '../src/sandbox/scenario.js';
 import { Context } from '@temporalio/activity';
 import type proto from '@temporalio/proto';
 import { KubeClient, type KubeObject, type Query, type WatchEvent } from '../src/k8s/client.js';
@@ -121,4 +126,15 @@ export async function finishBenchmark(
   rmSync(run.dir, { recursive: true, force: true });
   console.log(`\n${run.lines.join('\n')}`);
   if (run.failed) process.exit(1);
+}
+
+/** The servers every benchmark needs: the tools, a Temporal dev server and a sandbox with `scenario`, stopped by `teardown`. */
+export async function startBenchServers(dir: string, scenario: Scenario, teardown: (() => Promise<void> | void)[]) {
+  const tools = await ensureTools();
+  const temporalServer = await startTemporalDevServer({ binary: tools.temporal, logDir: dir });
+  teardown.push(() => temporalServer.stop());
+  const setupAt = Date.now();
+  const sandbox = await startSandbox({ dir: join(dir, 'sandbox'), binaries: tools.kube, scenario });
+  teardown.push(() => sandbox.stop());
+  return { tools, temporalServer, sandbox, setupAt };
 }

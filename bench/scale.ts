@@ -17,14 +17,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/client';
-import { ensureTools } from '../src/tools/binaries.js';
-import { startTemporalDevServer } from '../src/devserver/temporal.js';
-import { startSandbox } from '../src/sandbox/index.js';
 import { parseScenario } from '../src/sandbox/scenario.js';
 import { writeWorkflowBundle } from '../src/worker/bundle.js';
 import type { MaintenanceResult } from '../src/workflows/messages.js';
 import type { RollingProgress, RollingResult } from '../src/domain/rolling.js';
-import { argValue, finishBenchmark, median, peakRssMiB, seconds, spread, timeOf } from './lib.js';
+import { argValue, finishBenchmark, startBenchServers, median, peakRssMiB, seconds, spread, timeOf } from './lib.js';
 
 const args = process.argv.slice(2);
 const intArg = (name: string, fallback: number, max: number) => {
@@ -83,12 +80,7 @@ const teardown: (() => Promise<void> | void)[] = [];
 let failed = false;
 
 try {
-  const tools = await ensureTools();
-  const temporalServer = await startTemporalDevServer({ binary: tools.temporal, logDir: dir });
-  teardown.push(() => temporalServer.stop());
-  const setupAt = Date.now();
-  const sandbox = await startSandbox({ dir: join(dir, 'sandbox'), binaries: tools.kube, scenario });
-  teardown.push(() => sandbox.stop());
+  const { temporalServer, sandbox, setupAt } = await startBenchServers(dir, scenario, teardown);
   const scenarioMs = Date.now() - setupAt;
   const total = NODES * VMS;
   const running = () =>

@@ -167,12 +167,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   });
   setHandler(
     rollingPauseUpdate,
-    () => {
-      state.paused = true;
-      updates++;
-      changed();
-      return 'paused: no new node starts until resume; running nodes go on';
-    },
+    () => setPaused(true, 'paused: no new node starts until resume; running nodes go on'),
     {
       validator: () => {
         if (finished) throw new Error(`the roll ${request.name} has ended`);
@@ -180,20 +175,11 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
       },
     },
   );
-  setHandler(
-    rollingResumeUpdate,
-    () => {
-      state.paused = false;
-      updates++;
-      changed();
-      return 'resumed';
+  setHandler(rollingResumeUpdate, () => setPaused(false, 'resumed'), {
+    validator: () => {
+      if (!state.paused) throw new Error(`the roll ${request.name} is not paused`);
     },
-    {
-      validator: () => {
-        if (!state.paused) throw new Error(`the roll ${request.name} is not paused`);
-      },
-    },
-  );
+  });
   setHandler(
     skipUpdate,
     ({ node }) => {
@@ -302,6 +288,14 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
   } catch (e) {
     if (isCancellation(e)) await CancellationScope.nonCancellable(cancelRunning);
     throw e;
+  }
+
+  /** Pause or resume: an update, so a capacity look in flight is void. */
+  function setPaused(paused: boolean, answer: string): string {
+    state.paused = paused;
+    updates++;
+    changed();
+    return answer;
   }
 
   /** Records a look's answer on the row; true when the node is gone or busy (nothing to start now). */
