@@ -12,6 +12,7 @@ import {
 } from '../domain/rollingPlan.js';
 import { describeNodes, nodeLeaseHolders } from './kubernetes.js';
 import { clusterEvictionStrategy, kv, vmsOnNode } from './kubevirt.js';
+import type { RequestedMemorySource } from './podRequests.js';
 
 export interface FleetNode {
   name: string;
@@ -50,9 +51,10 @@ export async function listFleetNodes(
 export async function checkFleetNode(
   client: KubeClient,
   input: { node: string; alsoDown: string[]; policy: MaintenancePolicy; ownWorkflowId: string },
+  requestedMemory?: RequestedMemorySource,
 ): Promise<NodeCheck> {
   const [nodes, vms, evictionStrategy, leases] = await Promise.all([
-    describeNodes(client),
+    describeNodes(client, requestedMemory),
     vmsOnNode(client, input.node),
     clusterEvictionStrategy(client),
     nodeLeaseHolders(client, input.node),
@@ -70,8 +72,12 @@ const CANDIDATES_AT_ONCE = 4;
 export async function checkFleetNodes(
   client: KubeClient,
   input: { nodes: string[]; alsoDown: string[]; policy: MaintenancePolicy; ownWorkflowId: string; slots: number },
+  requestedMemory?: RequestedMemorySource,
 ): Promise<AdmissionCheck[]> {
-  const [nodes, evictionStrategy] = await Promise.all([describeNodes(client), clusterEvictionStrategy(client)]);
+  const [nodes, evictionStrategy] = await Promise.all([
+    describeNodes(client, requestedMemory),
+    clusterEvictionStrategy(client),
+  ]);
   const candidates: FleetCandidate[] = [];
   for (let i = 0; i < input.nodes.length; i += CANDIDATES_AT_ONCE) {
     candidates.push(

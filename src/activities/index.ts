@@ -3,7 +3,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { KubeClient } from '../k8s/client.js';
-import type { ClusterSnapshot } from '../domain/preflight.js';
+import { keepSelectedLabels, type ClusterSnapshot } from '../domain/preflight.js';
 import type { PowerProvider, RedfishTarget } from '../domain/request.js';
 import { kube } from './errors.js';
 import {
@@ -34,10 +34,13 @@ import {
   waitForVmiRunning,
   type WaitDetails,
 } from './kubevirt.js';
+import { PodRequestCache } from './podRequests.js';
 import { powerOff, powerOn, resolvePowerProvider, waitForPowerState, type ResolvedPowerProvider } from './power.js';
 
 export interface ActivityDeps {
   kube: KubeClient;
+  /** The worker's cache of pod memory requests (one is made when not given). */
+  podRequests?: PodRequestCache;
 }
 
 type Vm = { namespace: string; name: string };
@@ -52,20 +55,22 @@ function waitControls() {
   };
 }
 
-export function createActivities({ kube: client }: ActivityDeps) {
+export function createActivities({ kube: client, podRequests = new PodRequestCache(client) }: ActivityDeps) {
+  const { requestedMemory } = podRequests;
   return {
     /** Everything preflight decides on, read in one go so the verdict is computed from one moment's view. */
     async preflightSnapshot(input: { node: string; workflowId: string }): Promise<ClusterSnapshot> {
       return await kube(`reading the cluster for node ${input.node}`, async () => {
         const [nodes, vms, evictionStrategy, leases] = await Promise.all([
-          describeNodes(client),
+          describeNodes(client, requestedMemory),
           vmsOnNode(client, input.node),
           clusterEvictionStrategy(client),
           nodeLeaseHolders(client, input.node),
         ]);
+        const described = keepSelectedLabels(nodes, vms);
         return {
-          node: nodes.find((n) => n.name === input.node),
-          nodes,
+          node: described.find((n) => n.name === input.node),
+          nodes: described,
           vms,
           clusterEvictionStrategy: evictionStrategy,
           leases,
@@ -120,9 +125,11 @@ export function createActivities({ kube: client }: ActivityDeps) {
     listFleetNodes: (input: Parameters<typeof listFleetNodes>[1]) =>
       kube('listing the nodes of a rolling maintenance', () => listFleetNodes(client, input)),
     checkFleetNode: (input: Parameters<typeof checkFleetNode>[1]) =>
-      kube(`checking node ${input.node} before its maintenance`, () => checkFleetNode(client, input)),
+      kube(`checking node ${input.node} before its maintenance`, () => checkFleetNode(client, input, requestedMemory)),
     checkFleetNodes: (input: Parameters<typeof checkFleetNodes>[1]) =>
-      kube(`checking nodes ${input.nodes.join(', ')} before their maintenance`, () => checkFleetNodes(client, input)),
+      kube(`checking nodes ${input.nodes.join(', ')} before their maintenance`, () =>
+        checkFleetNodes(client, input, requestedMemory),
+      ),
 
     powerOff: (input: { target: ResolvedPowerProvider; graceful: boolean }) =>
       powerOff(client, input.target, { graceful: input.graceful }),

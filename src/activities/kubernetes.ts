@@ -12,6 +12,7 @@ import {
 } from '../k8s/client.js';
 import { formatDuration } from '../domain/durations.js';
 import { parseQuantity } from '../domain/quantity.js';
+import { listRequestedMemory, type RequestedMemorySource } from './podRequests.js';
 import type { LeaseHolder, NodeFacts } from '../domain/preflight.js';
 import { classify, kube } from './errors.js';
 
@@ -24,14 +25,6 @@ const isReady = (node: KubeObject) =>
   (node.status?.conditions ?? []).some(
     (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
   );
-
-function podMemoryRequest(pod: KubeObject): number {
-  return (pod.spec?.containers ?? []).reduce(
-    (sum: number, c: { resources?: { requests?: { memory?: string } } }) =>
-      sum + (parseQuantity(c.resources?.requests?.memory) ?? 0),
-    0,
-  );
-}
 
 export function toNodeFacts(node: KubeObject, requestedMemoryBytes: number): NodeFacts {
   const labels = node.metadata.labels ?? {};
@@ -47,34 +40,15 @@ export function toNodeFacts(node: KubeObject, requestedMemoryBytes: number): Nod
   };
 }
 
-/** Every node with the memory its running pods request (what the scheduler counts as used). */
 /**
- * Pods per page when summing every pod's memory request: on a 1,000-node KubeVirt cluster (20,000 launcher pods) one
- * unpaged list is a response of tens of MB parsed at once, for every capacity look and every preflight. The pages
- * come from one snapshot of the cluster (the continue token pins the resourceVersion), so the sums are the same.
+ * Every node with the memory requested by the pods on it (pods that have not ended), from a fresh paged list of
+ * every pod unless a worker's cache is given (see podRequests.ts).
  */
-export const POD_PAGE_SIZE = 5000;
-
-/** Every node with the memory requested by the pods on it (pods that have not ended). */
-export async function describeNodes(client: KubeClient, pageSize = POD_PAGE_SIZE): Promise<NodeFacts[]> {
-  const requestedByNode = async () => {
-    const requested = new Map<string, number>();
-    let token: string | undefined;
-    do {
-      const page = await client.list(paths.pods(), {
-        fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
-        limit: pageSize,
-        ...(token !== undefined && { continue: token }),
-      });
-      for (const pod of page.items) {
-        const node: string | undefined = pod.spec?.nodeName;
-        if (node) requested.set(node, (requested.get(node) ?? 0) + podMemoryRequest(pod));
-      }
-      token = page.metadata.continue || undefined;
-    } while (token !== undefined);
-    return requested;
-  };
-  const [nodes, requested] = await Promise.all([client.list(paths.nodes()), requestedByNode()]);
+export async function describeNodes(
+  client: KubeClient,
+  requestedMemory: RequestedMemorySource = () => listRequestedMemory(client),
+): Promise<NodeFacts[]> {
+  const [nodes, requested] = await Promise.all([client.list(paths.nodes()), requestedMemory()]);
   return nodes.items.map((n) => toNodeFacts(n, requested.get(n.metadata.name) ?? 0));
 }
 

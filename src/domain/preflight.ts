@@ -109,6 +109,19 @@ function matchesSelector(node: NodeFacts, selector: Record<string, string> | und
   return Object.entries(selector ?? {}).every(([key, value]) => node.labels[key] === value);
 }
 
+/**
+ * The nodes with only the labels some VM's nodeSelector asks about, the only labels preflight reads. The snapshot
+ * is an activity result kept in the workflow's history: on 1,000 real nodes with their dozens of labels each it
+ * would be a payload of a megabyte or more, near Temporal's 2 MB limit.
+ */
+export function keepSelectedLabels(nodes: NodeFacts[], vms: Pick<VmFacts, 'nodeSelector'>[]): NodeFacts[] {
+  const keys = new Set(vms.flatMap((vm) => Object.keys(vm.nodeSelector ?? {})));
+  return nodes.map((node) => ({
+    ...node,
+    labels: Object.fromEntries(Object.entries(node.labels).filter(([key]) => keys.has(key))),
+  }));
+}
+
 export interface Placement {
   capacity: CapacityVerdict;
   /** Each unplaced VM with its size and, if so, the nodeSelector no usable node matches: "ns/a (16 GiB)". */

@@ -249,6 +249,8 @@ export class KubeClient {
     query: Query,
     onEvent: (event: WatchEvent<T>) => void,
     signal?: AbortSignal,
+    /** unref: the open stream does not keep the process alive. */
+    options: { unref?: boolean } = {},
   ): Promise<void> {
     this.count('WATCH');
     const base = this.baseOptions ?? (await this.options());
@@ -279,6 +281,7 @@ export class KubeClient {
         res.on('error', () => resolve());
       });
       const abort = () => req.destroy();
+      if (options.unref) req.on('socket', (socket) => socket.unref());
       signal?.addEventListener('abort', abort, { once: true });
       req.on('error', (e) => (signal?.aborted ? resolve() : reject(e)));
       req.on('close', () => {

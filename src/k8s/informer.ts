@@ -11,6 +11,18 @@ export const keyOf = (o: KubeObject) =>
 /** Values an object is filed under in one index (client-go's IndexFunc); none to leave it out. */
 export type IndexFunc<T> = (object: T) => (string | undefined)[];
 
+export interface InformerOptions<T extends KubeObject> {
+  labelSelector?: string;
+  fieldSelector?: string;
+  onError?: (e: unknown) => void;
+  /** Keeps only what the cache needs of each object (client-go's SetTransform); it must keep metadata. */
+  transform?: (object: KubeObject) => T;
+  /** List in pages of this many objects (one snapshot: the continue token pins the resourceVersion). */
+  pageSize?: number;
+  /** Lets the process exit while the watch is open (a cache a worker's activities share, not a controller). */
+  unref?: boolean;
+}
+
 export class Informer<T extends KubeObject> {
   private readonly objects = new Map<string, T>();
   private readonly indexers = new Map<string, IndexFunc<T>>();
@@ -21,12 +33,19 @@ export class Informer<T extends KubeObject> {
   private readonly abort = new AbortController();
   private synced!: Promise<void>;
   private running = false;
+  private listedOnce = false;
+  private failing = false;
 
   constructor(
     private readonly client: KubeClient,
     private readonly path: string,
-    private readonly options: { labelSelector?: string; fieldSelector?: string; onError?: (e: unknown) => void } = {},
+    private readonly options: InformerOptions<T> = {},
   ) {}
+
+  /** True while the cache follows the API server: listed, and no error since the last event or list. */
+  get current(): boolean {
+    return this.listedOnce && !this.failing;
+  }
 
   on(handler: Handler<T>): this {
     this.handlers.push(handler);
@@ -109,26 +128,36 @@ export class Informer<T extends KubeObject> {
   }
 
   private async relist(): Promise<void> {
-    const list = await this.client.list<T>(this.path, {
-      labelSelector: this.options.labelSelector,
-      fieldSelector: this.options.fieldSelector,
-    });
     const seen = new Set<string>();
-    for (const item of list.items) {
-      const key = keyOf(item);
-      seen.add(key);
-      this.apply('MODIFIED', item);
-    }
+    let token: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.client.list(this.path, {
+        labelSelector: this.options.labelSelector,
+        fieldSelector: this.options.fieldSelector,
+        limit: this.options.pageSize,
+        ...(token !== undefined && { continue: token }),
+      });
+      for (const item of page.items) {
+        seen.add(keyOf(item));
+        this.apply('MODIFIED', item);
+      }
+      token = page.metadata.continue || undefined;
+      resourceVersion = page.metadata.resourceVersion ?? '';
+    } while (token !== undefined);
     for (const [key, object] of this.objects) {
       if (!seen.has(key)) {
         this.store(key, undefined);
         this.emit('delete', object);
       }
     }
-    this.resourceVersion = list.metadata.resourceVersion ?? '';
+    this.resourceVersion = resourceVersion;
+    this.listedOnce = true;
+    this.failing = false;
   }
 
-  private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T) {
+  private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', raw: KubeObject) {
+    const object = this.options.transform ? this.options.transform(raw) : (raw as T);
     const key = keyOf(object);
     const previous = this.objects.get(key);
     if (type === 'DELETED') {
@@ -150,7 +179,7 @@ export class Informer<T extends KubeObject> {
           markSynced();
         }
         let gone = false;
-        await this.client.watch<T>(
+        await this.client.watch(
           this.path,
           {
             labelSelector: this.options.labelSelector,
@@ -158,26 +187,32 @@ export class Informer<T extends KubeObject> {
             resourceVersion: this.resourceVersion,
             timeoutSeconds: 300,
           },
-          (event: WatchEvent<T>) => {
+          (event: WatchEvent<KubeObject>) => {
             if (event.type === 'ERROR') {
               if (event.object.code === 410) gone = true;
               return;
             }
+            this.failing = false;
             this.resourceVersion = event.object.metadata.resourceVersion ?? this.resourceVersion;
             if (event.type !== 'BOOKMARK') this.apply(event.type, event.object);
           },
           this.abort.signal,
+          { unref: this.options.unref },
         );
         if (gone) this.resourceVersion = '';
         failures = 0;
       } catch (e) {
         if (!this.running) return;
+        this.failing = true;
         if (e instanceof KubeApiError && e.statusCode === 410) this.resourceVersion = '';
         else this.options.onError?.(e);
         failures += 1;
         // Back off up to 5 s; after repeated failures, re-list: events may have been missed.
         if (failures > 3) this.resourceVersion = '';
-        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** failures)));
+        await new Promise((r) => {
+          const timer = setTimeout(r, Math.min(5000, 100 * 2 ** failures));
+          if (this.options.unref) timer.unref();
+        });
       }
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, preflight, type ClusterSnapshot } from '../../src/domain/preflight.js';
+import { formatBytes, keepSelectedLabels, preflight, type ClusterSnapshot } from '../../src/domain/preflight.js';
 import { parseMaintenanceRequest } from '../../src/domain/request.js';
 import { GiB, node, rwoVm, vm } from './fixtures.js';
 
@@ -198,6 +198,22 @@ describe('preflight: capacity', () => {
 
     const fits = preflight(snapshot({ nodes, vms: [{ ...gpuVm, memoryBytes: 6 * GiB }] }), request);
     expect(fits.ok).toBe(true);
+  });
+
+  it('keeps only the labels a VM selects on, and decides the same with them', () => {
+    const nodes = [
+      node({ name: 'worker-1', labels: { gpu: 'true', 'topology.kubernetes.io/zone': 'a', rack: 'r1' } }),
+      node({ name: 'worker-2', labels: { gpu: 'false', 'kubernetes.io/hostname': 'worker-2' } }),
+      target,
+    ];
+    const vms = [vm({ name: 'trainer', memoryBytes: 8 * GiB, nodeSelector: { gpu: 'true' } }), vm({ name: 'web' })];
+    const kept = keepSelectedLabels(nodes, vms);
+    expect(kept.map((n) => n.labels)).toEqual([{ gpu: 'true' }, { gpu: 'false' }, {}]);
+    expect(preflight(snapshot({ nodes: kept, vms }), request)).toEqual(preflight(snapshot({ nodes, vms }), request));
+    // Without a nodeSelector no label is kept, and placing a VM needs none.
+    expect(keepSelectedLabels(nodes, [vm({ name: 'web' })]).every((n) => Object.keys(n.labels).length === 0)).toBe(
+      true,
+    );
   });
 
   it('says when a nodeSelector matches no usable node at all', () => {
