@@ -130,7 +130,7 @@ export class Informer<T extends KubeObject> {
   private async relist(): Promise<void> {
     const seen = new Set<string>();
     let token: string | undefined;
-    let resourceVersion = '';
+    let resourceVersion: string;
     do {
       const page = await this.client.list(this.path, {
         labelSelector: this.options.labelSelector,
