@@ -56,16 +56,9 @@ function sumByNode(pods: Iterable<{ nodeName?: string; memoryBytes: number }>): 
 /** Node name → memory requested by its pods that have not ended, from a paged list of every pod (no cache). */
 export async function listRequestedMemory(client: KubeClient, pageSize = POD_PAGE_SIZE): Promise<Map<string, number>> {
   const pods: PodRequest[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.list(paths.pods(), {
-      fieldSelector: NOT_ENDED,
-      limit: pageSize,
-      ...(token !== undefined && { continue: token }),
-    });
-    pods.push(...page.items.map(toPodRequest));
-    token = page.metadata.continue || undefined;
-  } while (token !== undefined);
+  await client.listPages(paths.pods(), { fieldSelector: NOT_ENDED, limit: pageSize }, (items) =>
+    pods.push(...items.map(toPodRequest)),
+  );
   return sumByNode(pods);
 }
 

@@ -227,6 +227,22 @@ export class KubeClient {
   list<T extends KubeObject>(path: string, query?: Query): Promise<KubeList<T>> {
     return this.request<KubeList<T>>('GET', path + queryString(query));
   }
+  /**
+   * Lists page by page (`limit` objects a page, or all at once without one), handing each page's items to `onPage`, so a big collection is never
+   * parsed or held at once. The pages are one snapshot: the continue token pins the first page's resourceVersion.
+   * Resolves with that resourceVersion.
+   */
+  async listPages<T extends KubeObject>(path: string, query: Query, onPage: (items: T[]) => void): Promise<string> {
+    let token: string | undefined;
+    let resourceVersion: string;
+    do {
+      const page = await this.list<T>(path, { ...query, ...(token !== undefined && { continue: token }) });
+      onPage(page.items);
+      token = page.metadata.continue || undefined;
+      resourceVersion = page.metadata.resourceVersion ?? '';
+    } while (token !== undefined);
+    return resourceVersion;
+  }
   create<T extends KubeObject>(path: string, object: unknown, query?: Query): Promise<T> {
     return this.request<T>('POST', path + queryString(query), object);
   }

@@ -129,22 +129,20 @@ export class Informer<T extends KubeObject> {
 
   private async relist(): Promise<void> {
     const seen = new Set<string>();
-    let token: string | undefined;
-    let resourceVersion: string;
-    do {
-      const page = await this.client.list(this.path, {
+    const resourceVersion = await this.client.listPages(
+      this.path,
+      {
         labelSelector: this.options.labelSelector,
         fieldSelector: this.options.fieldSelector,
         limit: this.options.pageSize,
-        ...(token !== undefined && { continue: token }),
-      });
-      for (const item of page.items) {
-        seen.add(keyOf(item));
-        this.apply('MODIFIED', item);
-      }
-      token = page.metadata.continue || undefined;
-      resourceVersion = page.metadata.resourceVersion ?? '';
-    } while (token !== undefined);
+      },
+      (items) => {
+        for (const item of items) {
+          seen.add(keyOf(item));
+          this.apply('MODIFIED', item);
+        }
+      },
+    );
     for (const [key, object] of this.objects) {
       if (!seen.has(key)) {
         this.store(key, undefined);
