@@ -95,11 +95,13 @@ export class PodRequestCache {
   /** Node name → memory requested by its pods that have not ended. */
   readonly requestedMemory: RequestedMemorySource = async () => {
     const informer = this.running();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, this.syncTimeoutMs, 'timeout')));
-    const outcome = await Promise.race([this.synced.then(() => 'synced' as const), timeout]);
-    clearTimeout(timer);
-    if (outcome === 'synced' && informer.current) {
+    // A cache still starting is worth a wait; one whose list or watch is failing (e.g. no watch permission) is not.
+    if (!informer.current && !informer.failing) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.synced, new Promise((resolve) => (timer = setTimeout(resolve, this.syncTimeoutMs)))]);
+      clearTimeout(timer);
+    }
+    if (informer.current) {
       this.answered.fromCache += 1;
       return sumByNode(informer.list());
     }

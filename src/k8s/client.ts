@@ -265,8 +265,8 @@ export class KubeClient {
     query: Query,
     onEvent: (event: WatchEvent<T>) => void,
     signal?: AbortSignal,
-    /** unref: the open stream does not keep the process alive. */
-    options: { unref?: boolean } = {},
+    /** unref: the open stream does not keep the process alive; onOpen: the server accepted the watch. */
+    options: { unref?: boolean; onOpen?: () => void } = {},
   ): Promise<void> {
     this.count('WATCH');
     const base = this.baseOptions ?? (await this.options());
@@ -282,6 +282,7 @@ export class KubeClient {
           res.on('end', () => reject(toApiError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
           return;
         }
+        options.onOpen?.();
         let buffered = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {

@@ -34,7 +34,8 @@ export class Informer<T extends KubeObject> {
   private synced!: Promise<void>;
   private running = false;
   private listedOnce = false;
-  private failing = false;
+  private watching = false;
+  private lastFailed = false;
 
   constructor(
     private readonly client: KubeClient,
@@ -42,9 +43,14 @@ export class Informer<T extends KubeObject> {
     private readonly options: InformerOptions<T> = {},
   ) {}
 
-  /** True while the cache follows the API server: listed, and no error since the last event or list. */
+  /** True while the cache follows the API server: listed, and a watch from that list is open. */
   get current(): boolean {
-    return this.listedOnce && !this.failing;
+    return this.listedOnce && this.watching;
+  }
+
+  /** True when the last list or watch failed (until one succeeds again): waiting for the cache would not help. */
+  get failing(): boolean {
+    return this.lastFailed;
   }
 
   on(handler: Handler<T>): this {
@@ -102,7 +108,7 @@ export class Informer<T extends KubeObject> {
     else this.objects.delete(key);
   }
 
-  /** Starts the loop; resolves once the first list is in the cache. */
+  /** Starts the loop; resolves once the first list is in the cache and a watch from it is open. */
   start(): Promise<void> {
     if (this.running) return this.synced;
     this.running = true;
@@ -151,7 +157,6 @@ export class Informer<T extends KubeObject> {
     }
     this.resourceVersion = resourceVersion;
     this.listedOnce = true;
-    this.failing = false;
   }
 
   private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', raw: KubeObject) {
@@ -172,10 +177,7 @@ export class Informer<T extends KubeObject> {
     let failures = 0;
     while (this.running) {
       try {
-        if (!this.resourceVersion) {
-          await this.relist();
-          markSynced();
-        }
+        if (!this.resourceVersion) await this.relist();
         let gone = false;
         await this.client.watch(
           this.path,
@@ -190,18 +192,26 @@ export class Informer<T extends KubeObject> {
               if (event.object.code === 410) gone = true;
               return;
             }
-            this.failing = false;
             this.resourceVersion = event.object.metadata.resourceVersion ?? this.resourceVersion;
             if (event.type !== 'BOOKMARK') this.apply(event.type, event.object);
           },
           this.abort.signal,
-          { unref: this.options.unref },
+          {
+            unref: this.options.unref,
+            onOpen: () => {
+              this.watching = true;
+              this.lastFailed = false;
+              markSynced();
+            },
+          },
         );
+        this.watching = false;
         if (gone) this.resourceVersion = '';
         failures = 0;
       } catch (e) {
+        this.watching = false;
         if (!this.running) return;
-        this.failing = true;
+        this.lastFailed = true;
         if (e instanceof KubeApiError && e.statusCode === 410) this.resourceVersion = '';
         else this.options.onError?.(e);
         failures += 1;

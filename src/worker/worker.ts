@@ -22,7 +22,7 @@ export async function createPitstopWorker(options: PitstopWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath }),
-    activities: createActivities({ kube: options.kube }),
+    activities: createActivities({ kube: options.kube, podRequests: options.podRequests }),
     ...options.overrides,
   });
 }

@@ -12,6 +12,7 @@ import { inject } from 'vitest';
 import { isAlreadyExists, KubeClient, paths, type KubeObject } from '../../src/k8s/client.js';
 import { kubeconfigYaml } from '../../src/sandbox/cluster.js';
 import { createPitstopWorker } from '../../src/worker/worker.js';
+import { PodRequestCache } from '../../src/activities/podRequests.js';
 import type { MaintenanceResult, Progress } from '../../src/workflows/messages.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { untilVmisRunning } from '../support/cluster.js';
@@ -21,6 +22,7 @@ import { byKind, renderDeploy, type Manifest } from './kustomize.js';
 
 let env: TestEnv;
 let saKube: KubeClient;
+let podRequests: PodRequestCache;
 let connection: NativeConnection;
 let worker: Worker;
 let running: Promise<void>;
@@ -161,6 +163,7 @@ beforeAll(async () => {
     { mode: 0o600 },
   );
   saKube = KubeClient.fromFile(kubeconfig);
+  podRequests = new PodRequestCache(saKube);
 
   connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   worker = await createPitstopWorker({
@@ -168,12 +171,14 @@ beforeAll(async () => {
     namespace: 'default',
     taskQueue: env.taskQueue,
     kube: saKube,
+    podRequests,
     workflowBundlePath: inject('workflowBundlePath'),
   });
   running = worker.run();
 });
 
 afterAll(async () => {
+  podRequests?.stop();
   if (worker) {
     worker.shutdown();
     await running;
@@ -244,6 +249,9 @@ describe("deploy/'s RBAC on a cluster with the RBAC authorizer", () => {
     const progress = await handle.query<Progress>('progress');
     expect(progress.power).toBe('on');
     expect(await invariantViolations(env.kube, before, 'worker-1')).toEqual([]);
+    // The pods rule lets the worker watch pods: capacity came from its cache, not from lists of every pod.
+    expect(podRequests.answered.fromCache).toBeGreaterThan(0);
+    expect(podRequests.answered.byList).toBe(0);
   });
 
   it('without the pods/eviction rule the drain is forbidden and the maintenance rolls back', async () => {
