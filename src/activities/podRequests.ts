@@ -87,7 +87,7 @@ export class PodRequestCache {
     private readonly client: KubeClient,
     options: PodRequestCacheOptions = {},
   ) {
-    this.syncTimeoutMs = options.syncTimeoutMs ?? 30_000;
+    this.syncTimeoutMs = options.syncTimeoutMs ?? 10_000;
     this.idleMs = options.idleMs ?? 10 * 60_000;
     this.pageSize = options.pageSize ?? POD_PAGE_SIZE;
   }
