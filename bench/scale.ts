@@ -245,23 +245,31 @@ try {
   }
   row('most node maintenances at once (pending child workflows)', String(maxConcurrent));
   if (ROLLING) {
-    // Pacing of the roll, from its last run's history: the capacity check before each node, child starts.
-    const events = (await client.workflow.getHandle('rolling-scale').fetchHistory()).events ?? [];
-    const scheduled = new Map<number, { type: string; at: number }>();
+    // Pacing of the roll, from all its runs' histories: the capacity look before nodes start, child starts.
+    const runs = [...rollRuns].sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+    const events = [];
+    for (const run of runs) {
+      events.push(...((await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()).events ?? []));
+    }
+    const scheduled = new Map<string, { type: string; at: number }>();
     const checks: number[] = [];
     const childStarts: number[] = [];
+    let runIndex = -1;
     for (const e of events) {
+      // Event ids start again at 1 in each run.
+      if (Number(e.eventId) === 1) runIndex += 1;
+      const key = (id: unknown) => `${runIndex}/${Number(id)}`;
       const a = e.activityTaskScheduledEventAttributes;
-      if (a) scheduled.set(Number(e.eventId), { type: a.activityType?.name ?? '', at: timeOf(e.eventTime) });
+      if (a) scheduled.set(key(e.eventId), { type: a.activityType?.name ?? '', at: timeOf(e.eventTime) });
       const done = e.activityTaskCompletedEventAttributes;
-      const run = done ? scheduled.get(Number(done.scheduledEventId)) : undefined;
+      const run = done ? scheduled.get(key(done.scheduledEventId)) : undefined;
       // checkFleetNodes looks at several next nodes at once; checkFleetNode (older runs) at one.
       if (run?.type === 'checkFleetNode' || run?.type === 'checkFleetNodes') checks.push(timeOf(e.eventTime) - run.at);
       if (e.startChildWorkflowExecutionInitiatedEventAttributes) childStarts.push(timeOf(e.eventTime));
     }
     const gaps = childStarts.slice(1).map((t, i) => t - (childStarts[i] ?? t));
     row(
-      'roll pacing (last run): capacity looks (checkFleetNode[s]) / children started; look scheduled → completed',
+      'roll pacing (all runs): capacity looks (checkFleetNode[s]) / children started; look scheduled → completed',
       `${checks.length} / ${childStarts.length}; ${spread(checks)}`,
     );
     row('  interval between child starts', spread(gaps));
