@@ -89,9 +89,10 @@ export class AttributingKubeClient extends KubeClient {
     query: Query,
     onEvent: (event: WatchEvent<T>) => void,
     signal?: AbortSignal,
+    options?: Parameters<KubeClient['watch']>[4],
   ): Promise<void> {
     this.attribute();
-    return super.watch(path, query, onEvent, signal);
+    return super.watch(path, query, onEvent, signal, options);
   }
   reset() {
     this.counter.total = 0;
