@@ -108,10 +108,10 @@ export function createActivities({ kube: client, podRequests = new PodRequestCac
       if (input.unmark) await unmarkNode({ node: input.node, ...input.unmark });
       return await releaseNodeLease(client, input);
     },
-    /** With `mark`, the node's phase mark follows in the same activity. */
-    async cordon(input: { node: string; workflowId: string; mark?: Omit<NodeMark, 'node'> }) {
+    /** With `marks`, the node's phase marks follow in the same activity. */
+    async cordon(input: { node: string; workflowId: string; marks?: Omit<NodeMark, 'node'>[] }) {
       const result = await cordonNode(client, input);
-      if (input.mark) await markNode({ node: input.node, ...input.mark });
+      for (const mark of input.marks ?? []) await markNode({ node: input.node, ...mark });
       return result;
     },
     uncordon: (input: { node: string; workflowId: string }) => uncordonNode(client, input),
@@ -133,7 +133,11 @@ export function createActivities({ kube: client, podRequests = new PodRequestCac
       waitForVmiOffNode(client, { ...input, ...waitControls() }),
     deleteVmi: (input: Vm) => deleteVmi(client, input),
 
-    drainRound: (input: DrainRoundInput) => drainRound(client, input),
+    /** With `mark`, the node's phase mark goes first in the same activity. */
+    async drainRound(input: DrainRoundInput & { mark?: Omit<NodeMark, 'node'> }) {
+      if (input.mark) await markNode({ node: input.node, ...input.mark });
+      return await drainRound(client, input);
+    },
 
     /** Rolling maintenance: the nodes it covers, and a look at each one before it starts. */
     listFleetNodes: (input: Parameters<typeof listFleetNodes>[1]) =>

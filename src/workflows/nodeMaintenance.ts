@@ -252,19 +252,21 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
     // done before the call; the roll-back's uncordon only undoes marks carrying this workflow's id (chaos seed 89).
     // Older runs replay as they ran.
     if (patched('cordon-counted-before-call')) changed.cordoned = true;
-    const started = {
-      phase: 'Cordon',
-      message: `maintenance ${workflowId} started: ${request.reason ?? 'no reason given'}`,
-    };
-    // The cordon marks the node in the same activity (fewer history events); older runs replay as they ran.
-    const cordonMarks = patched('cordon-marks-node');
-    await quick.cordon({ node, workflowId, ...(cordonMarks && { mark: started }) });
+    // The node's marks (phase annotation + Event) ride along with the activity beside them, to keep histories short:
+    // the cordon marks Cordon and EvacuateVMs, the first drain round EvictPods, the lease release the end. Runs
+    // recorded before that replay as they ran, with a markNode activity each.
+    const marksRideAlong = patched('node-marks-ride-along');
+    const marks = [
+      { phase: 'Cordon', message: `maintenance ${workflowId} started: ${request.reason ?? 'no reason given'}` },
+      { phase: 'EvacuateVMs' },
+    ];
+    await quick.cordon({ node, workflowId, ...(marksRideAlong && { marks }) });
     changed.cordoned = true;
-    if (!cordonMarks) await quick.markNode({ node, ...started });
+    if (!marksRideAlong) await quick.markNode({ node, ...marks[0]! });
 
     // 3. Evacuate VMs per plan, at most policy.parallelMigrations at once.
     enter('EvacuateVMs', `${verdict.plan.length} VMs`);
-    await quick.markNode({ node, phase: 'EvacuateVMs' });
+    if (!marksRideAlong) await quick.markNode({ node, ...marks[1]! });
     progress.vms = verdict.plan.map((p) => ({
       vmi: p.vmi,
       action: p.action,
@@ -277,8 +279,8 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
 
     // 4. Evict the remaining pods (re-listed each round; PDB 429s retried with backoff).
     enter('EvictPods');
-    await quick.markNode({ node, phase: 'EvictPods' });
-    await drainPods();
+    if (!marksRideAlong) await quick.markNode({ node, phase: 'EvictPods' });
+    await drainPods(marksRideAlong ? { phase: 'EvictPods' } : undefined);
 
     // 5. Power off and wait until the machine is off and the node NotReady.
     if (power.kind !== 'none') {
@@ -340,10 +342,8 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
     await restoreStopped(changed.stopped);
 
     const completed = { message: `maintenance ${workflowId} completed` };
-    // Releasing the lease unmarks the node in the same activity; older runs replay as they ran.
-    const releaseUnmarks = patched('release-unmarks-node');
-    if (!releaseUnmarks) await quick.unmarkNode({ node, ...completed });
-    await quick.releaseLease({ node, workflowId, ...(releaseUnmarks && { unmark: completed }) });
+    if (!marksRideAlong) await quick.unmarkNode({ node, ...completed });
+    await quick.releaseLease({ node, workflowId, ...(marksRideAlong && { unmark: completed }) });
     changed.lease = false;
     enter('Done');
     return { node, outcome: 'Completed', verdict, summary: summary() };
@@ -591,14 +591,16 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
     return await escalate(plan, r, `${migrationFailure(r)}, after a retry`);
   }
 
-  async function drainPods() {
+  /** Evicts the node's pods round by round; `mark` (the phase's node mark) rides along with the first round. */
+  async function drainPods(mark?: { phase: string }) {
     const deadline = Date.now() + policy.drain.timeoutMs;
-    for (;;) {
+    for (let first = true; ; first = false) {
       await unpaused();
       const round = await quick.drainRound({
         node,
         deleteEmptyDirData: policy.drain.deleteEmptyDirData,
         evictUnmanagedPods: policy.drain.evictUnmanagedPods,
+        ...(first && mark && { mark }),
       });
       progress.pods.total = Math.max(progress.pods.total, round.total - round.skipped.length);
       progress.pods.evicted += round.evicted.length;
