@@ -104,6 +104,23 @@ describe('a maintenance from start to finish', () => {
     expect(await invariantViolations(env.kube, before, 'worker-1', ['vms/w1-stay-off'])).toEqual([]);
     expect((await vmOf(env.kube, 'vms', 'w1-none'))?.spec.runStrategy).toBe('Always');
     expect((await vmOf(env.kube, 'vms', 'w1-stay-off'))?.spec.runStrategy).toBe('Halted');
+    // `kubectl describe node` tells the story, phase by phase, and the phase annotation is gone.
+    const events = await env.kube.list(paths.events('default'), { fieldSelector: 'involvedObject.name=worker-1' });
+    // In the order they were written (etcd's revision; the timestamps have whole seconds only).
+    const reasons = events.items
+      .filter((e) => String(e.reason).startsWith('Maintenance'))
+      .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion))
+      .map((e) => e.reason);
+    expect([...new Set(reasons)]).toEqual([
+      'MaintenanceCordon',
+      'MaintenanceEvacuateVMs',
+      'MaintenanceEvictPods',
+      'MaintenancePowerOff',
+      'MaintenanceHold',
+      'MaintenanceEnded',
+    ]);
+    const annotations = (await env.kube.get(paths.node('worker-1'))).metadata.annotations ?? {};
+    expect(annotations['pitstop.io/maintenance-phase']).toBeUndefined();
   });
 
   it('leaves a node that was already cordoned cordoned, and reboots straight through with hold: none', async () => {
