@@ -237,17 +237,7 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
         await condition(allHandlersFinished);
         await continueAsNew<typeof rollingMaintenance>(input, { ...state, runs: state.runs + 1 });
       }
-      const step = nextStep({
-        rows: state.rows,
-        maxUnavailable: request.maxUnavailable,
-        maxFailures: request.maxFailures,
-        paused: state.paused,
-        ...(request.window && { window: request.window }),
-        pauseBetweenNodesMs: request.pauseBetweenNodesMs,
-        ...(state.lastFinishedAt !== undefined && { lastFinishedAt: state.lastFinishedAt }),
-        retryAt: state.retryAt,
-        now: Date.now(),
-      });
+      const step = nextStep(situation());
       if (step.kind === 'done') {
         finished = true;
         return end(step.stopped);
