@@ -45,8 +45,11 @@ const toPodRequest = (pod: KubeObject): PodRequest => ({
   memoryBytes: podMemoryRequest(pod),
 });
 
-function sumByNode(pods: Iterable<{ nodeName?: string; memoryBytes: number }>): Map<string, number> {
-  const requested = new Map<string, number>();
+/** Adds each pod's memory request to its node's sum in `requested`. */
+function sumByNode(
+  pods: Iterable<{ nodeName?: string; memoryBytes: number }>,
+  requested = new Map<string, number>(),
+): Map<string, number> {
   for (const pod of pods) {
     if (pod.nodeName) requested.set(pod.nodeName, (requested.get(pod.nodeName) ?? 0) + pod.memoryBytes);
   }
@@ -55,11 +58,12 @@ function sumByNode(pods: Iterable<{ nodeName?: string; memoryBytes: number }>): 
 
 /** Node name → memory requested by its pods that have not ended, from a paged list of every pod (no cache). */
 export async function listRequestedMemory(client: KubeClient, pageSize = POD_PAGE_SIZE): Promise<Map<string, number>> {
-  const pods: PodRequest[] = [];
+  const requested = new Map<string, number>();
+  // Summed page by page: no page is kept once counted.
   await client.listPages(paths.pods(), { fieldSelector: NOT_ENDED, limit: pageSize }, (items) =>
-    pods.push(...items.map(toPodRequest)),
+    sumByNode(items.map(toPodRequest), requested),
   );
-  return sumByNode(pods);
+  return requested;
 }
 
 /** Where the requested memory per node comes from: a fresh list, or a worker's cache. */

@@ -111,8 +111,8 @@ function matchesSelector(node: NodeFacts, selector: Record<string, string> | und
 
 /**
  * The nodes with only the labels some VM's nodeSelector asks about, the only labels preflight reads. The snapshot
- * is an activity result kept in the workflow's history: on 1,000 real nodes with their dozens of labels each it
- * would be a payload of a megabyte or more, near Temporal's 2 MB limit.
+ * is an activity result kept in the workflow's history, and every label of every node would grow it with the
+ * cluster toward Temporal's 2 MB payload limit (at 1 KB of labels a node, 1 MB at 1,000 nodes).
  */
 export function keepSelectedLabels(nodes: NodeFacts[], vms: Pick<VmFacts, 'nodeSelector'>[]): NodeFacts[] {
   const keys = new Set(vms.flatMap((vm) => Object.keys(vm.nodeSelector ?? {})));

@@ -228,9 +228,9 @@ export class KubeClient {
     return this.request<KubeList<T>>('GET', path + queryString(query));
   }
   /**
-   * Lists page by page (`limit` objects a page, or all at once without one), handing each page's items to `onPage`, so a big collection is never
-   * parsed or held at once. The pages are one snapshot: the continue token pins the first page's resourceVersion.
-   * Resolves with that resourceVersion.
+   * Lists page by page (`limit` objects a page, or all at once without one), handing each page's items to
+   * `onPage`, so a big collection is never parsed or held at once. The pages are one snapshot: the continue token
+   * pins the first page's resourceVersion. Resolves with that resourceVersion.
    */
   async listPages<T extends KubeObject>(path: string, query: Query, onPage: (items: T[]) => void): Promise<string> {
     let token: string | undefined;

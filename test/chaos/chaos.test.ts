@@ -1,32 +1,11 @@
 // A short chaos run as part of `npm test`: a few seeds, each a generated cluster slice and maintenance under its
 // fault mix (API faults through the proxy, worker SIGKILLs, a Temporal dev-server restart, a cancel, misbehaving
 // VMs), each ending with DESIGN.md's invariants read from the cluster. The long run is `npm run chaos`.
-import { mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { formatReport, openChaosWorld, type ChaosWorld, type RunReport } from '../../src/chaos/run.js';
-import { generatePlan, type ChaosPlan } from '../../src/chaos/generate.js';
+import { describe, expect, it } from 'vitest';
+import { generatePlan } from '../../src/chaos/generate.js';
+import { useChaosWorld } from '../support/chaos.js';
 
-let world: ChaosWorld;
-
-beforeAll(async () => {
-  world = await openChaosWorld({
-    workDir: mkdtempSync(join(inject('runDir'), 'chaos-')),
-    log: (line) => {
-      if (process.env.PITSTOP_TEST_VERBOSE) console.log(line);
-    },
-  });
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
-
-async function run(seed: number, adjust?: (plan: ChaosPlan) => ChaosPlan): Promise<RunReport> {
-  const report = await world.run(seed, adjust);
-  console.log(`[chaos] ${formatReport(report)}`);
-  return report;
-}
+const run = useChaosWorld('chaos');
 
 const ENDED = ['Completed', 'RolledBack', 'Cancelled'];
 

@@ -1,30 +1,9 @@
 // Failures the chaos runs found, each replayed from its seed (the same scenario, input and fault mix) after the fix.
-import { mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { formatReport, openChaosWorld, type ChaosWorld, type RunReport } from '../../src/chaos/run.js';
+import { describe, expect, it } from 'vitest';
 import { generatePlan } from '../../src/chaos/generate.js';
+import { useChaosWorld } from '../support/chaos.js';
 
-let world: ChaosWorld;
-
-beforeAll(async () => {
-  world = await openChaosWorld({
-    workDir: mkdtempSync(join(inject('runDir'), 'chaos-regressions-')),
-    log: (line) => {
-      if (process.env.PITSTOP_TEST_VERBOSE) console.log(line);
-    },
-  });
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
-
-async function run(seed: number): Promise<RunReport> {
-  const report = await world.run(seed);
-  console.log(`[chaos] ${formatReport(report)}`);
-  return report;
-}
+const run = useChaosWorld('chaos-regressions');
 
 describe('chaos regressions', () => {
   it('seed 1: preflight under 5% API faults and two worker kills no longer fails on a socket hang-up', async () => {
