@@ -34,7 +34,8 @@ import { paths, type KubeClient } from '../src/k8s/client.js';
 import { parseScenario } from '../src/sandbox/scenario.js';
 import { kv } from '../src/activities/kubevirt.js';
 import { startBenchWorker } from './worker.js';
-import { progressQuery, type MaintenanceResult } from '../src/workflows/messages.js';
+import type { MaintenanceResult } from '../src/domain/progress.js';
+import { progressQuery } from '../src/workflows/messages.js';
 import {
   AttributingKubeClient,
   argValue,

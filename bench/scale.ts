@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/client';
 import { parseScenario } from '../src/sandbox/scenario.js';
 import { writeWorkflowBundle } from '../src/worker/bundle.js';
-import type { MaintenanceResult } from '../src/workflows/messages.js';
-import type { RollingProgress, RollingResult } from '../src/domain/rolling.js';
+import type { MaintenanceResult } from '../src/domain/progress.js';
+import type { RollingProgress, RollingResult } from '../src/domain/rollingProgress.js';
 import { argValue, finishBenchmark, startBenchServers, median, peakRssMiB, seconds, spread, timeOf } from './lib.js';
 
 const args = process.argv.slice(2);

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readTokens, type ApiToken } from './api/auth.js';
 import { durationProblem, parseDuration } from './domain/durations.js';
-import { TASK_QUEUE } from './workflows/messages.js';
+import { TASK_QUEUE } from './domain/workflowNames.js';
 
 export type { ApiToken };
 

@@ -10,7 +10,7 @@ import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { loadScenarioFile } from './sandbox/scenario.js';
 import { KubeClient } from './k8s/client.js';
 import { createPitstopWorker } from './worker/worker.js';
-import { TASK_QUEUE } from './workflows/messages.js';
+import { TASK_QUEUE } from './domain/workflowNames.js';
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { paths } from './k8s/client.js';

@@ -1,15 +1,9 @@
 // The fleet as a rolling maintenance sees it: which nodes it covers (by selector or by name, with their VM counts),
 // and, before nodes start, which of the next ones are free and whose VMs fit elsewhere (decided by
-// domain/rollingPlan.ts). checkFleetNode (one node per look) stays for roll runs that began before checkFleetNodes.
+// domain/rollingPlan.ts).
 import { paths, type KubeClient, type KubeObject } from '../k8s/client.js';
 import type { MaintenancePolicy } from '../domain/request.js';
-import {
-  admitNodes,
-  checkNode,
-  type AdmissionCheck,
-  type FleetCandidate,
-  type NodeCheck,
-} from '../domain/rollingPlan.js';
+import { admitNodes, type AdmissionCheck, type FleetCandidate } from '../domain/rollingPlan.js';
 import { describeNodes, nodeLeaseHolders } from './kubernetes.js';
 import { clusterEvictionStrategy, kv, vmsOnNode } from './kubevirt.js';
 import type { RequestedMemorySource } from './podRequests.js';
@@ -50,21 +44,6 @@ export async function listFleetNodes(
     nodes: wanted.filter((n) => names.has(n)).map((name) => ({ name, vmCount: counts.get(name) ?? 0 })),
     missing: wanted.filter((n) => !names.has(n)),
   };
-}
-
-/** One look at the cluster before the roll starts `node`: its lease and room for its VMs. */
-export async function checkFleetNode(
-  client: KubeClient,
-  input: { node: string; alsoDown: string[]; policy: MaintenancePolicy; ownWorkflowId: string },
-  requestedMemory?: RequestedMemorySource,
-): Promise<NodeCheck> {
-  const [nodes, vms, evictionStrategy, leases] = await Promise.all([
-    describeNodes(client, requestedMemory),
-    vmsOnNode(client, input.node),
-    clusterEvictionStrategy(client),
-    nodeLeaseHolders(client, input.node),
-  ]);
-  return checkNode({ ...input, nodes, vms, leases, clusterEvictionStrategy: evictionStrategy });
 }
 
 /** How many candidates' VMs are read at once (each costs a few lists and one GET per VM). */

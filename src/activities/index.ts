@@ -19,7 +19,7 @@ import {
   waitForNodeReady,
 } from './kubernetes.js';
 import { drainRound, type DrainRoundInput } from './drain.js';
-import { checkFleetNode, checkFleetNodes, listFleetNodes } from './fleet.js';
+import { checkFleetNodes, listFleetNodes } from './fleet.js';
 import {
   cancelMigration,
   clusterEvictionStrategy,
@@ -139,11 +139,9 @@ export function createActivities({ kube: client, podRequests = new PodRequestCac
       return await drainRound(client, input);
     },
 
-    /** Rolling maintenance: the nodes it covers, and a look at each one before it starts. */
+    /** Rolling maintenance: the nodes it covers, and a look at the next ones before they start. */
     listFleetNodes: (input: Parameters<typeof listFleetNodes>[1]) =>
       kube('listing the nodes of a rolling maintenance', () => listFleetNodes(client, input)),
-    checkFleetNode: (input: Parameters<typeof checkFleetNode>[1]) =>
-      kube(`checking node ${input.node} before its maintenance`, () => checkFleetNode(client, input, requestedMemory)),
     checkFleetNodes: (input: Parameters<typeof checkFleetNodes>[1]) =>
       kube(`checking nodes ${input.nodes.join(', ')} before their maintenance`, () =>
         checkFleetNodes(client, input, requestedMemory),

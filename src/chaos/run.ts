@@ -16,7 +16,7 @@ import { startTemporalDevServer, type DevServer } from '../devserver/temporal.js
 import { freePort } from '../sandbox/processes.js';
 import { ensureTools, type ToolPaths } from '../tools/binaries.js';
 import { writeWorkflowBundle } from '../worker/bundle.js';
-import type { Progress } from '../workflows/messages.js';
+import type { Progress } from '../domain/progress.js';
 import { NO_FAULTS, startFaultProxy, type FaultKind, type FaultProxy } from './faultProxy.js';
 import { generatePlan, type ChaosPlan, type GenerateOptions } from './generate.js';
 import { invariantViolations, MigrationMonitor, recordBefore } from './invariants.js';

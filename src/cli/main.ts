@@ -12,7 +12,7 @@ import { ConfigError } from '../worker/config.js';
 import { connectClient, type ConnectedClient } from './../client/connect.js';
 import { NotFoundError, RefusedError } from '../client/errors.js';
 import { PitstopService, type MaintenanceView } from '../client/service.js';
-import type { MaintenanceResult, Progress } from '../workflows/messages.js';
+import type { MaintenanceResult, Progress } from '../domain/progress.js';
 import { changeLines, planLines, progressLines, rollingLines, runLines, viewLines } from './render.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, refused: 4, internal: 5 } as const;

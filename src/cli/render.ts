@@ -1,6 +1,6 @@
 // Text rendering of progress for the CLI: progress bars on a terminal, plain lines elsewhere. Pure functions.
-import type { RollingProgress } from '../domain/rolling.js';
-import type { Progress } from '../workflows/messages.js';
+import type { RollingProgress } from '../domain/rollingProgress.js';
+import type { Progress } from '../domain/progress.js';
 import type { MaintenanceView, RollingView, RunSummary } from '../client/service.js';
 
 export function bar(done: number, total: number, width = 24): string {

@@ -22,18 +22,12 @@ import { InvalidInputError } from '../domain/errors.js';
 import { nameProblem } from '../domain/names.js';
 import type { Decision } from '../domain/plan.js';
 import { parseMaintenanceRequest, type MaintenanceInput, type MaintenanceRequest } from '../domain/request.js';
-import { parseRollingRequest, rollingWorkflowIdFor, type RollingProgress } from '../domain/rolling.js';
+import type { DecideInput, MaintenanceResult, Progress, ReleaseInput } from '../domain/progress.js';
+import { parseRollingRequest, rollingWorkflowIdFor } from '../domain/rolling.js';
+import type { RollingProgress } from '../domain/rollingProgress.js';
 import { parseScheduleRequest, type ScheduleRequest } from '../domain/schedule.js';
-import {
-  MAINTENANCE_NODE,
-  MAINTENANCE_PHASE,
-  ROLLING_WORKFLOW_TYPE,
-  workflowIdFor,
-  type DecideInput,
-  type MaintenanceResult,
-  type Progress,
-  type ReleaseInput,
-} from '../workflows/messages.js';
+import { workflowIdFor, WORKFLOW_TYPES } from '../domain/workflowNames.js';
+import { MAINTENANCE_NODE, MAINTENANCE_PHASE } from '../workflows/messages.js';
 import { NotFoundError, RefusedError } from './errors.js';
 
 export const NODE_WORKFLOW_TYPE = 'nodeMaintenance';
@@ -372,7 +366,7 @@ export class PitstopService {
         throw new NotFoundError(`nodes not in the cluster: ${missing.join(', ')}; nothing was started`);
       }
     }
-    return await this.startOrGet(ROLLING_WORKFLOW_TYPE, rollingWorkflowIdFor(request.name), input);
+    return await this.startOrGet(WORKFLOW_TYPES.rollingMaintenance, rollingWorkflowIdFor(request.name), input);
   }
 
   async getRolling(name: string): Promise<RollingView> {
@@ -412,7 +406,11 @@ export class PitstopService {
 
   async listRolling(options: { running?: boolean; limit?: number } = {}): Promise<RunSummary[]> {
     const limit = checkLimit(options.limit);
-    return await this.listRuns(ROLLING_WORKFLOW_TYPE, options.running ? [`ExecutionStatus = 'Running'`] : [], limit);
+    return await this.listRuns(
+      WORKFLOW_TYPES.rollingMaintenance,
+      options.running ? [`ExecutionStatus = 'Running'`] : [],
+      limit,
+    );
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -430,7 +428,7 @@ export class PitstopService {
         },
         action: {
           type: 'startWorkflow',
-          workflowType: ROLLING_WORKFLOW_TYPE,
+          workflowType: WORKFLOW_TYPES.rollingMaintenance,
           // Temporal appends the scheduled time: rolling-<name>-2026-11-24T22:00:00Z.
           workflowId: rollingWorkflowIdFor(request.rolling.name),
           taskQueue: this.taskQueue,
@@ -483,7 +481,7 @@ export class PitstopService {
   async listSchedules(): Promise<{ name: string; paused: boolean; note?: string; nextActionTimes: string[] }[]> {
     const found: { name: string; paused: boolean; note?: string; nextActionTimes: string[] }[] = [];
     for await (const s of this.client.schedule.list() as AsyncIterable<ScheduleSummary>) {
-      if (s.action?.type !== 'startWorkflow' || s.action.workflowType !== ROLLING_WORKFLOW_TYPE) continue;
+      if (s.action?.type !== 'startWorkflow' || s.action.workflowType !== WORKFLOW_TYPES.rollingMaintenance) continue;
       found.push({
         name: s.scheduleId,
         paused: s.state.paused,

@@ -1,13 +1,12 @@
 /**
- * The input of the `rollingMaintenance` workflow (many nodes, one after another, at most `maxUnavailable` at once)
- * and the shape of its progress. Validated with the same conventions as the node request: every problem reported at
+ * The input of the `rollingMaintenance` workflow (many nodes, one after another, at most `maxUnavailable` at once);
+ * its progress is in rollingProgress.ts. Validated with the same conventions as the node request: every problem reported at
  * once, one line each, starting with the field path.
  */
 import { z } from 'zod';
 import { durationProblem, parseDuration } from './durations.js';
 import { InvalidInputError } from './errors.js';
 import { nameProblem } from './names.js';
-import type { PendingDecision, Phase } from '../workflows/messages.js';
 import { maintenanceInputSchema, parseMaintenanceRequest, type MaintenanceRequest } from './request.js';
 
 export const ROLLING_ORDERS = ['name', 'fewestVms'] as const;
@@ -145,61 +144,4 @@ export function parseRollingRequest(input: unknown): RollingRequest {
     ...(data.requestedBy !== undefined && { requestedBy: data.requestedBy }),
     ...(data.continueAsNewAfterEvents !== undefined && { continueAsNewAfterEvents: data.continueAsNewAfterEvents }),
   };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Progress (query `progress` of rollingMaintenance)
-
-export type RollingNodeState = 'pending' | 'running' | 'completed' | 'failed' | 'refused' | 'skipped';
-
-export interface RollingNodeRow {
-  node: string;
-  state: RollingNodeState;
-  /** The child nodeMaintenance workflow id (`maintenance-<node>`). */
-  workflowId: string;
-  /** The run id of the child this roll started, once started. */
-  runId?: string;
-  /** The child's phase, as last seen. */
-  phase?: Phase;
-  /** Escalations the child is waiting on: answer them with the child's `decide` update. */
-  decisionsPending: PendingDecision[];
-  vmCount?: number;
-  startedAt?: string;
-  finishedAt?: string;
-  message?: string;
-}
-
-export type RollingStatus =
-  | 'Running'
-  | 'Paused'
-  | 'WaitingForWindow'
-  | 'WaitingForCapacity'
-  | 'Stopped' // maxFailures exceeded: no new node starts
-  | 'Completed';
-
-export interface RollingProgress {
-  name: string;
-  status: RollingStatus;
-  maxUnavailable: number;
-  maxFailures: number;
-  failures: number;
-  nodes: RollingNodeRow[];
-  /** When the next window opens, if the roll waits for one. */
-  nextWindowAt?: string;
-  /** How many times this roll has continued as new. */
-  runs: number;
-  message?: string;
-}
-
-/** What a finished roll returns (and, when it stopped at maxFailures, carries as the failure's details). */
-export interface RollingResult {
-  name: string;
-  status: 'Completed' | 'Stopped';
-  completed: string[];
-  failed: string[];
-  refused: string[];
-  skipped: string[];
-  /** Nodes never started because the roll stopped. */
-  notStarted: string[];
-  runs: number;
 }

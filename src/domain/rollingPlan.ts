@@ -5,7 +5,8 @@
 import { planNode, type VmFacts } from './plan.js';
 import { needsRoomElsewhere, placeVms, formatBytes, type LeaseHolder, type NodeFacts } from './preflight.js';
 import type { MaintenancePolicy } from './request.js';
-import type { MaintenanceWindow, RollingNodeRow, RollingOrder, RollingStatus } from './rolling.js';
+import type { MaintenanceWindow, RollingOrder } from './rolling.js';
+import type { RollingNodeRow, RollingStatus } from './rollingProgress.js';
 import { isInWindow, nextWindowOpening } from './window.js';
 
 /** Natural order of names: worker-2 before worker-10. */

@@ -2,7 +2,7 @@
 // exports them with the SDK's metrics (Prometheus), they are not recorded while a history is replayed (so a worker
 // restart never counts a maintenance twice), and they add nothing to the history (replay-safe by construction).
 import { metricMeter } from '@temporalio/workflow';
-import type { Phase } from './messages.js';
+import { isTerminalPhase, type Phase } from '../domain/progress.js';
 
 export const METRICS = {
   maintenances: 'pitstop_maintenances',
@@ -10,8 +10,6 @@ export const METRICS = {
   migrations: 'pitstop_migrations',
   escalations: 'pitstop_escalations',
 } as const;
-
-const TERMINAL: readonly Phase[] = ['DryRun', 'Refused', 'Done', 'RolledBack', 'NeedsAttention'];
 
 const maintenances = metricMeter.createCounter(
   METRICS.maintenances,
@@ -38,7 +36,7 @@ const escalations = metricMeter.createCounter(
 /** Called on each phase change: the previous phase's duration, and the outcome when the run ends. */
 export function phaseChanged(previous: { phase: Phase; since: number } | undefined, next: Phase, now: number): void {
   if (previous) phaseDuration.record((now - previous.since) / 1000, { phase: previous.phase });
-  if (TERMINAL.includes(next)) maintenances.add(1, { outcome: next });
+  if (isTerminalPhase(next)) maintenances.add(1, { outcome: next });
 }
 
 export function migrationEnded(outcome: string): void {

@@ -13,7 +13,7 @@ import { isAlreadyExists, KubeClient, paths, type KubeObject } from '../../src/k
 import { kubeconfigYaml } from '../../src/sandbox/cluster.js';
 import { createPitstopWorker } from '../../src/worker/worker.js';
 import { PodRequestCache } from '../../src/activities/podRequests.js';
-import type { MaintenanceResult, Progress } from '../../src/workflows/messages.js';
+import type { MaintenanceResult, Progress } from '../../src/domain/progress.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { untilVmisRunning } from '../support/cluster.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';

@@ -9,7 +9,7 @@ import {
   orderNodes,
   type RollingSituation,
 } from '../../src/domain/rollingPlan.js';
-import type { RollingNodeRow } from '../../src/domain/rolling.js';
+import type { RollingNodeRow } from '../../src/domain/rollingProgress.js';
 import { DEFAULT_POLICY } from '../../src/domain/request.js';
 import { GiB, node, rwoVm, vm } from './fixtures.js';
 

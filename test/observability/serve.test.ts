@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { MaintenanceResult, Progress } from '../../src/workflows/messages.js';
+import type { MaintenanceResult, Progress } from '../../src/domain/progress.js';
 import { paths } from '../../src/k8s/client.js';
 import { kv } from '../../src/activities/kubevirt.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';

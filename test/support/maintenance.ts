@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { MaintenanceInput } from '../../src/domain/request.js';
-import type { Phase, Progress } from '../../src/workflows/messages.js';
+import type { Phase, Progress } from '../../src/domain/progress.js';
 import { eventually, type TestEnv } from './env.js';
 
 /** Short deadlines: the sandbox is fast, and a stuck test should fail in seconds, not hours. */

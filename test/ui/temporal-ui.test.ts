@@ -12,7 +12,7 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import { CHROMIUM_ARGS, ensureChromium } from '../../src/tools/chromium.js';
 import { ensureTemporal } from '../../src/tools/binaries.js';
 import { startTemporalDevServer, type DevServer } from '../../src/devserver/temporal.js';
-import type { MaintenanceResult } from '../../src/workflows/messages.js';
+import type { MaintenanceResult } from '../../src/domain/progress.js';
 import { startTestEnv, type TestEnv } from '../support/env.js';
 import { untilVmisRunning, vmOf } from '../support/cluster.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';

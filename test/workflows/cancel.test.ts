@@ -2,7 +2,8 @@
 // it was before, read from the cluster itself. Each test has its own node, so one roll-back cannot hide another's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { MAINTENANCE_PHASE, type Phase, type Progress } from '../../src/workflows/messages.js';
+import type { Phase, Progress } from '../../src/domain/progress.js';
+import { MAINTENANCE_PHASE } from '../../src/workflows/messages.js';
 import { paths, type KubeObject } from '../../src/k8s/client.js';
 import { kv, PREVIOUS_RUN_STRATEGY } from '../../src/activities/kubevirt.js';
 import { NODE_LEASE, NODE_MARKS } from '../../src/activities/kubernetes.js';

@@ -1,7 +1,7 @@
 // The happy path on the demo scenario `npm start` ships: the busiest worker, every kind of VM on it.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MaintenanceResult, Progress } from '../../src/workflows/messages.js';
+import type { MaintenanceResult, Progress } from '../../src/domain/progress.js';
 import { paths } from '../../src/k8s/client.js';
 import { loadScenarioFile } from '../../src/sandbox/scenario.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';

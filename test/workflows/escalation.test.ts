@@ -2,7 +2,7 @@
 // through the real Temporal dev server and the sandbox cluster, each test on its own node, checked from the cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { MaintenanceResult, Progress } from '../../src/workflows/messages.js';
+import type { MaintenanceResult, Progress } from '../../src/domain/progress.js';
 import { paths, type KubeObject } from '../../src/k8s/client.js';
 import { kv } from '../../src/activities/kubevirt.js';
 import { NODE_LEASE } from '../../src/activities/kubernetes.js';

@@ -1,7 +1,7 @@
 // Whole maintenances through the real Temporal dev server and the sandbox cluster, checked from the cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { MaintenanceResult } from '../../src/workflows/messages.js';
+import type { MaintenanceResult } from '../../src/domain/progress.js';
 import { paths } from '../../src/k8s/client.js';
 import { kv } from '../../src/activities/kubevirt.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';

@@ -3,7 +3,7 @@
 // follow-up README documents (power on by hand, then a maintenance with power none) puts the node back as it was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import type { Progress, MaintenanceResult } from '../../src/workflows/messages.js';
+import type { Progress, MaintenanceResult } from '../../src/domain/progress.js';
 import { paths } from '../../src/k8s/client.js';
 import { NODE_MARKS } from '../../src/activities/kubernetes.js';
 import { powerOnRedfish } from '../../src/activities/power.js';

@@ -2,7 +2,9 @@
 // change, and the outcome at the end. The parent follows its children through these reports after it continued as
 // new (it then holds no child handles any more). Workflows without a parent send nothing.
 import { CancellationScope, getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
-import { childReportSignal, type ChildOutcome, type ChildReport, type Progress } from './messages.js';
+import type { Progress } from '../../domain/progress.js';
+import type { ChildOutcome, ChildReport } from '../../domain/rollingProgress.js';
+import { childReportSignal } from '../messages.js';
 
 export class ParentReporter {
   private last = '';

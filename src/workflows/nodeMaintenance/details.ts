@@ -1,6 +1,6 @@
 // The progress as markdown for the Temporal UI's "current details" pane.
-import { formatBytes, type PreflightVerdict } from '../domain/preflight.js';
-import type { Progress } from './messages.js';
+import { formatBytes, type PreflightVerdict } from '../../domain/preflight.js';
+import type { Progress } from '../../domain/progress.js';
 
 const cell = (text: string | undefined) => (text ?? '').replace(/\|/g, '/');
 

@@ -1,0 +1,137 @@
+/**
+ * What a node maintenance shows while it runs (the `progress` query) and returns when it ends. Plain data: the
+ * workflow keeps it, the API, the CLI and the chaos judge read it.
+ */
+import type { Decision, RestoreMode, VmAction } from './plan.js';
+import type { PreflightVerdict } from './preflight.js';
+
+/** The runbook's phases, in the order a maintenance passes them, then the ways it ends. */
+export const PHASES = [
+  'Preflight',
+  'DryRun',
+  'Refused',
+  'Cordon',
+  'EvacuateVMs',
+  'EvictPods',
+  'PowerOff',
+  'Hold',
+  'PowerOn',
+  'WaitReady',
+  'Uncordon',
+  'RestoreVMs',
+  'Done',
+  'RollingBack',
+  'RolledBack',
+  /** The roll-back could not power the machine on: it is left cordoned for the operator. */
+  'NeedsAttention',
+  'Failed',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** The phases a run ends in: each is counted once in the `pitstop_maintenances` metric. */
+export const TERMINAL_PHASES = [
+  'DryRun',
+  'Refused',
+  'Done',
+  'RolledBack',
+  'NeedsAttention',
+] as const satisfies readonly Phase[];
+export type TerminalPhase = (typeof TERMINAL_PHASES)[number];
+
+/** Phases after which nothing more is held for the operator: a release then has nothing to release. */
+export const ENDING_PHASES = [...TERMINAL_PHASES, 'RollingBack', 'Failed'] as const satisfies readonly Phase[];
+
+export const isTerminalPhase = (phase: Phase): phase is TerminalPhase =>
+  (TERMINAL_PHASES as readonly Phase[]).includes(phase);
+
+export const VM_STATES = [
+  'pending',
+  'migrating',
+  'migrated',
+  'stopping',
+  'stopped',
+  'restoring',
+  'restored',
+  'awaitingDecision',
+  'awaitingExternal',
+  'movedExternally',
+  'deleted',
+  'left',
+  'failed',
+] as const;
+export type VmState = (typeof VM_STATES)[number];
+
+export interface VmRow {
+  vmi: string;
+  action: VmAction;
+  restore: RestoreMode;
+  state: VmState;
+  attempts: number;
+  sourceNode: string;
+  targetNode?: string;
+  migration?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  message?: string;
+}
+
+export interface PendingDecision {
+  vmi: string;
+  reason: string;
+  allowed: Decision[];
+  since: string;
+  deadline: string;
+}
+
+export type PowerState = 'on' | 'off' | 'unknown' | 'unmanaged';
+
+export interface PodProgress {
+  total: number;
+  evicted: number;
+  blocked: number;
+  blockers: string[];
+}
+
+export interface Progress {
+  node: string;
+  phase: Phase;
+  dryRun: boolean;
+  paused: boolean;
+  startedAt: string;
+  verdict?: PreflightVerdict;
+  message?: string;
+  vms: VmRow[];
+  pods: PodProgress;
+  decisionsPending: PendingDecision[];
+  power: PowerState;
+  hold?: { since: string; deadline: string; released?: string };
+  /** Share of the node's VMs and pods already off it (0–100), as Node Maintenance Operator reports it. */
+  drainProgress: number;
+  timeline: { at: string; phase: Phase; message?: string }[];
+}
+
+export interface MaintenanceSummary {
+  migrated: number;
+  restored: number;
+  leftOff: number;
+  deleted: number;
+  podsEvicted: number;
+}
+
+export interface MaintenanceResult {
+  node: string;
+  outcome: 'DryRun' | 'Refused' | 'Completed';
+  verdict: PreflightVerdict;
+  summary?: MaintenanceSummary;
+}
+
+/** The `decide` update: an operator's answer to a VM's escalation. */
+export interface DecideInput {
+  vmi: string;
+  action: Decision;
+}
+
+/** The `release` update: the repair is done, the node may come back. */
+export interface ReleaseInput {
+  note?: string;
+}

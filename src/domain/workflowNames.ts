@@ -1,0 +1,34 @@
+/**
+ * The names the workflows, the worker and every client must agree on: workflow types, the task queue, workflow ids
+ * and the types of the failures a workflow ends with. One table each, so a typo is a type error, not a lost run.
+ */
+
+/** The workflow types the worker registers (each is the name of its exported workflow function). */
+export const WORKFLOW_TYPES = {
+  nodeMaintenance: 'nodeMaintenance',
+  rollingMaintenance: 'rollingMaintenance',
+} as const;
+export type WorkflowType = (typeof WORKFLOW_TYPES)[keyof typeof WORKFLOW_TYPES];
+
+/** The default task queue of the worker and of the workflows the API and the CLI start. */
+export const TASK_QUEUE = 'pitstop';
+
+/** A node's maintenance has this id, so a node is never in two maintenances at once. */
+export const workflowIdFor = (node: string) => `maintenance-${node}`;
+
+/** The `type` of the ApplicationFailure a workflow ends with; clients match on it. */
+export const FAILURE_TYPES = {
+  /** The input could not be used; nothing was started or changed. */
+  invalidInput: 'InvalidInput',
+  /** The preflight (or someone else holding the node's lease) refused; nothing changed. */
+  preflightRefused: 'PreflightRefused',
+  /** A step failed; everything this run changed was rolled back. */
+  maintenanceFailed: 'MaintenanceFailed',
+  /** The policy or a deadline stopped the run (no decision, hold deadline, drain forbidden); rolled back. */
+  aborted: 'Aborted',
+  /** The roll-back could not finish (the machine did not power on): the node is left for the operator. */
+  rollbackIncomplete: 'RollbackIncomplete',
+  /** A rolling maintenance stopped after more than maxFailures nodes failed. */
+  rollingStopped: 'RollingStopped',
+} as const;
+export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
