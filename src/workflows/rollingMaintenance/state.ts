@@ -48,17 +48,19 @@ export class RollingRun {
   }
 
   progress(): RollingProgress {
-    const { request, carry } = this;
+    const { name, maxUnavailable, maxFailures } = this.request;
+    const { rows, runs } = this.carry;
+    const { status, nextWindowAt, message } = this;
     return {
-      name: request.name,
-      status: this.status,
-      maxUnavailable: request.maxUnavailable,
-      maxFailures: request.maxFailures,
-      failures: failuresOf(carry.rows),
-      nodes: carry.rows,
-      ...(this.nextWindowAt !== undefined && { nextWindowAt: this.nextWindowAt }),
-      runs: carry.runs,
-      ...(this.message !== undefined && { message: this.message }),
+      name,
+      status,
+      maxUnavailable,
+      maxFailures,
+      failures: failuresOf(rows),
+      nodes: rows,
+      ...(nextWindowAt !== undefined && { nextWindowAt }),
+      runs,
+      ...(message !== undefined && { message }),
     };
   }
 
