@@ -16,7 +16,8 @@ import { reconcileBmh } from './controllers/metal3.js';
 import { DEFAULT_TIMING, LABEL, type Timing } from './model.js';
 import { INDEX, makeInformers, WorkQueue } from './runtime.js';
 import { startRedfish, type RedfishServer } from './redfish.js';
-import { applyScenario, scenarioTiming, type BmcCredential, type Scenario } from './scenario.js';
+import { applyScenario } from './applyScenario.js';
+import { scenarioTiming, type BmcCredential, type Scenario } from './scenario.js';
 import { registerWebhooks, startWebhookServer, type WebhookServer } from './webhooks.js';
 
 export interface SandboxOptions {

@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { deploymentOptions, type VersioningConfig } from './versioning.js';
 
 // The same file name as this module's own extension: .ts when run from source (tsx), .js when compiled.
 const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
@@ -13,6 +14,8 @@ export interface PitstopWorkerOptions extends ActivityDeps {
   taskQueue: string;
   /** Path of a bundle made by `npm run bundle`; without it the worker bundles the workflows itself. */
   workflowBundlePath?: string;
+  /** Worker Versioning (docs/versioning.md); unversioned without it. */
+  versioning?: VersioningConfig;
   overrides?: Partial<WorkerOptions>;
 }
 
@@ -23,6 +26,7 @@ export async function createPitstopWorker(options: PitstopWorkerOptions): Promis
     taskQueue: options.taskQueue,
     ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath }),
     activities: createActivities({ kube: options.kube, podRequests: options.podRequests }),
+    ...(options.versioning && { workerDeploymentOptions: deploymentOptions(options.versioning) }),
     ...options.overrides,
   });
 }

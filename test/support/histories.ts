@@ -18,3 +18,30 @@ export async function recordHistory(name: string, handle: WorkflowHandle): Promi
 export function loadHistory(file: string): temporal.api.history.v1.History {
   return temporal.api.history.v1.History.decode(readFileSync(`${historiesDir}${file}`));
 }
+
+/** The patch ids a history's markers record (the SDK's `core_patch` markers). */
+export function patchMarkers(history: temporal.api.history.v1.IHistory): string[] {
+  const ids: string[] = [];
+  for (const event of history.events ?? []) {
+    const marker = event.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_patch') continue;
+    for (const payload of marker.details?.['patch-data']?.payloads ?? []) {
+      ids.push((JSON.parse(Buffer.from(payload.data ?? []).toString()) as { id: string }).id);
+    }
+  }
+  return ids;
+}
+
+/**
+ * The patch ids workflow source calls `patched`/`deprecatePatch` with. An id must be a string literal: the guard
+ * has to see it, so any other argument is reported as `<not a literal: …>` and fails the check.
+ */
+export function patchIdsInSource(source: string): string[] {
+  return [...source.matchAll(/\b(?:patched|deprecatePatch)\(\s*([^)]*?)\s*\)/g)].map(([, arg = '']) => {
+    const literal = /^(['"`])([^'"`]+)\1$/.exec(arg);
+    return literal ? literal[2]! : `<not a literal: ${arg}>`;
+  });
+}
+
+/** A fixture recorded before patch `id` was added: `before-<id>--<what it shows>.binpb`. */
+export const beforePatchPrefix = (id: string) => `before-${id}--`;
