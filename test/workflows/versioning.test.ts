@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from '../../src/activities/index.js';
 import type { ClusterSnapshot } from '../../src/domain/preflight.js';
-import type { MaintenanceResult } from '../../src/workflows/messages.js';
+import type { MaintenanceResult } from '../../src/domain/progress.js';
 import {
   deploymentOptions,
   promoteVersion,

@@ -117,10 +117,15 @@ export class RollingRun {
     };
   }
 
+  /** A long history, or a newer build became current: the next run starts on it (docs/versioning.md). */
   continueAsNewDue(): boolean {
     const now = workflowInfo();
     const limit = this.request.continueAsNewAfterEvents;
-    return now.continueAsNewSuggested || (limit !== undefined && now.historyLength > limit);
+    return (
+      now.continueAsNewSuggested ||
+      now.targetWorkerDeploymentVersionChanged ||
+      (limit !== undefined && now.historyLength > limit)
+    );
   }
 
   /** Until something changes the next step, `until` passes, or the history is long enough to continue as new. */

@@ -1,7 +1,13 @@
 // The rollingMaintenance workflow: many nodes, one child nodeMaintenance each, at most maxUnavailable at once, only
 // inside the window, stopping after maxFailures. The decisions are pure (domain/rollingPlan.ts); this runbook waits,
 // admits the next nodes and keeps the account. A long roll continues as new, carrying its rows to the next run.
-import { allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  isCancellation,
+  makeContinueAsNewFunc,
+} from '@temporalio/workflow';
 import { parseRollingRequest, type RollingInput } from '../../domain/rolling.js';
 import { nextStep } from '../../domain/rollingPlan.js';
 import type { RollingNodeRow, RollingResult } from '../../domain/rollingProgress.js';
@@ -24,7 +30,9 @@ export async function rollingMaintenance(input: RollingInput, carried?: RollingC
     for (;;) {
       if (roll.continueAsNewDue()) {
         await condition(allHandlersFinished);
-        await continueAsNew<typeof rollingMaintenance>(input, { ...roll.carry, runs: roll.carry.runs + 1 });
+        // The next run starts on the deployment's current build; the running children stay pinned to theirs.
+        const next = makeContinueAsNewFunc<typeof rollingMaintenance>({ initialVersioningBehavior: 'AUTO_UPGRADE' });
+        await next(input, { ...roll.carry, runs: roll.carry.runs + 1 });
       }
       const step = nextStep(roll.situation());
       if (step.kind === 'done') {
