@@ -1,9 +1,16 @@
 // A child nodeMaintenance keeps its parent (a rolling maintenance) informed: phase and pending decisions when they
 // change, and the outcome at the end. The parent follows its children through these reports after it continued as
 // new (it then holds no child handles any more). Workflows without a parent send nothing.
-import { CancellationScope, getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
-import type { Progress } from '../../domain/progress.js';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  getExternalWorkflowHandle,
+  isCancellation,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { MaintenanceResult, Progress } from '../../domain/progress.js';
 import type { ChildOutcome, ChildReport } from '../../domain/rollingProgress.js';
+import { FAILURE_TYPES } from '../../domain/workflowNames.js';
 import { childReportSignal } from '../messages.js';
 
 export class ParentReporter {
@@ -44,7 +51,27 @@ export class ParentReporter {
   }
 
   /** The final report; awaited so it is sent before the workflow closes. */
-  finished(outcome: ChildOutcome, message?: string): Promise<void> {
+  private finished(outcome: ChildOutcome, message?: string): Promise<void> {
     return this.report(this.progress, { outcome, ...(message !== undefined && { message: message.slice(0, 500) }) });
   }
+
+  /** Runs the maintenance and tells the parent how it ended: completed, refused by its preflight, or failed. */
+  async reportOutcome(maintain: () => Promise<MaintenanceResult>): Promise<MaintenanceResult> {
+    try {
+      const result = await maintain();
+      await this.finished('completed', result.outcome);
+      return result;
+    } catch (e) {
+      const refused = e instanceof ApplicationFailure && e.type === FAILURE_TYPES.preflightRefused;
+      await this.finished(refused ? 'refused' : 'failed', isCancellation(e) ? 'cancelled' : (e as Error).message);
+      throw e;
+    }
+  }
+}
+
+/** The reporter of a run a rolling maintenance started; undefined for a run started on its own. */
+export function parentReporter(input: unknown): ParentReporter | undefined {
+  const parent = workflowInfo().parent;
+  const node = (input as { node?: unknown } | undefined)?.node;
+  return parent && new ParentReporter(parent.workflowId, String(node));
 }

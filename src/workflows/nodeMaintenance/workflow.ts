@@ -1,7 +1,7 @@
 // The nodeMaintenance workflow: one JSON object in (what the Temporal UI's start form takes), the runbook out.
 // Preflight → cordon → evacuate VMs → evict pods → power off → hold → power on → wait Ready → uncordon → restore.
 // Any failure, abort or cancel after the lease is taken rolls back everything this run changed.
-import { CancellationScope, ApplicationFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { MaintenanceResult } from '../../domain/progress.js';
 import { parseMaintenanceRequest, type MaintenanceInput } from '../../domain/request.js';
 import { FAILURE_TYPES } from '../../domain/workflowNames.js';
@@ -11,7 +11,7 @@ import { cordon, evictPods } from './drain.js';
 import { evacuate } from './evacuation.js';
 import { setHandlers } from './handlers.js';
 import { hold } from './hold.js';
-import { ParentReporter } from './parentReport.js';
+import { parentReporter, type ParentReporter } from './parentReport.js';
 import { powerOff, powerOn } from './power.js';
 import { checkCluster, dryRunResult, refuseUnlessAllowed, resolvePower, takeLease } from './preflight.js';
 import { releaseNode, restoreVms, uncordon, waitReady } from './restore.js';
@@ -19,21 +19,13 @@ import { rollBack } from './rollBack.js';
 import { MaintenanceRun } from './state.js';
 
 export async function nodeMaintenance(input: MaintenanceInput): Promise<MaintenanceResult> {
-  const parent = workflowInfo().parent;
-  if (!parent) return await maintain(input);
   // Started by a rolling maintenance: the roll follows this run through its reports.
-  const reporter = new ParentReporter(parent.workflowId, String((input as { node?: unknown } | undefined)?.node));
-  try {
-    const result = await maintain(input, reporter);
-    await reporter.finished('completed', result.outcome);
-    return result;
-  } catch (e) {
-    const refused = e instanceof ApplicationFailure && e.type === FAILURE_TYPES.preflightRefused;
-    await reporter.finished(refused ? 'refused' : 'failed', isCancellation(e) ? 'cancelled' : (e as Error).message);
-    throw e;
-  }
+  const reporter = parentReporter(input);
+  if (reporter) return await reporter.reportOutcome(() => maintain(input, reporter));
+  return await maintain(input);
 }
 
+/** The runbook: the ten steps in one try; the catch rolls back whatever they changed. */
 async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Promise<MaintenanceResult> {
   const request = parseOrFail(parseMaintenanceRequest, input);
   const run = new MaintenanceRun(request, workflowInfo(), reporter);
