@@ -70,16 +70,25 @@ function advance(at: Place, w: number, width: number): Place {
 
 const columnsOf = (piece: Piece, width: number) => ('style' in piece ? 0 : Math.min(piece.width, width));
 
-/** How many terminal rows the line takes once the terminal wraps it. */
-export function rowsOf(line: string, columns: number): number {
+/** Where a line ends on the terminal: how many rows it takes, and whether its last row is filled to the edge. */
+export interface LineExtent {
+  rows: number;
+  /** The cursor waits past the last column ("pending wrap"): an erase to the end of the row would take that column. */
+  endsAtEdge: boolean;
+}
+
+export function lineExtent(line: string, columns: number): LineExtent {
   const width = Math.max(1, columns);
   let at: Place = { row: 1, column: 0 };
   for (const piece of pieces(line)) {
     const w = columnsOf(piece, width);
     if (w > 0) at = advance(at, w, width);
   }
-  return at.row;
+  return { rows: at.row, endsAtEdge: at.column === width };
 }
+
+/** How many terminal rows the line takes once the terminal wraps it. */
+export const rowsOf = (line: string, columns: number): number => lineExtent(line, columns).rows;
 
 /** The line cut so that it takes at most `maxRows` rows, ending in "…" when something was cut. */
 export function cutToRows(line: string, columns: number, maxRows: number): string {

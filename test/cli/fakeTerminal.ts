@@ -8,6 +8,11 @@ export class FakeTerminal extends EventEmitter implements TerminalStream {
   readonly isTTY = true;
   /** Every write, as the program made it. */
   readonly writes: string[] = [];
+  /**
+   * Erases to the end of the screen issued with the cursor in the top-left corner: tmux (scroll-on-clear, on by
+   * default) pushes the whole screen into the scrollback for each.
+   */
+  screenClearsFromTopLeft = 0;
   private readonly term: xterm.Terminal;
   private parsed: Promise<void> = Promise.resolve();
 
@@ -18,6 +23,12 @@ export class FakeTerminal extends EventEmitter implements TerminalStream {
     super();
     // convertEol: a terminal's line discipline turns "\n" into "\r\n" (onlcr) before the emulator sees it.
     this.term = new xterm.Terminal({ cols: columns, rows, convertEol: true, scrollback: 1000, allowProposedApi: true });
+    this.term.parser.registerCsiHandler({ final: 'J' }, (params) => {
+      const buffer = this.term.buffer.active;
+      const mode = params[0] ?? 0;
+      if ((mode === 0 || mode === 2) && buffer.cursorX === 0 && buffer.cursorY === 0) this.screenClearsFromTopLeft++;
+      return false; // the emulator still erases
+    });
   }
 
   write(text: string): boolean {

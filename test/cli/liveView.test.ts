@@ -167,10 +167,22 @@ describe('the live view of pitstop watch', () => {
   it('wide characters are counted as two columns, and one that does not fit starts the next row', async () => {
     const term = terminal(11, 8);
     const view = new LiveView(term);
+    view.draw({ lines: ['x'.repeat(22), 'x'] });
     // Five two-column characters fill ten columns; the sixth does not fit in the eleventh and wraps.
     view.draw({ lines: ['日本語日本語', 'x'] });
     view.draw({ lines: ['本日本日本日', 'y'] });
     expect(await term.screen()).toEqual(blankTo([PROMPT.slice(0, 11), PROMPT.slice(11), '本日本日本', '日', 'y'], 8));
+  });
+
+  it('never erases the screen from its top-left corner, which tmux would push into the scrollback', async () => {
+    const term = new FakeTerminal(60, 15); // no prompt: every frame starts in the top-left corner
+    const view = new LiveView(term);
+    for (let step = 1; step <= 3; step++) view.draw(progressFrame(escalated(step, 40)));
+    await term.resize(40, 12);
+    view.draw(progressFrame(escalated(4, 40)));
+    view.finish(['done']);
+    expect(await term.screen()).toEqual(blankTo(['done'], 12));
+    expect(term.screenClearsFromTopLeft).toBe(0);
   });
 
   it('escape sequences and control characters inside a message cannot move the cursor or break the count', async () => {
