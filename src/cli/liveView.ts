@@ -54,7 +54,10 @@ export class LiveView {
     this.frame = undefined;
   }
 
-  /** Stops following resizes; the frame on screen stays as it is. */
+  /**
+   * Stops following resizes; the frame on screen stays as it is. For a caller that goes on without finish() (the CLI
+   * exits right after an error, so it needs none).
+   */
   close(): void {
     this.stream.off('resize', this.onResize);
   }

@@ -77,30 +77,26 @@ async function watch(node: string, output: Output, intervalMs: number): Promise<
   const svc = await service();
   const live = output === 'text' && process.stdout.isTTY === true ? new LiveView(process.stdout) : undefined;
   let last: Progress | undefined;
-  try {
-    for (;;) {
-      const view = await svc.getMaintenance(node);
-      if (view.status !== 'Running') {
-        if (output === 'json') out(JSON.stringify({ event: 'end', ...view }));
-        else if (live) live.finish(viewLines(view));
-        else for (const line of viewLines(view)) out(line);
-        return exitOf(view);
-      }
-      const p = view.progress;
-      if (p) {
-        if (output === 'json') {
-          if (JSON.stringify(p) !== JSON.stringify(last)) out(JSON.stringify({ event: 'progress', progress: p }));
-        } else if (live) {
-          live.draw(progressFrame(p));
-        } else {
-          for (const line of changeLines(last, p)) out(line);
-        }
-        last = p;
-      }
-      await new Promise((r) => setTimeout(r, intervalMs));
+  for (;;) {
+    const view = await svc.getMaintenance(node);
+    if (view.status !== 'Running') {
+      if (output === 'json') out(JSON.stringify({ event: 'end', ...view }));
+      else if (live) live.finish(viewLines(view));
+      else for (const line of viewLines(view)) out(line);
+      return exitOf(view);
     }
-  } finally {
-    live?.close();
+    const p = view.progress;
+    if (p) {
+      if (output === 'json') {
+        if (JSON.stringify(p) !== JSON.stringify(last)) out(JSON.stringify({ event: 'progress', progress: p }));
+      } else if (live) {
+        live.draw(progressFrame(p));
+      } else {
+        for (const line of changeLines(last, p)) out(line);
+      }
+      last = p;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
