@@ -13,7 +13,8 @@ import { connectClient, type ConnectedClient } from './../client/connect.js';
 import { NotFoundError, RefusedError } from '../client/errors.js';
 import { PitstopService, type MaintenanceView } from '../client/service.js';
 import type { MaintenanceResult, Progress } from '../domain/progress.js';
-import { changeLines, planLines, progressLines, rollingLines, runLines, viewLines } from './render.js';
+import { LiveView } from './liveView.js';
+import { changeLines, planLines, progressFrame, rollingLines, runLines, viewLines } from './render.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, refused: 4, internal: 5 } as const;
 
@@ -74,28 +75,22 @@ function outputOf(command: Command): Output {
 
 async function watch(node: string, output: Output, intervalMs: number): Promise<number> {
   const svc = await service();
-  const tty = output === 'text' && process.stdout.isTTY === true;
+  const live = output === 'text' && process.stdout.isTTY === true ? new LiveView(process.stdout) : undefined;
   let last: Progress | undefined;
-  let drawn = 0;
   for (;;) {
     const view = await svc.getMaintenance(node);
     if (view.status !== 'Running') {
       if (output === 'json') out(JSON.stringify({ event: 'end', ...view }));
-      else {
-        if (tty && drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
-        for (const line of viewLines(view)) out(line);
-      }
+      else if (live) live.finish(viewLines(view));
+      else for (const line of viewLines(view)) out(line);
       return exitOf(view);
     }
     const p = view.progress;
     if (p) {
       if (output === 'json') {
         if (JSON.stringify(p) !== JSON.stringify(last)) out(JSON.stringify({ event: 'progress', progress: p }));
-      } else if (tty) {
-        const lines = progressLines(p);
-        if (drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
-        for (const line of lines) out(line);
-        drawn = lines.length;
+      } else if (live) {
+        live.draw(progressFrame(p));
       } else {
         for (const line of changeLines(last, p)) out(line);
       }

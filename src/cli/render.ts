@@ -2,6 +2,7 @@
 import type { RollingProgress } from '../domain/rollingProgress.js';
 import type { Progress } from '../domain/progress.js';
 import type { MaintenanceView, RollingView, RunSummary } from '../client/service.js';
+import type { Frame } from './frame.js';
 
 export function bar(done: number, total: number, width = 24): string {
   const share = total <= 0 ? 1 : Math.min(1, Math.max(0, done / total));
@@ -11,8 +12,14 @@ export function bar(done: number, total: number, width = 24): string {
 
 const FINISHED_VM = ['migrated', 'stopped', 'restored', 'movedExternally', 'deleted', 'left'];
 
-/** The multi-line live view of a node maintenance (what `pitstop watch` redraws). */
-export function progressLines(p: Progress): string[] {
+/** The multi-line view of a node maintenance's progress. */
+export const progressLines = (p: Progress): string[] => progressFrame(p).lines;
+
+/**
+ * The live view of a node maintenance (what `pitstop watch` redraws). On a terminal too short for it, the VM rows
+ * fold so that the phase, the bars, a decision needed and the hold stay in sight.
+ */
+export function progressFrame(p: Progress): Frame {
   const lines = [
     `${p.node}  phase ${p.phase}${p.paused ? ' (paused)' : ''}${p.message ? `: ${p.message}` : ''}`,
     `  drain   ${bar(p.drainProgress, 100)}`,
@@ -20,13 +27,15 @@ export function progressLines(p: Progress): string[] {
   if (p.vms.length > 0) {
     const done = p.vms.filter((v) => FINISHED_VM.includes(v.state)).length;
     lines.push(`  VMs     ${bar(done, p.vms.length)}  ${done}/${p.vms.length}`);
-    for (const vm of p.vms) {
-      const where = vm.targetNode ? ` → ${vm.targetNode}` : '';
-      lines.push(
-        `    ${vm.vmi.padEnd(32)} ${vm.action.padEnd(24)} ${vm.state}${where}${vm.message ? `  ${vm.message}` : ''}`,
-      );
-    }
   }
+  const vmRowsStart = lines.length;
+  for (const vm of p.vms) {
+    const where = vm.targetNode ? ` → ${vm.targetNode}` : '';
+    lines.push(
+      `    ${vm.vmi.padEnd(32)} ${vm.action.padEnd(24)} ${vm.state}${where}${vm.message ? `  ${vm.message}` : ''}`,
+    );
+  }
+  const fold = { start: vmRowsStart, end: lines.length };
   if (p.pods.total > 0) lines.push(`  pods    ${bar(p.pods.evicted, p.pods.total)}  ${p.pods.evicted}/${p.pods.total}`);
   for (const d of p.decisionsPending) {
     lines.push(`  DECISION NEEDED ${d.vmi}: ${d.reason} (allowed: ${d.allowed.join(', ')}; by ${d.deadline})`);
@@ -36,7 +45,7 @@ export function progressLines(p: Progress): string[] {
     lines.push(`  HOLD since ${p.hold.since} (deadline ${p.hold.deadline}): pitstop release ${p.node}`);
   }
   lines.push(`  power   ${p.power}`);
-  return lines;
+  return { lines, fold };
 }
 
 /** Short lines for a log (non-terminal): one per fact that changed since `before`. */
