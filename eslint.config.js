@@ -79,7 +79,7 @@ function layerRule(folder, depth) {
     patterns.push({
       regex: enters(depth, { allowed }),
       caseSensitive: true,
-      message: `${folder} may import only ${allowed.join(', ')} of src/ (${LAYERS_HINT}).`,
+      message: `${folder} may import only ${allowed.join(', ')} (${LAYERS_HINT}).`,
     });
     if (own.types) {
       patterns.push({
