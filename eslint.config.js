@@ -28,8 +28,9 @@ const forbiddenInWorkflows = [
 // - domain imports nothing of the project: decisions are pure and every layer may use them.
 // - platform modules talk to the outside (Kubernetes, files and environment, logs and metrics) and may use each other.
 // - activities use the platform; they never import workflows (the data shapes both need live in domain).
-// - workflows import only domain (and each other): the sandbox cannot load the platform's Node modules. They may
-//   import activity types (`import type`), which vanish at compile time; the values reach them through proxies.
+// - workflows import only domain (and each other): Temporal's workflow sandbox cannot load the platform's Node
+//   modules. They may import activity types (`import type`), which vanish at compile time; the values reach them
+//   through proxies.
 // - worker and client are separate processes' wiring: each uses everything below, never the other.
 // - entry points may import anything, and each other, except that the harnesses that imitate the cluster (sandbox)
 //   and judge a run (chaos) never import the activities they exercise: they share only domain's contract with them.
@@ -42,71 +43,68 @@ const PLATFORM = [...DOMAIN, 'k8s', 'config', 'observability'];
 const ACTIVITIES = [...PLATFORM, 'activities'];
 const PROCESSES = [...ACTIVITIES, 'workflows'];
 
-/** Per folder (or root file of src/): the top-level names of src/ it may import, besides itself. */
-const mayImport = {
-  domain: { values: DOMAIN },
-  k8s: { values: PLATFORM },
-  config: { values: PLATFORM },
-  observability: { values: PLATFORM },
-  activities: { values: ACTIVITIES },
-  workflows: { values: [...DOMAIN, 'workflows'], types: ['activities'] },
-  worker: { values: [...PROCESSES, 'worker'] },
-  client: { values: [...PROCESSES, 'client'] },
+/**
+ * Per top-level name of src/ (a folder, or a root file such as config.ts), what it may import of src/ besides
+ * itself: `only` these names, names it may import only as types (`typesOf`), or everything but `never`.
+ */
+/** @type {Record<string, { only?: string[]; never?: string[]; typesOf?: string[] }>} */
+const layering = {
+  domain: { only: DOMAIN },
+  k8s: { only: PLATFORM },
+  config: { only: PLATFORM },
+  observability: { only: PLATFORM },
+  activities: { only: ACTIVITIES },
+  workflows: { only: DOMAIN, typesOf: ['activities'] },
+  worker: { only: PROCESSES },
+  client: { only: PROCESSES },
+  chaos: { never: ['activities'], typesOf: ['workflows'] },
+  sandbox: { never: ['activities', 'workflows'] },
 };
-const harnesses = { chaos: { types: ['workflows'] }, sandbox: {} };
 
 /** Files up to this depth below src/<name>/ are checked: how far a relative import climbs to src/ depends on it. */
 const MAX_DEPTH = 5;
 
 /**
- * Regex for a relative import that climbs `depth` levels to src/ and enters a top-level name of src/ not in `allowed`
- * (when `allowed` is set), or one of `names`. `../activities/x.js` and `../config.js` both enter a top-level name.
+ * Regex for a relative import that climbs `depth` levels to src/ and then enters one of `names`, or (with `except`)
+ * any top-level name but those. `../activities/x.js` and `../config.js` both enter a top-level name.
  */
-function enters(depth, { allowed, names }) {
+function enters(depth, { names, except }) {
   const climb = depth === 0 ? '\\./' : '\\.\\./'.repeat(depth);
   const oneOf = (list) => `(${list.join('|')})(/|\\.js$)`;
-  return allowed ? `^${climb}(?!${oneOf(allowed)})[^./]` : `^${climb}${oneOf(names)}`;
+  return except ? `^${climb}(?!${oneOf(except)})[^./]` : `^${climb}${oneOf(names)}`;
 }
 
 const LAYERS_HINT = 'the layers of src/ are listed in eslint.config.js';
 
-/** The import restrictions of one layer folder at one depth: its own allow-list, plus determinism where it applies. */
-function layerRule(folder, depth) {
-  const own = mayImport[folder];
+/** The import rule of one layered name at one depth: its layering, plus determinism for workflows and domain. */
+function layerRule(name, depth) {
+  const { only, never, typesOf = [] } = layering[name] ?? {};
+  const restrict = (regex, message, allowTypeImports = false) => ({
+    regex,
+    message,
+    allowTypeImports,
+    caseSensitive: true,
+  });
   const patterns = [];
-  if (own) {
-    const allowed = [...own.values, ...(own.types ?? [])];
-    patterns.push({
-      regex: enters(depth, { allowed }),
-      caseSensitive: true,
-      message: `${folder} may import only ${allowed.join(', ')} (${LAYERS_HINT}).`,
-    });
-    if (own.types) {
-      patterns.push({
-        regex: enters(depth, { names: own.types }),
-        caseSensitive: true,
-        allowTypeImports: true,
-        message: `${folder} may import ${own.types.join(', ')} only as \`import type\` (${LAYERS_HINT}).`,
-      });
-    }
-  } else {
-    const harness = harnesses[folder] ?? {};
-    patterns.push({
-      regex: enters(depth, { names: ['activities'] }),
-      caseSensitive: true,
-      message: `${folder} imitates or judges the system: it shares domain's contract, never the activities' code.`,
-    });
-    patterns.push({
-      regex: enters(depth, { names: ['workflows'] }),
-      caseSensitive: true,
-      allowTypeImports: harness.types?.includes('workflows') ?? false,
-      message: `${folder} may import workflows ${harness.types ? 'only as `import type`' : 'not at all'} (${LAYERS_HINT}).`,
-    });
+  if (only) {
+    const allowed = [...new Set([name, ...only, ...typesOf])];
+    patterns.push(
+      restrict(enters(depth, { except: allowed }), `${name} may import only ${allowed.join(', ')} (${LAYERS_HINT}).`),
+    );
   }
-  const deterministic = folder === 'workflows' || folder === 'domain';
+  if (never) {
+    patterns.push(
+      restrict(enters(depth, { names: never }), `${name} may not import ${never.join(' or ')} (${LAYERS_HINT}).`),
+    );
+  }
+  if (typesOf.length > 0) {
+    const message = `${name} may import ${typesOf.join(', ')} only as \`import type\` (${LAYERS_HINT}).`;
+    patterns.push(restrict(enters(depth, { names: typesOf }), message, true));
+  }
+  const deterministic = name === 'workflows' || name === 'domain';
   const paths = deterministic
-    ? forbiddenInWorkflows.map((name) => ({
-        name,
+    ? forbiddenInWorkflows.map((module) => ({
+        name: module,
         message: 'Workflow and domain code must stay deterministic: no Node built-ins or I/O libraries.',
       }))
     : [];
@@ -115,7 +113,7 @@ function layerRule(folder, depth) {
 
 /** One config object per layered name and depth: src/<name>.ts is depth 0, src/<name>/x.ts depth 1, and so on. */
 function layerConfigs() {
-  return [...Object.keys(mayImport), ...Object.keys(harnesses)].flatMap((name) =>
+  return Object.keys(layering).flatMap((name) =>
     Array.from({ length: MAX_DEPTH + 1 }, (_, depth) => ({
       files: [depth === 0 ? `src/${name}.ts` : `src/${name}/${'*/'.repeat(depth - 1)}*.ts`],
       rules: layerRule(name, depth),
