@@ -22,20 +22,3 @@ function summarizeIssues(issues: string[]): string {
   if (issues.length === 1) return issues[0] ?? '';
   return `${issues.length} problems in the input:\n${issues.map((issue) => `- ${issue}`).join('\n')}`;
 }
-
-/** Why a preflight refused to start a maintenance. Each code has one check in preflight.ts. */
-export type RefusalCode =
-  | 'NodeNotFound'
-  | 'AlreadyInMaintenance'
-  | 'QuorumAtRisk'
-  | 'InsufficientCapacity'
-  /** policy escalation.onNonMigratable is 'abort' and some VM cannot live-migrate: it would abort anyway. */
-  | 'NotMigratable';
-
-export const REFUSAL_CODES: readonly RefusalCode[] = [
-  'NodeNotFound',
-  'AlreadyInMaintenance',
-  'QuorumAtRisk',
-  'InsufficientCapacity',
-  'NotMigratable',
-];

@@ -2,9 +2,12 @@
  * The decisions of a rolling maintenance, as pure functions: the order of the nodes, what the roll does next
  * (start a node, or wait and why), and whether the cluster can absorb one more node's VMs.
  */
-import { planNode, type VmFacts } from './plan.js';
-import { needsRoomElsewhere, placeVms, formatBytes, type LeaseHolder, type NodeFacts } from './preflight.js';
-import type { MaintenancePolicy } from './request.js';
+import { formatBytes } from './bytes.js';
+import type { LeaseHolder, NodeFacts } from './clusterSnapshot.js';
+import { needsRoomElsewhere, placeVms } from './placement.js';
+import { planNode } from './plan.js';
+import type { MaintenancePolicy } from './policy.js';
+import type { VmFacts } from './vmFacts.js';
 import type { MaintenanceWindow, RollingOrder } from './rolling.js';
 import type { RollingNodeRow, RollingStatus } from './rollingProgress.js';
 import { isInWindow, nextWindowOpening } from './window.js';

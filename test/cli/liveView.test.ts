@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { LiveView } from '../../src/cli/liveView.js';
 import { progressFrame, viewLines } from '../../src/cli/render.js';
-import type { MaintenanceResult, Progress, VmRow } from '../../src/workflows/messages.js';
+import type { MaintenanceResult, Progress, VmRow } from '../../src/domain/progress.js';
 import { FakeTerminal, wrapped } from './fakeTerminal.js';
 
 const PROMPT = '$ pitstop watch w-1';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fitFrame } from '../../src/cli/frame.js';
 import { progressFrame } from '../../src/cli/render.js';
 import { cleanLine, cutToRows, rowsOf } from '../../src/cli/terminalText.js';
-import type { Progress } from '../../src/workflows/messages.js';
+import type { Progress } from '../../src/domain/progress.js';
 
 const red = (text: string) => `\x1b[31m${text}\x1b[39m`;
 

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  effectiveStrategy,
-  formatPlanSummary,
-  planNode,
-  planVm,
-  restoreSteps,
-  summarizePlan,
-} from '../../src/domain/plan.js';
+import { planNode, planVm, restoreSteps } from '../../src/domain/plan.js';
+import { formatPlanSummary, summarizePlan } from '../../src/domain/planSummary.js';
+import { effectiveStrategy } from '../../src/domain/vmFacts.js';
 import { DEFAULT_POLICY } from '../../src/domain/request.js';
 import { policyWith, rwoVm, vm } from './fixtures.js';
 

@@ -1,0 +1,51 @@
+/** What the user should know before saying yes to a maintenance, but that does not block it. */
+import type { PreflightContext } from './preflightContext.js';
+import { isFinished, vmiKey } from './vmFacts.js';
+
+type Warn = (context: PreflightContext) => string[];
+
+const alreadyCordoned: Warn = ({ snapshot }) =>
+  snapshot.node?.unschedulable
+    ? [`node "${snapshot.node.name}" is already cordoned: it will stay cordoned afterwards`]
+    : [];
+
+const nodeNotReady: Warn = ({ snapshot }) =>
+  snapshot.node && !snapshot.node.ready
+    ? [`node "${snapshot.node.name}" is NotReady: live migrations from it will likely fail`]
+    : [];
+
+const inFlightMigrations: Warn = ({ plan, factsByVmi }) =>
+  plan.flatMap((p) => {
+    const migration = factsByVmi.get(p.vmi)?.migrationInFlight;
+    if (!migration) return [];
+    if (p.adoptMigration) return [`${p.vmi}: migration ${migration} is already in flight; it will be adopted`];
+    return [`${p.vmi}: migration ${migration} is already in flight, but the plan is ${p.action}`];
+  });
+
+const finishedVmis: Warn = ({ snapshot }) =>
+  snapshot.vms.filter(isFinished).map((vm) => `${vmiKey(vm)}: VMI already ${vm.phase}, nothing to move`);
+
+const decisionsAhead: Warn = ({ plan }) => {
+  const asking = plan.filter((p) => p.action === 'escalate' && p.onEscalation === 'ask').map((p) => p.vmi);
+  if (asking.length === 0) return [];
+  const count = asking.length === 1 ? '1 VM needs' : `${asking.length} VMs need`;
+  return [`${count} an operator's decision (decide update): ${asking.join(', ')}`];
+};
+
+const staysOff: Warn = ({ plan }) =>
+  plan
+    .filter((p) => p.action === 'shutdown' && p.restore === 'never')
+    .map((p) => `${p.vmi} will be shut down and left off`);
+
+const WARNINGS: readonly Warn[] = [
+  alreadyCordoned,
+  nodeNotReady,
+  inFlightMigrations,
+  finishedVmis,
+  decisionsAhead,
+  staysOff,
+];
+
+export function warningsFor(context: PreflightContext): string[] {
+  return WARNINGS.flatMap((warn) => warn(context));
+}
