@@ -61,9 +61,12 @@ export const CONTROL_PLANE_LABELS = ['node-role.kubernetes.io/control-plane', 'n
 export const KUBEVIRT_LABELS = {
   vmiNode: 'kubevirt.io/nodeName',
   vmiName: 'kubevirt.io/vmi-name',
-  launcherSelector: 'kubevirt.io=virt-launcher',
+  /** `kubevirt.io=virt-launcher` marks a launcher pod. */
+  launcherKey: 'kubevirt.io',
+  launcherValue: 'virt-launcher',
   createdBy: 'kubevirt.io/created-by',
 } as const;
+export const LAUNCHER_SELECTOR = `${KUBEVIRT_LABELS.launcherKey}=${KUBEVIRT_LABELS.launcherValue}`;
 /** KubeVirt sets it on every VMIM: Pitstop lists a node's migrations by it. */
 export const VMI_NAME_LABEL = KUBEVIRT_LABELS.vmiName;
 

@@ -9,12 +9,12 @@
  * A VM already Halted is stopping on its own: it is left off. A standalone VMI (no VirtualMachine) has no
  * runStrategy: stopping it deletes it for good, so Pitstop never does that without an operator's `delete` decision.
  */
+import { STRATEGY_LABEL } from './contract.js';
 import { formatDuration } from './durations.js';
 import type { MaintenancePolicy } from './request.js';
 import { didYouMean } from './suggest.js';
 
 /** Per-VM label that overrides the eviction strategy for maintenance. */
-export const STRATEGY_LABEL = 'pitstop.io/maintenance-strategy';
 export const STRATEGY_OVERRIDES = [
   'Migrate',
   'ShutdownRestartElsewhere',

@@ -5,6 +5,7 @@ import { parseQuantity } from '../../domain/quantity.js';
 import type { VmFacts } from '../../domain/plan.js';
 import {
   KUBEVIRT_LABELS,
+  LAUNCHER_SELECTOR,
   MANAGED_BY_LABEL,
   PITSTOP,
   STRATEGY_LABEL,
@@ -58,7 +59,7 @@ export async function vmsOnNode(client: KubeClient, node: string): Promise<VmFac
   const [vmis, launchers] = await Promise.all([
     vmisOnNode(client, node),
     client.list(paths.pods(), {
-      labelSelector: KUBEVIRT_LABELS.launcherSelector,
+      labelSelector: LAUNCHER_SELECTOR,
       fieldSelector: `spec.nodeName=${node}`,
     }),
   ]);
