@@ -97,6 +97,8 @@ export async function listWatch<T extends KubeObject>(
         { unref: options.unref, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, onOpen: options.onWatching },
       );
       if (relist) resourceVersion = '';
+      // A version refused right after it was listed, or a stream that ends at once, is a failure: back off.
+      if (relist && fresh) throw new Error(`watch ${path}: the version just listed was refused`);
       if (signal.aborted || relist || delivered || Date.now() - opened >= SHORT_STREAM_MS) {
         failures = 0;
         continue;
@@ -104,10 +106,10 @@ export async function listWatch<T extends KubeObject>(
       throw new Error(`watch ${path} ended at once`);
     } catch (e) {
       if (signal.aborted) return;
-      // Gone: list again at once, unless the version was just listed (then something else is wrong: back off).
-      if (isGone(e) && !fresh) {
+      // Gone: list again, at once unless the version was just listed (then something else is wrong: back off).
+      if (isGone(e)) {
         resourceVersion = '';
-        continue;
+        if (!fresh) continue;
       }
       if (options.isFatal?.(e)) throw e;
       failures += 1;
