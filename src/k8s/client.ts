@@ -221,6 +221,7 @@ export class KubeClient {
       let idle: NodeJS.Timeout | undefined;
       // However the stream ends, a stall or a handler's failure is what is reported.
       let failed: Error | undefined;
+      let answered = false;
       const end = (e?: unknown) => (failed ? reject(failed) : e ? reject(e) : resolve());
       const req = mod.request(url, { ...base, method: 'GET', agent: this.agents.watches }, (res) => {
         if ((res.statusCode ?? 0) >= 300) {
@@ -229,6 +230,7 @@ export class KubeClient {
           res.on('end', () => end(toApiError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
           return;
         }
+        answered = true;
         options.onOpen?.();
         let buffered = '';
         res.setEncoding('utf8');
@@ -265,7 +267,8 @@ export class KubeClient {
       const abort = () => req.destroy();
       if (options.unref) req.on('socket', (socket) => socket.unref());
       signal?.addEventListener('abort', abort, { once: true });
-      req.on('error', (e) => (signal?.aborted ? resolve() : end(e)));
+      // Once the server has answered, a broken connection ends the stream (it is resumed); before, it is a failure.
+      req.on('error', (e) => (signal?.aborted || answered ? end() : end(e)));
       req.on('close', () => {
         clearTimeout(idle);
         signal?.removeEventListener('abort', abort);
