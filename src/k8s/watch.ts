@@ -81,19 +81,22 @@ export async function listWatch<T extends KubeObject>(
       const opened = Date.now();
       let delivered = false;
       let relist = false;
+      // An ERROR event is the stream's last word: stop reading it rather than wait for the server to close it.
+      const stream = new AbortController();
       await client.watch<T>(
         path,
         { labelSelector, fieldSelector, resourceVersion, timeoutSeconds: watchSeconds() },
         (event) => {
           if (event.type === 'ERROR') {
             relist = true; // 410 Gone (the version is too old) or another error: the version is not to be trusted
+            stream.abort();
             return;
           }
           delivered = true;
           resourceVersion = event.object.metadata.resourceVersion || resourceVersion;
           if (event.type !== 'BOOKMARK' && !signal.aborted) options.onChange(event.type, event.object);
         },
-        signal,
+        AbortSignal.any([signal, stream.signal]),
         { unref: options.unref, idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, onOpen: options.onWatching },
       );
       if (relist) resourceVersion = '';

@@ -40,6 +40,61 @@ const configMap = (name: string, data: Record<string, string>) =>
   kube.create(configMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
 const setData = (name: string, data: Record<string, string>) => kube.patch(`${configMaps}/${name}`, { data });
 
+/** How the API server answers a watch from `resourceVersion`: its first event type, or the failure. */
+async function firstWatchAnswer(client: KubeClient, resourceVersion: string): Promise<string> {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), 3000);
+  let first = 'nothing within 3 s';
+  try {
+    await client.watch(
+      configMaps,
+      { resourceVersion },
+      (e) => {
+        first = e.type === 'ERROR' ? `${e.object.code} ${e.object.message}` : e.type;
+        stop.abort();
+      },
+      stop.signal,
+    );
+  } catch (e) {
+    first = (e as Error).message;
+  } finally {
+    clearTimeout(timer);
+  }
+  return first;
+}
+
+/** listWatch on one config map, recording its lists, the states it sees and every retried failure. */
+function follow(client: KubeClient, name: string) {
+  const stop = new AbortController();
+  const run = {
+    lists: 0,
+    states: [] as string[],
+    retries: [] as string[],
+    stop: () => stop.abort(),
+    async until(done: () => boolean, ms = 10_000) {
+      const started = Date.now();
+      while (!done()) {
+        if (Date.now() - started > ms) throw new Error(`not so after ${ms} ms: ${JSON.stringify(run)}`);
+        await sleep(50);
+      }
+    },
+  };
+  const record = (o: KubeObject) => run.states.push(dataOf(o).state ?? 'unset');
+  const following = listWatch(client, configMaps, {
+    fieldSelector: `metadata.name=${name}`,
+    signal: stop.signal,
+    onPage: (items) => items.forEach(record),
+    onListed: () => (run.lists += 1),
+    onChange: (_type, o) => record(o),
+    onRetry: (e) => run.retries.push((e as Error).message),
+  });
+  closers.push(async () => {
+    stop.abort();
+    await following;
+  });
+  return run;
+}
+
 /** Compacts the sandbox's etcd up to `revision`: older versions are gone for good (a watch from one gets 410). */
 async function compactEtcd(revision: string): Promise<void> {
   const etcd = sandbox.cluster.processes.find((p) => p.name === 'etcd');
@@ -97,9 +152,10 @@ describe('waitFor', () => {
   it('re-lists after 410 Gone: a watch from a version compacted away starts over from a fresh list', async () => {
     await configMap('gone', { state: 'waiting' });
     await compactEtcd((await kube.list(configMaps)).metadata.resourceVersion ?? '');
-    // The first list answers a version from before the API server's watch cache and the compaction: the API
-    // server cannot serve a watch from it (410 Gone).
+    // A version from before the API server's watch cache and the compaction: no watch can start from it.
     const stale = '1';
+    expect(await firstWatchAnswer(kube, stale)).toMatch(/^410/);
+    // The first list answers that version, as a list served by a lagging server could.
     class StaleFirstList extends KubeClient {
       lists = 0;
       override async list<T extends KubeObject>(path: string, query?: Query): Promise<KubeList<T>> {
@@ -110,13 +166,12 @@ describe('waitFor', () => {
     }
     const client = new StaleFirstList(freshClient().kubeConfig);
     closers.push(() => client.close());
-    const waiting = untilData(client, 'gone', 'state', 'done');
-    const started = Date.now();
-    while (client.lists < 2 && Date.now() - started < 5000) await sleep(50);
-    expect(client.lists).toBe(2); // the stale list, then the re-list after 410
+    const run = follow(client, 'gone');
+    await run.until(() => client.lists === 2);
     await setData('gone', { state: 'done' });
-    await waiting;
-    expect(client.lists).toBe(2);
+    await run.until(() => run.states.includes('done'));
+    run.stop();
+    expect(client.lists).toBe(2); // the stale list, then the re-list after 410
   });
 
   it('resumes a cut stream from the last version it saw: no re-list, and the change after the cuts is seen', async () => {
@@ -132,11 +187,14 @@ describe('waitFor', () => {
     closers.push(() => proxy.close());
     const file = proxy.writeKubeconfig(join(sandbox.cluster.dir, 'kubeconfig-watch-cut'), sandbox.cluster.adminToken);
     const client = freshClient(file);
-    const waiting = untilData(client, 'cut', 'state', 'done');
+    const run = follow(client, 'cut');
     // Three streams cut and each resumed by the next.
-    while ((client.counter.byVerb.WATCH ?? 0) < 4) await sleep(100);
+    await run.until(() => (client.counter.byVerb.WATCH ?? 0) >= 4);
     await setData('cut', { state: 'done' });
-    expect(await waiting).toBe((await kube.get(`${configMaps}/cut`)).metadata.resourceVersion);
+    await run.until(() => run.states.includes('done'));
+    run.stop();
+    expect(run.retries).toEqual([]);
+    expect(run.lists).toBe(1);
     expect(client.counter.byVerb.GET).toBe(1);
     expect(proxy.counts.watchDrop).toBeGreaterThanOrEqual(4);
   });
