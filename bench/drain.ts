@@ -30,9 +30,8 @@ import { spawn } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto'; // CommonJS: its namespaces are not named ESM exports
 import { KubeConfig } from '@kubernetes/client-node';
-import { paths, type KubeClient } from '../src/k8s/client.js';
+import { paths, type KubeClient, kv } from '../src/k8s/client.js';
 import { parseScenario } from '../src/sandbox/scenario.js';
-import { kv } from '../src/activities/kubevirt.js';
 import { startBenchWorker } from './worker.js';
 import type { MaintenanceResult } from '../src/domain/progress.js';
 import { progressQuery } from '../src/workflows/messages.js';

@@ -11,7 +11,7 @@ import { ensureTools } from '../src/tools/binaries.js';
 import { startTemporalDevServer } from '../src/devserver/temporal.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { loadScenarioFile } from '../src/sandbox/scenario.js';
-import { kv } from '../src/activities/kubevirt.js';
+import { kv } from '../src/k8s/client.js';
 import { startBenchWorker } from './worker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pitstop-bench-'));

@@ -3,6 +3,7 @@
 // One call is one round; the workflow calls it again (with backoff) until nothing that must go is left.
 import { KubeApiError, paths, type KubeClient, type KubeObject } from '../k8s/client.js';
 import { kube } from './errors.js';
+import { KUBEVIRT_LABELS } from '../domain/contract.js';
 
 export interface DrainOptions {
   /** Evict pods that use emptyDir volumes (their data is lost). kubectl: --delete-emptydir-data. */
@@ -33,7 +34,7 @@ export const skipFinished: PodFilter = (pod) =>
 
 /** virt-launcher pods belong to the VM plan (migrate or shut down), never to the drain. */
 export const skipVirtLauncher: PodFilter = (pod) =>
-  pod.metadata.labels?.['kubevirt.io'] === 'virt-launcher'
+  pod.metadata.labels?.[KUBEVIRT_LABELS.launcherKey] === KUBEVIRT_LABELS.launcherValue
     ? { action: 'skip', reason: 'virt-launcher (VM plan)' }
     : EVICT;
 

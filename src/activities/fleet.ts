@@ -1,11 +1,12 @@
 // The fleet as a rolling maintenance sees it: which nodes it covers (by selector or by name, with their VM counts),
 // and, before nodes start, which of the next ones are free and whose VMs fit elsewhere (decided by
 // domain/rollingPlan.ts).
-import { paths, type KubeClient, type KubeObject } from '../k8s/client.js';
+import { kv, paths, type KubeClient, type KubeObject } from '../k8s/client.js';
 import type { MaintenancePolicy } from '../domain/request.js';
 import { admitNodes, type AdmissionCheck, type FleetCandidate } from '../domain/rollingPlan.js';
-import { describeNodes, nodeLeaseHolders } from './kubernetes.js';
-import { clusterEvictionStrategy, kv, vmsOnNode } from './kubevirt.js';
+import { describeNodes } from './node/facts.js';
+import { nodeLeaseHolders } from './node/lease.js';
+import { clusterEvictionStrategy, vmsOnNode } from './kubevirt/facts.js';
 import type { RequestedMemorySource } from './podRequests.js';
 
 export interface FleetNode {

@@ -6,36 +6,31 @@ import type { KubeClient } from '../k8s/client.js';
 import { keepSelectedLabels, type ClusterSnapshot } from '../domain/preflight.js';
 import type { PowerProvider, RedfishTarget } from '../domain/request.js';
 import { kube } from './errors.js';
-import {
-  acquireNodeLease,
-  cordonNode,
-  describeNodes,
-  nodeLeaseHolders,
-  recordNodeEvent,
-  releaseNodeLease,
-  removeNodePhase,
-  setNodePhase,
-  uncordonNode,
-  waitForNodeReady,
-} from './kubernetes.js';
+import { cordonNode, uncordonNode } from './node/cordon.js';
+import { recordNodeEvent, removeNodePhase, setNodePhase } from './node/events.js';
+import { describeNodes } from './node/facts.js';
+import { acquireNodeLease, nodeLeaseHolders, releaseNodeLease } from './node/lease.js';
+import { waitForNodeReady, type NodeReadyProgress } from './node/readiness.js';
 import { drainRound, type DrainRoundInput } from './drain.js';
 import { checkFleetNodes, listFleetNodes } from './fleet.js';
+import { clusterEvictionStrategy, vmsOnNode } from './kubevirt/facts.js';
 import {
-  cancelMigration,
-  clusterEvictionStrategy,
   deleteVmi,
   restoreVm,
-  startMigration,
   stopVm,
-  vmsOnNode,
-  waitForMigration,
   waitForVmiGone,
   waitForVmiOffNode,
   waitForVmiRunning,
-  type WaitDetails,
-} from './kubevirt.js';
+} from './kubevirt/lifecycle.js';
+import { startMigration } from './kubevirt/migrations.js';
+import { cancelMigration, waitForMigration } from './kubevirt/migrationWaits.js';
 import { PodRequestCache } from './podRequests.js';
-import { powerOff, powerOn, resolvePowerProvider, waitForPowerState, type ResolvedPowerProvider } from './power.js';
+import { powerOff, powerOn } from './power/actions.js';
+import { resolvePowerProvider } from './power/resolve.js';
+import type { ResolvedPowerProvider } from './power/types.js';
+import { waitForPowerState } from './power/waits.js';
+import type { WaitDetails } from '../k8s/watch.js';
+import { NODE_EVENTS } from '../domain/contract.js';
 
 export interface ActivityDeps {
   kube: KubeClient;
@@ -64,14 +59,14 @@ export function createActivities({ kube: client, podRequests = new PodRequestCac
     await setNodePhase(client, { node: input.node, phase: input.phase });
     await recordEventIfAllowed(client, {
       node: input.node,
-      reason: `Maintenance${input.phase}`,
+      reason: NODE_EVENTS.phaseReason(input.phase),
       message: input.message ?? `maintenance phase ${input.phase}`,
       type: input.warning ? 'Warning' : 'Normal',
     });
   }
   async function unmarkNode(input: { node: string; message: string }): Promise<void> {
     await removeNodePhase(client, { node: input.node });
-    await recordEventIfAllowed(client, { node: input.node, reason: 'MaintenanceEnded', message: input.message });
+    await recordEventIfAllowed(client, { node: input.node, reason: NODE_EVENTS.ended, message: input.message });
   }
 
   return {
@@ -163,7 +158,12 @@ export function createActivities({ kube: client, podRequests = new PodRequestCac
     },
     waitForNodeReady: (input: { node: string; ready: boolean; timeoutMs: number }) => {
       const ctx = Context.current();
-      return waitForNodeReady(client, { ...input, heartbeat: (d) => ctx.heartbeat(d), signal: ctx.cancellationSignal });
+      return waitForNodeReady(client, {
+        ...input,
+        heartbeat: (d) => ctx.heartbeat(d),
+        resumeFrom: ctx.info.heartbeatDetails as Partial<NodeReadyProgress> | undefined,
+        signal: ctx.cancellationSignal,
+      });
     },
   };
 }

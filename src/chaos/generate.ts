@@ -3,6 +3,7 @@
 import type { ScenarioInput } from '../sandbox/scenario.js';
 import type { FaultRates } from './faultProxy.js';
 import { Prng } from './prng.js';
+import { STRATEGY_LABEL } from '../domain/contract.js';
 
 export type Bmc = 'metal3' | 'redfish' | 'none';
 
@@ -103,7 +104,7 @@ export function generatePlan(seed: number, options: GenerateOptions = {}): Chaos
       runStrategy: standalone ? 'Always' : vmRng.pick(RUN_STRATEGIES),
       storage,
       terminationGracePeriodSeconds: 1,
-      labels: override ? { 'pitstop.io/maintenance-strategy': override } : {},
+      labels: override ? { [STRATEGY_LABEL]: override } : {},
       knobs,
     });
     if (override === 'ShutdownStayOff') stayOff.push(`${namespace}/${name}`);

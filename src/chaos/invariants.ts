@@ -1,8 +1,15 @@
 // DESIGN.md's invariants, read from the cluster itself (never from the workflow's own account).
 // Shared by the tests (test/support/invariants.ts re-exports it) and the chaos runner.
-import { paths, type KubeClient, type KubeObject } from '../k8s/client.js';
-import { kv, MANAGED_BY_LABEL, PREVIOUS_RUN_STRATEGY, WORKFLOW_ID_LABEL } from '../activities/kubevirt.js';
-import { NODE_LEASE, NODE_MARKS } from '../activities/kubernetes.js';
+import { paths, type KubeClient, type KubeObject, kv } from '../k8s/client.js';
+import {
+  MANAGED_BY_LABEL,
+  NODE_LEASE,
+  NODE_MARKS,
+  PITSTOP,
+  PITSTOP_PREFIX,
+  PREVIOUS_RUN_STRATEGY,
+  WORKFLOW_ID_LABEL,
+} from '../domain/contract.js';
 
 export interface ClusterBefore {
   running: Set<string>;
@@ -80,9 +87,9 @@ export async function invariantViolations(
     );
   }
   if (!options.rollbackIncomplete) {
-    if ((nodeObject.spec?.taints ?? []).some((t: { key: string }) => t.key.startsWith('pitstop.io/')))
+    if ((nodeObject.spec?.taints ?? []).some((t: { key: string }) => t.key.startsWith(PITSTOP_PREFIX)))
       violations.push(`pitstop taint left on ${node}`);
-    if (Object.keys(nodeObject.metadata.annotations ?? {}).some((k) => k.startsWith('pitstop.io/')))
+    if (Object.keys(nodeObject.metadata.annotations ?? {}).some((k) => k.startsWith(PITSTOP_PREFIX)))
       violations.push(`pitstop annotation left on ${node}`);
     if (before.excluded.has(node) && isExcluded(nodeObject) !== before.excluded.get(node))
       violations.push(`remediation-exclusion label on ${node} changed`);
@@ -129,7 +136,7 @@ function leftForOperator(
     [NODE_MARKS.wasExcluded]: wasExcluded === undefined ? annotations[NODE_MARKS.wasExcluded] : String(wasExcluded),
   };
   for (const [k, v] of Object.entries(annotations)) {
-    if (!k.startsWith('pitstop.io/')) continue;
+    if (!k.startsWith(PITSTOP_PREFIX)) continue;
     if (!(k in expected)) violations.push(`pitstop annotation ${k} left on ${name}`);
     else if (expected[k] !== v) violations.push(`node ${name}: ${k}=${v}, expected ${expected[k]}`);
   }
@@ -178,7 +185,7 @@ export class MigrationMonitor {
     const perVmi = new Map<string, number>();
     for (const m of active) perVmi.set(m.spec?.vmiName, (perVmi.get(m.spec?.vmiName) ?? 0) + 1);
     for (const [vmi, n] of perVmi) if (n > 1) this.note(`${n} migrations in flight at once for ${vmi}`);
-    const ours = active.filter((m) => m.metadata.labels?.[MANAGED_BY_LABEL] === 'pitstop').length;
+    const ours = active.filter((m) => m.metadata.labels?.[MANAGED_BY_LABEL] === PITSTOP).length;
     this.peak = Math.max(this.peak, ours);
     if (ours > this.limit) this.note(`${ours} migrations in flight, above the parallelism limit ${this.limit}`);
   }

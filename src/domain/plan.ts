@@ -10,7 +10,7 @@ import { effectiveStrategy, isFinished, vmiKey, type VmFacts } from './vmFacts.j
 import { allowedDecisions, type VmPlan } from './vmPlan.js';
 
 // The plan's vocabulary, so a caller imports the plan from one place.
-export { STRATEGY_LABEL, type VmFacts } from './vmFacts.js';
+export type { VmFacts } from './vmFacts.js';
 export { restoreSteps, type Decision, type RestoreMode, type VmAction, type VmPlan } from './vmPlan.js';
 
 function canEscalate(draft: Draft): boolean {

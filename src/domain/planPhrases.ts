@@ -1,7 +1,8 @@
 /** The phrases a plan's one-sentence reason is made of, shown in the preflight verdict and in progress. */
 import { formatDuration } from './durations.js';
 import type { MaintenancePolicy } from './policy.js';
-import { STRATEGY_LABEL, type VmFacts } from './vmFacts.js';
+import { STRATEGY_LABEL } from './contract.js';
+import type { VmFacts } from './vmFacts.js';
 import { allowedDecisions } from './vmPlan.js';
 
 export function strategyText(vm: VmFacts, strategy: string): string {

@@ -3,8 +3,7 @@
  * and the facts derived from it that every part of the plan reads the same way.
  */
 
-/** Per-VM label that overrides the eviction strategy for maintenance. */
-export const STRATEGY_LABEL = 'pitstop.io/maintenance-strategy';
+/** Values of the per-VM label (contract.ts STRATEGY_LABEL) that override the eviction strategy for maintenance. */
 export const STRATEGY_OVERRIDES = [
   'Migrate',
   'ShutdownRestartElsewhere',

@@ -5,85 +5,14 @@
 import https from 'node:https';
 import http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
+import { makeAgents, type Agents } from './agents.js';
+import { KubeApiError, isTransient, toApiError } from './errors.js';
+import type { KubeList, KubeObject, PatchType, Query, RequestCounter, WatchEvent } from './types.js';
 
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  finalizers?: string[];
-  generateName?: string;
-}
+export * from './types.js';
+export { KubeApiError, isAlreadyExists, isConflict, isGone, isNotFound } from './errors.js';
+export { kv, paths } from './paths.js';
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  spec?: any;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  status?: any;
-  [key: string]: unknown;
-}
-
-export interface KubeList<T extends KubeObject = KubeObject> {
-  metadata: { resourceVersion?: string; continue?: string };
-  items: T[];
-}
-
-/** A failed API call: the HTTP status and the server's short message, never the whole body. */
-export class KubeApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly reason: string,
-    message: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-    this.name = 'KubeApiError';
-  }
-}
-
-export const isNotFound = (e: unknown) => e instanceof KubeApiError && e.statusCode === 404;
-export const isConflict = (e: unknown) => e instanceof KubeApiError && e.statusCode === 409;
-export const isAlreadyExists = (e: unknown) =>
-  e instanceof KubeApiError && e.statusCode === 409 && e.reason === 'AlreadyExists';
-
-export type WatchEvent<T extends KubeObject> =
-  | { type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK'; object: T }
-  | { type: 'ERROR'; object: { code?: number; message?: string } };
-
-export interface Query {
-  labelSelector?: string;
-  fieldSelector?: string;
-  resourceVersion?: string;
-  limit?: number;
-  continue?: string;
-  dryRun?: 'All';
-  gracePeriodSeconds?: number;
-  propagationPolicy?: string;
-  timeoutSeconds?: number;
-  allowWatchBookmarks?: boolean;
-  fieldManager?: string;
-  force?: boolean;
-}
-
-export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
 const patchContentType: Record<PatchType, string> = {
   merge: 'application/merge-patch+json',
   json: 'application/json-patch+json',
@@ -99,15 +28,28 @@ function queryString(query?: Query): string {
   return text ? `?${text}` : '';
 }
 
-/** Counts requests per verb, so benchmarks can report API cost. */
-export interface RequestCounter {
-  total: number;
-  byVerb: Record<string, number>;
+/** A watch stream that delivered nothing (no event, no bookmark) for its idle timeout: presumed dead. */
+export class WatchStalledError extends Error {
+  constructor(path: string, idleMs: number) {
+    super(`watch ${path}: nothing for ${Math.round(idleMs / 1000)} s, reconnecting`);
+    this.name = 'WatchStalledError';
+  }
 }
+
+export interface WatchStreamOptions {
+  /** The open stream does not keep the process alive. */
+  unref?: boolean;
+  /** The server accepted the watch. */
+  onOpen?: () => void;
+  /** Rejects with WatchStalledError when no line (event or bookmark) arrives for this long. */
+  idleTimeoutMs?: number;
+}
+
+const READ_ATTEMPTS = 3;
 
 export class KubeClient {
   readonly server: string;
-  private readonly agent: https.Agent | http.Agent;
+  private readonly agents: Agents;
   private baseOptions: https.RequestOptions | undefined;
   readonly counter: RequestCounter = { total: 0, byVerb: {} };
 
@@ -115,8 +57,7 @@ export class KubeClient {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/$/, '');
-    const isHttps = this.server.startsWith('https:');
-    this.agent = isHttps ? new https.Agent({ keepAlive: true, maxSockets: 64 }) : new http.Agent({ keepAlive: true });
+    this.agents = makeAgents(this.server, cluster.proxyUrl || undefined);
   }
 
   static fromFile(path: string): KubeClient {
@@ -133,9 +74,11 @@ export class KubeClient {
   }
 
   private async options(): Promise<https.RequestOptions> {
-    // Re-applied per request: exec/OIDC plugins refresh tokens behind this call.
+    // Re-applied per request: exec/OIDC plugins refresh tokens behind this call. The agent it makes is dropped:
+    // ours pool connections (and tunnel through the cluster's proxy-url).
     const opts: https.RequestOptions = {};
     await this.kubeConfig.applyToHTTPSOptions(opts);
+    delete opts.agent;
     this.baseOptions = opts;
     return opts;
   }
@@ -148,7 +91,7 @@ export class KubeClient {
   /**
    * One API call. Reads (GET) are retried in place, up to READ_ATTEMPTS tries, on 5xx, 429 (after its Retry-After,
    * capped) and network errors: a read that makes many calls (preflight) must not fail as a whole because one of
-   * them met a blip (chaos seed 1). Writes are never retried here: the activity's retry re-reads first.
+   * them met a blip. Writes are never retried here: the activity's retry re-reads first.
    */
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -174,7 +117,7 @@ export class KubeClient {
         {
           ...base,
           method,
-          agent: this.agent,
+          agent: this.agents.requests,
           headers: {
             ...(base.headers ?? {}),
             Accept: 'application/json',
@@ -220,7 +163,7 @@ export class KubeClient {
     try {
       return await this.get<T>(path);
     } catch (e) {
-      if (isNotFound(e)) return undefined;
+      if (e instanceof KubeApiError && e.statusCode === 404) return undefined;
       throw e;
     }
   }
@@ -257,16 +200,16 @@ export class KubeClient {
   }
 
   /**
-   * Streams watch events until the server closes the stream, `signal` aborts, or an error occurs.
-   * Resolves when the stream ends; the caller decides whether to re-list or resume.
+   * One watch stream: delivers its events until the server closes it (resolves), `signal` aborts (resolves), the
+   * stream stalls past `idleTimeoutMs` (WatchStalledError) or fails. Bookmarks are asked for, so a quiet stream
+   * still shows it is alive. Reconnecting, re-listing and backing off are the caller's: see watch.ts.
    */
   async watch<T extends KubeObject>(
     path: string,
     query: Query,
     onEvent: (event: WatchEvent<T>) => void,
     signal?: AbortSignal,
-    /** unref: the open stream does not keep the process alive; onOpen: the server accepted the watch. */
-    options: { unref?: boolean; onOpen?: () => void } = {},
+    options: WatchStreamOptions = {},
   ): Promise<void> {
     this.count('WATCH');
     const base = this.baseOptions ?? (await this.options());
@@ -275,96 +218,68 @@ export class KubeClient {
     const mod = url.protocol === 'https:' ? https : http;
     await new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return resolve();
-      const req = mod.request(url, { ...base, method: 'GET', agent: false }, (res) => {
+      let idle: NodeJS.Timeout | undefined;
+      // However the stream ends, a stall or a handler's failure is what is reported.
+      let failed: Error | undefined;
+      let answered = false;
+      const end = (e?: unknown) => (failed ? reject(failed) : e ? reject(e) : resolve());
+      const req = mod.request(url, { ...base, method: 'GET', agent: this.agents.watches }, (res) => {
         if ((res.statusCode ?? 0) >= 300) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => reject(toApiError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
+          res.on('end', () => end(toApiError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
           return;
         }
+        answered = true;
         options.onOpen?.();
         let buffered = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
+          alive();
           buffered += chunk;
           let newline: number;
           while ((newline = buffered.indexOf('\n')) >= 0) {
             const line = buffered.slice(0, newline).trim();
             buffered = buffered.slice(newline + 1);
-            if (line) onEvent(JSON.parse(line) as WatchEvent<T>);
+            if (!line || failed) continue;
+            try {
+              onEvent(JSON.parse(line) as WatchEvent<T>);
+            } catch (e) {
+              failed = e instanceof Error ? e : new Error(String(e));
+              req.destroy();
+            }
           }
         });
-        res.on('end', () => resolve());
-        res.on('error', () => resolve());
+        res.on('end', () => end());
+        res.on('error', () => end());
       });
+      const idleMs = options.idleTimeoutMs;
+      const alive = () => {
+        if (!idleMs) return;
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          failed = new WatchStalledError(path, idleMs);
+          req.destroy();
+        }, idleMs);
+        if (options.unref) idle.unref();
+      };
+      alive();
       const abort = () => req.destroy();
       if (options.unref) req.on('socket', (socket) => socket.unref());
       signal?.addEventListener('abort', abort, { once: true });
-      req.on('error', (e) => (signal?.aborted ? resolve() : reject(e)));
+      // Once the server has answered, a broken connection ends the stream (it is resumed); before, it is a failure.
+      req.on('error', (e) => (signal?.aborted || answered ? end() : end(e)));
       req.on('close', () => {
+        clearTimeout(idle);
         signal?.removeEventListener('abort', abort);
-        resolve();
+        end();
       });
       req.end();
     });
   }
 
   close(): void {
-    this.agent.destroy();
+    this.agents.requests.destroy();
+    if (this.agents.watches) this.agents.watches.destroy();
   }
 }
-
-const READ_ATTEMPTS = 3;
-
-/** 5xx, 429 and network failures (no HTTP answer at all) may pass on their own; everything else will not. */
-function isTransient(e: unknown): boolean {
-  if (e instanceof KubeApiError) return e.statusCode >= 500 || e.statusCode === 429;
-  return e instanceof Error;
-}
-
-function toApiError(status: number, body: string, retryAfter?: string | string[]): KubeApiError {
-  let reason = '';
-  let message = body.slice(0, 300);
-  try {
-    const parsed = JSON.parse(body) as { reason?: string; message?: string };
-    reason = parsed.reason ?? '';
-    message = parsed.message ?? message;
-  } catch {
-    // not a Status object: keep the (truncated) text
-  }
-  const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
-  const seconds = header ? Number(header) : undefined;
-  return new KubeApiError(
-    status,
-    reason,
-    `${status} ${reason || 'error'}: ${message}`,
-    Number.isFinite(seconds) ? seconds : undefined,
-  );
-}
-
-/** REST paths, so call sites read as what they touch. */
-export const paths = {
-  nodes: () => '/api/v1/nodes',
-  node: (name: string) => `/api/v1/nodes/${name}`,
-  nodeStatus: (name: string) => `/api/v1/nodes/${name}/status`,
-  pods: (ns?: string) => (ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods'),
-  pod: (ns: string, name: string) => `/api/v1/namespaces/${ns}/pods/${name}`,
-  podStatus: (ns: string, name: string) => `/api/v1/namespaces/${ns}/pods/${name}/status`,
-  podEviction: (ns: string, name: string) => `/api/v1/namespaces/${ns}/pods/${name}/eviction`,
-  podBinding: (ns: string, name: string) => `/api/v1/namespaces/${ns}/pods/${name}/binding`,
-  namespaces: () => '/api/v1/namespaces',
-  namespace: (name: string) => `/api/v1/namespaces/${name}`,
-  secrets: (ns: string) => `/api/v1/namespaces/${ns}/secrets`,
-  secret: (ns: string, name: string) => `/api/v1/namespaces/${ns}/secrets/${name}`,
-  events: (ns: string) => `/api/v1/namespaces/${ns}/events`,
-  pvcs: (ns: string) => `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
-  pvc: (ns: string, name: string) => `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`,
-  leases: (ns: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`,
-  lease: (ns: string, name: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${name}`,
-  /** Any resource of an API group: custom resources, apps/v1, policy/v1, … */
-  resource: (group: string, version: string, plural: string, ns?: string, name?: string, sub?: string) => {
-    const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
-    const nsPart = ns ? `/namespaces/${ns}` : '';
-    return `${prefix}${nsPart}/${plural}${name ? `/${name}` : ''}${sub ? `/${sub}` : ''}`;
-  },
-};

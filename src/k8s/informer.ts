@@ -1,6 +1,8 @@
-// List-then-watch cache of one resource, the client-go informer pattern in miniature:
-// list, watch from the list's resourceVersion, resume after a dropped stream, re-list after 410 Gone.
-import { KubeApiError, type KubeClient, type KubeObject, type WatchEvent } from './client.js';
+// List-then-watch cache of one resource, the client-go informer pattern in miniature: listWatch (watch.ts) keeps
+// it current, this module keeps the objects, the indexes and the handlers.
+import type { KubeClient } from './client.js';
+import type { KubeObject } from './types.js';
+import { listWatch, type ChangeType } from './watch.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 export type Handler<T> = (event: InformerEvent, object: T, previous?: T) => void;
@@ -29,7 +31,6 @@ export class Informer<T extends KubeObject> {
   /** index name → value → object key → object */
   private readonly indices = new Map<string, Map<string, Map<string, T>>>();
   private readonly handlers: Handler<T>[] = [];
-  private resourceVersion = '';
   private readonly abort = new AbortController();
   private synced!: Promise<void>;
   private running = false;
@@ -133,33 +134,46 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  private async relist(): Promise<void> {
-    const seen = new Set<string>();
-    const resourceVersion = await this.client.listPages(
-      this.path,
-      {
-        labelSelector: this.options.labelSelector,
-        fieldSelector: this.options.fieldSelector,
-        limit: this.options.pageSize,
-      },
-      (items) => {
+  private async loop(markSynced: () => void): Promise<void> {
+    let seen = new Set<string>();
+    await listWatch<KubeObject>(this.client, this.path, {
+      labelSelector: this.options.labelSelector,
+      fieldSelector: this.options.fieldSelector,
+      pageSize: this.options.pageSize,
+      signal: this.abort.signal,
+      unref: this.options.unref,
+      onPage: (items) => {
         for (const item of items) {
           seen.add(keyOf(item));
           this.apply('MODIFIED', item);
         }
       },
-    );
-    for (const [key, object] of this.objects) {
-      if (!seen.has(key)) {
-        this.store(key, undefined);
-        this.emit('delete', object);
-      }
-    }
-    this.resourceVersion = resourceVersion;
-    this.listedOnce = true;
+      onListed: () => {
+        for (const [key, object] of this.objects) {
+          if (!seen.has(key)) {
+            this.store(key, undefined);
+            this.emit('delete', object);
+          }
+        }
+        seen = new Set();
+        this.listedOnce = true;
+      },
+      onChange: (type, object) => this.apply(type, object),
+      onWatching: () => {
+        this.watching = true;
+        this.lastFailed = false;
+        markSynced();
+      },
+      onRetry: (e) => {
+        this.watching = false;
+        this.lastFailed = true;
+        this.options.onError?.(e);
+      },
+    });
+    this.watching = false;
   }
 
-  private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', raw: KubeObject) {
+  private apply(type: ChangeType, raw: KubeObject) {
     const object = this.options.transform ? this.options.transform(raw) : (raw as T);
     const key = keyOf(object);
     const previous = this.objects.get(key);
@@ -171,57 +185,5 @@ export class Informer<T extends KubeObject> {
     if (previous?.metadata.resourceVersion === object.metadata.resourceVersion) return;
     this.store(key, object);
     this.emit(previous ? 'update' : 'add', object, previous);
-  }
-
-  private async loop(markSynced: () => void): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      try {
-        if (!this.resourceVersion) await this.relist();
-        let gone = false;
-        await this.client.watch(
-          this.path,
-          {
-            labelSelector: this.options.labelSelector,
-            fieldSelector: this.options.fieldSelector,
-            resourceVersion: this.resourceVersion,
-            timeoutSeconds: 300,
-          },
-          (event: WatchEvent<KubeObject>) => {
-            if (event.type === 'ERROR') {
-              if (event.object.code === 410) gone = true;
-              return;
-            }
-            this.resourceVersion = event.object.metadata.resourceVersion ?? this.resourceVersion;
-            if (event.type !== 'BOOKMARK') this.apply(event.type, event.object);
-          },
-          this.abort.signal,
-          {
-            unref: this.options.unref,
-            onOpen: () => {
-              this.watching = true;
-              this.lastFailed = false;
-              markSynced();
-            },
-          },
-        );
-        this.watching = false;
-        if (gone) this.resourceVersion = '';
-        failures = 0;
-      } catch (e) {
-        this.watching = false;
-        if (!this.running) return;
-        this.lastFailed = true;
-        if (e instanceof KubeApiError && e.statusCode === 410) this.resourceVersion = '';
-        else this.options.onError?.(e);
-        failures += 1;
-        // Back off up to 5 s; after repeated failures, re-list: events may have been missed.
-        if (failures > 3) this.resourceVersion = '';
-        await new Promise((r) => {
-          const timer = setTimeout(r, Math.min(5000, 100 * 2 ** failures));
-          if (this.options.unref) timer.unref();
-        });
-      }
-    }
   }
 }

@@ -3,7 +3,7 @@
 // give the same sums, and the cache must follow pods coming and going without listing them again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient, paths } from '../../src/k8s/client.js';
-import { describeNodes } from '../../src/activities/kubernetes.js';
+import { describeNodes } from '../../src/activities/node/facts.js';
 import { PodRequestCache, listRequestedMemory } from '../../src/activities/podRequests.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { eventually, startSandboxOnly } from '../support/env.js';

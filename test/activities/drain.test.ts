@@ -2,7 +2,7 @@
 // disruption controller: what is evicted, what is skipped, what blocks and why, as an administrator sees it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paths, type KubeClient, type KubeObject } from '../../src/k8s/client.js';
-import { cordonNode } from '../../src/activities/kubernetes.js';
+import { cordonNode } from '../../src/activities/node/cordon.js';
 import { classifyPod, drainRound, evictPod, type DrainRound } from '../../src/activities/drain.js';
 import { parseScenario } from '../../src/sandbox/scenario.js';
 import { KNOB } from '../../src/sandbox/model.js';

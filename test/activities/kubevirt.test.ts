@@ -1,21 +1,19 @@
 // The KubeVirt activities against the sandbox: what an administrator would see in the cluster afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient, type KubeObject } from '../../src/k8s/client.js';
+import { KubeClient, type KubeObject, kv } from '../../src/k8s/client.js';
+import { PREVIOUS_RUN_STRATEGY } from '../../src/domain/contract.js';
+import { cancelMigration, waitForMigration } from '../../src/activities/kubevirt/migrationWaits.js';
 import {
-  PREVIOUS_RUN_STRATEGY,
-  cancelMigration,
   deleteVmi,
-  kv,
-  migrationsInFlight,
   restoreVm,
-  startMigration,
   stopVm,
-  waitForMigration,
   waitForVmiGone,
   waitForVmiOffNode,
   waitForVmiRunning,
-  type WaitDetails,
-} from '../../src/activities/kubevirt.js';
+} from '../../src/activities/kubevirt/lifecycle.js';
+import { migrationsInFlight } from '../../src/activities/kubevirt/facts.js';
+import { startMigration } from '../../src/activities/kubevirt/migrations.js';
+import { type WaitDetails } from '../../src/k8s/watch.js';
 import { eventually, startSandboxOnly } from '../support/env.js';
 import {
   applicationFailureOf,

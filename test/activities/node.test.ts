@@ -2,21 +2,17 @@
 // judged by what an administrator sees on the cluster afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient, paths, type KubeObject, type WatchEvent } from '../../src/k8s/client.js';
+import { NODE_LEASE, NODE_MARKS } from '../../src/domain/contract.js';
 import {
-  NODE_LEASE,
-  NODE_MARKS,
   acquireNodeLease,
-  cordonNode,
   microTime,
   nodeLeaseHolders,
-  recordNodeEvent,
   releaseNodeLease,
-  removeNodePhase,
   renewNodeLease,
-  setNodePhase,
-  uncordonNode,
-  waitForNodeReady,
-} from '../../src/activities/kubernetes.js';
+} from '../../src/activities/node/lease.js';
+import { cordonNode, uncordonNode } from '../../src/activities/node/cordon.js';
+import { recordNodeEvent, removeNodePhase, setNodePhase } from '../../src/activities/node/events.js';
+import { waitForNodeReady } from '../../src/activities/node/readiness.js';
 import { bmhPath } from '../../src/sandbox/context.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { startSandboxOnly, eventually } from '../support/env.js';

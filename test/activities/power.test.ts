@@ -8,20 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paths, type KubeClient } from '../../src/k8s/client.js';
 import type { RedfishTarget } from '../../src/domain/request.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
-import {
-  findBareMetalHost,
-  metal3PowerState,
-  powerOff,
-  powerOn,
-  powerState,
-  POWER_FAILURE,
-  RedfishClient,
-  redfishPowerState,
-  resolvePowerProvider,
-  waitForPowerState,
-  type PowerWaitProgress,
-  type ResolvedPowerProvider,
-} from '../../src/activities/power.js';
+import { findBareMetalHost, resolvePowerProvider } from '../../src/activities/power/resolve.js';
+import { metal3PowerState } from '../../src/activities/power/metal3.js';
+import { powerOff, powerOn, powerState } from '../../src/activities/power/actions.js';
+import { POWER_FAILURE, type ResolvedPowerProvider } from '../../src/activities/power/types.js';
+import { openRedfish, redfishPowerState } from '../../src/activities/power/redfish.js';
+import { waitForPowerState, type PowerWaitProgress } from '../../src/activities/power/waits.js';
 import { eventually, startSandboxOnly } from '../support/env.js';
 import { applicationFailureOf, nodeReady } from '../support/cluster.js';
 
@@ -280,7 +272,7 @@ describe('Redfish', () => {
   });
 
   it('keeps the credentials out of sight: not in the client object when printed or serialized', async () => {
-    const bmc = await RedfishClient.open(kube, target('rf-a-verified', { systemId: 'rf-a' }));
+    const bmc = await openRedfish(kube, target('rf-a-verified', { systemId: 'rf-a' }));
     expect((await bmc.powerState()).state).toBe('On');
     expectNoPassword(inspect(bmc, { depth: 5, showHidden: true }));
     expectNoPassword(JSON.stringify(bmc));

@@ -4,9 +4,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
-import { isAlreadyExists, KubeApiError, KubeClient, paths } from '../../src/k8s/client.js';
+import { isAlreadyExists, KubeApiError, KubeClient, paths, kv } from '../../src/k8s/client.js';
 import { classify } from '../../src/activities/errors.js';
-import { kv, waitForVmiGone } from '../../src/activities/kubevirt.js';
+import { waitForVmiGone } from '../../src/activities/kubevirt/lifecycle.js';
 import { startFaultProxy, type FaultProxy, type FaultProxyOptions } from '../../src/chaos/faultProxy.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { startSandboxOnly } from '../support/env.js';

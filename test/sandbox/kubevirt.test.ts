@@ -1,7 +1,7 @@
 // The simulated KubeVirt behaves as KUBEVIRT.md says, observed only through the real API server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient, KubeObject } from '../../src/k8s/client.js';
-import { kv } from '../../src/activities/kubevirt.js';
+import { kv } from '../../src/k8s/client.js';
 import { startSandboxOnly, eventually } from '../support/env.js';
 import { createMigration, evict, launcherPodOf, migrationsOf, rejection, vmiOf, vmOf } from '../support/cluster.js';
 import type { Sandbox } from '../../src/sandbox/index.js';

@@ -1,7 +1,6 @@
 // Small readers and actions on the sandbox cluster for tests, named for what a user would do.
-import { paths, type KubeClient, type KubeObject } from '../../src/k8s/client.js';
+import { paths, type KubeClient, type KubeObject, kv } from '../../src/k8s/client.js';
 import { ApplicationFailure } from '@temporalio/common';
-import { kv } from '../../src/activities/kubevirt.js';
 import { bmhPath } from '../../src/sandbox/context.js';
 import { MACHINE_NAMESPACE } from '../../src/sandbox/scenario.js';
 import { eventually } from './env.js';

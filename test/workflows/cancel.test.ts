@@ -2,11 +2,10 @@
 // it was before, read from the cluster itself. Each test has its own node, so one roll-back cannot hide another's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { Phase, Progress } from '../../src/domain/progress.js';
 import { MAINTENANCE_PHASE } from '../../src/workflows/messages.js';
-import { paths, type KubeObject } from '../../src/k8s/client.js';
-import { kv, PREVIOUS_RUN_STRATEGY } from '../../src/activities/kubevirt.js';
-import { NODE_LEASE, NODE_MARKS } from '../../src/activities/kubernetes.js';
+import type { Phase, Progress } from '../../src/domain/progress.js';
+import { paths, type KubeObject, kv } from '../../src/k8s/client.js';
+import { PREVIOUS_RUN_STRATEGY, NODE_LEASE, NODE_MARKS } from '../../src/domain/contract.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { bmhPathOf, migrationsOf, nodeReady, untilVmisRunning, vmOf, vmiOf } from '../support/cluster.js';
 import { progressOf, reachPhase, startMaintenance, type Start } from '../support/maintenance.js';

@@ -3,9 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { MaintenanceResult, Progress } from '../../src/domain/progress.js';
-import { paths, type KubeObject } from '../../src/k8s/client.js';
-import { kv } from '../../src/activities/kubevirt.js';
-import { NODE_LEASE } from '../../src/activities/kubernetes.js';
+import { paths, type KubeObject, kv } from '../../src/k8s/client.js';
+import { NODE_LEASE } from '../../src/domain/contract.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import {
   evict,

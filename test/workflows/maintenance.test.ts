@@ -2,8 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { MaintenanceResult } from '../../src/domain/progress.js';
-import { paths } from '../../src/k8s/client.js';
-import { kv } from '../../src/activities/kubevirt.js';
+import { paths, kv } from '../../src/k8s/client.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { bmhPathOf, nodeReady, untilVmisRunning, vmOf } from '../support/cluster.js';
 import { progressOf, reachPhase, refusal, startMaintenance, type Start } from '../support/maintenance.js';

@@ -6,9 +6,9 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { paths, type KubeObject } from '../../src/k8s/client.js';
+import { paths, type KubeObject, kv } from '../../src/k8s/client.js';
 import { Informer } from '../../src/k8s/informer.js';
-import { kv, WORKFLOW_ID_LABEL } from '../../src/activities/kubevirt.js';
+import { WORKFLOW_ID_LABEL } from '../../src/domain/contract.js';
 import type { RollingInput } from '../../src/domain/rolling.js';
 import type { RollingProgress, RollingResult } from '../../src/domain/rollingProgress.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';

@@ -1,0 +1,234 @@
+// Stopping a VM for maintenance and putting it back (its runStrategy recorded on the VM itself, so retries and
+// roll-backs agree), deleting a standalone VMI, and the waits for a VMI to go, to run, or to leave a node.
+import { ApplicationFailure } from '@temporalio/common';
+import { isConflict, isNotFound, type KubeClient } from '../../k8s/client.js';
+import type { WaitControls } from '../../k8s/watch.js';
+import { PREVIOUS_RUN_STRATEGY } from '../../domain/contract.js';
+import { restoreSteps } from '../../domain/plan.js';
+import { classify, kube } from '../errors.js';
+import { runStrategyOf, seconds, vmPath, vmiPath, vmiPhase, waitForObject } from './objects.js';
+
+export interface StopVmResult {
+  /** The runStrategy recorded before maintenance stopped the VM (the first stop's, on a retry). */
+  previousRunStrategy: string;
+  /** The VMI that is stopping, if one exists (for waitForVmiGone). */
+  vmiUid?: string;
+}
+
+/**
+ * Stops a VM: records its runStrategy in the annotation pitstop.io/previous-run-strategy (only if not recorded yet,
+ * so a retry never records Halted), and sets runStrategy Halted (removing legacy spec.running), in one patch
+ * guarded by the resourceVersion. KubeVirt then shuts the guest down gracefully and deletes the VMI.
+ */
+export async function stopVm(client: KubeClient, input: { namespace: string; name: string }): Promise<StopVmResult> {
+  const { namespace: ns, name } = input;
+  const what = `stopping VM ${ns}/${name}`;
+  for (let round = 0; ; round++) {
+    const vm = await kube(what, () => client.get(vmPath(ns, name)));
+    const recorded = vm.metadata.annotations?.[PREVIOUS_RUN_STRATEGY];
+    const previousRunStrategy = recorded ?? runStrategyOf(vm);
+    try {
+      if (recorded === undefined || vm.spec?.runStrategy !== 'Halted' || vm.spec?.running !== undefined) {
+        await client.patch(vmPath(ns, name), {
+          metadata: {
+            resourceVersion: vm.metadata.resourceVersion,
+            annotations: { [PREVIOUS_RUN_STRATEGY]: previousRunStrategy },
+          },
+          spec: { runStrategy: 'Halted', running: null },
+        });
+      }
+    } catch (e) {
+      if (isConflict(e) && round < 5) continue;
+      throw classify(e, what);
+    }
+    const vmi = await kube(what, () => client.find(vmiPath(ns, name)));
+    const result: StopVmResult = { previousRunStrategy };
+    if (vmi?.metadata.uid) result.vmiUid = vmi.metadata.uid;
+    return result;
+  }
+}
+
+export interface VmiGoneResult {
+  outcome: 'Gone' | 'TimedOut';
+  /** The VMI's phase when the wait ended (Stopping while it is being deleted). */
+  phase: string;
+}
+
+/** Waits until the VMI is gone (or replaced by another VMI than `uid`), at most `timeoutMs` from the first try. */
+export async function waitForVmiGone(
+  client: KubeClient,
+  input: WaitControls & { namespace: string; name: string; uid?: string; timeoutMs: number },
+): Promise<VmiGoneResult> {
+  const since = input.resumeFrom?.since ?? Date.now();
+  const deadline = since + input.timeoutMs;
+  return await waitForObject<VmiGoneResult>(
+    client,
+    `waiting for VMI ${input.namespace}/${input.name} to stop`,
+    {
+      collection: vmiPath(input.namespace),
+      name: input.name,
+      since: () => since,
+      deadline,
+      phaseOf: vmiPhase,
+      decide: (vmi, now) => {
+        if (!vmi || (input.uid && vmi.metadata.uid !== input.uid))
+          return { done: { outcome: 'Gone', phase: 'Absent' } };
+        return now >= deadline ? { done: { outcome: 'TimedOut', phase: vmiPhase(vmi) } } : { recheckAt: deadline };
+      },
+    },
+    input,
+  );
+}
+
+export interface RestoreVmResult {
+  /** False when there was nothing recorded (never stopped by maintenance, or already restored). */
+  restored: boolean;
+  runStrategy: string;
+}
+
+/**
+ * Puts back the runStrategy recorded by stopVm and removes the record; a second call does nothing.
+ * A VM whose strategy needs an explicit start (Manual, see restoreSteps) is started the portable way: runStrategy
+ * Always until its VMI exists, then the recorded strategy (a Manual VM keeps a running VMI). The record stays until
+ * the last step, so a retry after a crash redoes the steps. `startTimeoutMs` (default 60 s) bounds that start.
+ */
+export async function restoreVm(
+  client: KubeClient,
+  input: { namespace: string; name: string; startTimeoutMs?: number; signal?: AbortSignal },
+): Promise<RestoreVmResult> {
+  const { namespace: ns, name } = input;
+  const what = `restoring VM ${ns}/${name}`;
+  const vm = await kube(what, () => client.get(vmPath(ns, name)));
+  const recorded = vm.metadata.annotations?.[PREVIOUS_RUN_STRATEGY];
+  if (recorded === undefined) return { restored: false, runStrategy: runStrategyOf(vm) };
+  const steps = restoreSteps(recorded);
+  if (steps.start) {
+    if (vm.spec?.runStrategy !== 'Always' || vm.spec?.running !== undefined) {
+      await kube(what, () => client.patch(vmPath(ns, name), { spec: { runStrategy: 'Always', running: null } }));
+    }
+    const since = Date.now();
+    const deadline = since + (input.startTimeoutMs ?? 60_000);
+    const started = await waitForObject<boolean>(
+      client,
+      what,
+      {
+        collection: vmiPath(ns),
+        name: name,
+        since: () => since,
+        deadline,
+        phaseOf: vmiPhase,
+        decide: (vmi, now) =>
+          vmi && !vmi.metadata.deletionTimestamp
+            ? { done: true }
+            : now >= deadline
+              ? { done: false }
+              : { recheckAt: deadline },
+      },
+      { signal: input.signal },
+    );
+    if (!started) {
+      throw ApplicationFailure.create({
+        message: `${what}: no VMI within ${seconds(deadline - since)} of runStrategy Always`,
+        type: 'VmNotStarted',
+      });
+    }
+  }
+  await kube(what, () =>
+    client.patch(vmPath(ns, name), {
+      metadata: { annotations: { [PREVIOUS_RUN_STRATEGY]: null } },
+      spec: { runStrategy: steps.runStrategy, running: null },
+    }),
+  );
+  return { restored: true, runStrategy: steps.runStrategy };
+}
+
+export interface VmiRunningResult {
+  outcome: 'Running' | 'TimedOut';
+  phase: string;
+  nodeName?: string;
+}
+
+/** Waits until the VMI runs (phase Running, not being deleted), at most `timeoutMs` from the first try. */
+export async function waitForVmiRunning(
+  client: KubeClient,
+  input: WaitControls & { namespace: string; name: string; timeoutMs: number },
+): Promise<VmiRunningResult> {
+  const since = input.resumeFrom?.since ?? Date.now();
+  const deadline = since + input.timeoutMs;
+  return await waitForObject<VmiRunningResult>(
+    client,
+    `waiting for VMI ${input.namespace}/${input.name} to run`,
+    {
+      collection: vmiPath(input.namespace),
+      name: input.name,
+      since: () => since,
+      deadline,
+      phaseOf: vmiPhase,
+      decide: (vmi, now) => {
+        const phase = vmiPhase(vmi);
+        if (phase === 'Running') return { done: { outcome: 'Running', phase, nodeName: vmi?.status?.nodeName } };
+        return now >= deadline ? { done: { outcome: 'TimedOut', phase } } : { recheckAt: deadline };
+      },
+    },
+    input,
+  );
+}
+
+/**
+ * Deletes a VMI (a standalone one the operator chose to delete: it cannot come back). 404 = done. With `uid`, only
+ * that VMI is deleted (a precondition), so a retry cannot delete a newer VMI of the same name.
+ */
+export async function deleteVmi(
+  client: KubeClient,
+  input: { namespace: string; name: string; uid?: string },
+): Promise<{ deleted: boolean }> {
+  const what = `deleting VMI ${input.namespace}/${input.name}`;
+  try {
+    const body = input.uid ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: input.uid } } : undefined;
+    await client.delete(vmiPath(input.namespace, input.name), undefined, body);
+    return { deleted: true };
+  } catch (e) {
+    if (isNotFound(e) || (input.uid && isConflict(e))) return { deleted: false };
+    throw classify(e, what);
+  }
+}
+
+export interface VmiOffNodeResult {
+  /** Moved: runs on another node; Gone: no VMI any more (stopped or deleted); TimedOut: still on the node. */
+  outcome: 'Moved' | 'Gone' | 'TimedOut';
+  phase: string;
+  nodeName?: string;
+}
+
+/**
+ * Waits until a VMI no longer runs on `node` (an External eviction strategy: another controller moves it), at most
+ * `timeoutMs` from the first try.
+ */
+export async function waitForVmiOffNode(
+  client: KubeClient,
+  input: WaitControls & { namespace: string; name: string; node: string; timeoutMs: number },
+): Promise<VmiOffNodeResult> {
+  const since = input.resumeFrom?.since ?? Date.now();
+  const deadline = since + input.timeoutMs;
+  return await waitForObject<VmiOffNodeResult>(
+    client,
+    `waiting for VMI ${input.namespace}/${input.name} to leave ${input.node}`,
+    {
+      collection: vmiPath(input.namespace),
+      name: input.name,
+      since: () => since,
+      deadline,
+      phaseOf: vmiPhase,
+      decide: (vmi, now) => {
+        const phase = vmiPhase(vmi);
+        if (!vmi) return { done: { outcome: 'Gone', phase } };
+        const nodeName: string | undefined = vmi.status?.nodeName;
+        if (phase === 'Running' && nodeName && nodeName !== input.node) {
+          return { done: { outcome: 'Moved', phase, nodeName } };
+        }
+        return now >= deadline ? { done: { outcome: 'TimedOut', phase, nodeName } } : { recheckAt: deadline };
+      },
+    },
+    input,
+  );
+}

@@ -1,0 +1,98 @@
+// Waiting for a node's Ready condition to become what is asked (after power-on, or to see it go down).
+import { ApplicationFailure } from '@temporalio/common';
+import { paths, type KubeClient, type KubeObject } from '../../k8s/client.js';
+import { waitFor, type WaitDetails } from '../../k8s/watch.js';
+import { formatDuration } from '../../domain/durations.js';
+import { kube } from '../errors.js';
+
+export interface NodeReadiness {
+  node: string;
+  ready: boolean;
+  /** The Ready condition's status; Missing when the Node object does not exist. */
+  status: 'True' | 'False' | 'Unknown' | 'Missing';
+  reason?: string;
+  lastTransitionTime?: string;
+}
+
+export function nodeReadiness(node: string, object: KubeObject | undefined): NodeReadiness {
+  if (!object) return { node, ready: false, status: 'Missing' };
+  const condition = (object.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready') as
+    { status?: string; reason?: string; lastTransitionTime?: string } | undefined;
+  const status = condition?.status === 'True' || condition?.status === 'False' ? condition.status : 'Unknown';
+  return {
+    node,
+    ready: status === 'True',
+    status,
+    ...(condition?.reason ? { reason: condition.reason } : {}),
+    ...(condition?.lastTransitionTime ? { lastTransitionTime: condition.lastTransitionTime } : {}),
+  };
+}
+
+export interface WaitForNodeReadyInput {
+  node: string;
+  /** true: wait for Ready=True; false: wait for anything else (False, Unknown, node gone). */
+  ready: boolean;
+  timeoutMs: number;
+  /** Called on every change of the condition and at least every HEARTBEAT_EVERY_MS (pass Temporal's heartbeat). */
+  heartbeat?: (details: NodeReadyProgress) => void;
+  /** The last heartbeat of an earlier try: the timeout counts from its `since`. */
+  resumeFrom?: Partial<NodeReadyProgress>;
+  /** Aborts the wait (pass Temporal's Context cancellationSignal). */
+  signal?: AbortSignal;
+}
+
+/** Heartbeat details: what is awaited, the Ready status last seen, and when the wait's clock started. */
+export interface NodeReadyProgress {
+  node: string;
+  waitingFor: 'Ready' | 'NotReady';
+  observed?: NodeReadiness['status'];
+  since: number;
+}
+
+export const HEARTBEAT_EVERY_MS = 5_000;
+
+/**
+ * Waits, driven by a watch on the one Node (waitFor), until its Ready condition is what is asked. Resolves with
+ * the observed condition; rejects with a non-retryable NodeReadyTimeout failure at the deadline.
+ */
+export async function waitForNodeReady(
+  client: KubeClient,
+  { node, ready, timeoutMs, heartbeat, resumeFrom, signal }: WaitForNodeReadyInput,
+): Promise<NodeReadiness> {
+  const since = resumeFrom?.since ?? Date.now();
+  const deadline = since + timeoutMs;
+  const waitingFor = ready ? 'Ready' : 'NotReady';
+  const timeout = (last: NodeReadiness) => {
+    const seen = ` (Ready=${last.status}${last.reason ? `, ${last.reason}` : ''})`;
+    return ApplicationFailure.create({
+      type: 'NodeReadyTimeout',
+      message: `node ${node} ${ready ? 'not Ready' : 'still Ready'} after ${formatDuration(timeoutMs)}${seen}`,
+      nonRetryable: true,
+      details: [last],
+    });
+  };
+  return await kube(`watch ${node}`, () =>
+    waitFor<NodeReadiness>(
+      client,
+      {
+        collection: paths.nodes(),
+        name: node,
+        since: () => since,
+        deadline,
+        phaseOf: (object) => nodeReadiness(node, object).status,
+        decide: (object, now) => {
+          const readiness = nodeReadiness(node, object);
+          if (readiness.ready === ready) return { done: readiness };
+          if (now >= deadline) throw timeout(readiness);
+          return { recheckAt: deadline };
+        },
+      },
+      {
+        heartbeatIntervalMs: HEARTBEAT_EVERY_MS,
+        heartbeat: (d: WaitDetails) =>
+          heartbeat?.({ node, waitingFor, ...(d.phase && { observed: d.phase as NodeReadiness['status'] }), since }),
+        signal,
+      },
+    ),
+  );
+}

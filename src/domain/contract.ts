@@ -1,0 +1,76 @@
+// The cluster contract: every name Pitstop reads or writes on objects it does not own (labels, annotations,
+// taints, the node lease, Event reasons) and the API groups it talks to. The activities write these names and the
+// chaos judge reads them back, so both import them from here and nothing else spells them: a rename is one edit,
+// and an operator's runbook (`kubectl get node -l ...`) can be checked against one list.
+
+/** The prefix of every label, annotation and taint Pitstop owns: what is left behind is found by it. */
+export const PITSTOP_PREFIX = 'pitstop.io/';
+
+/** The value of `app.kubernetes.io/managed-by` on what Pitstop creates, and its Events' reporting component. */
+export const PITSTOP = 'pitstop';
+
+/** API groups and versions of the custom resources Pitstop reads and changes. */
+export const KUBEVIRT = { group: 'kubevirt.io', version: 'v1' } as const;
+export const METAL3 = { group: 'metal3.io', version: 'v1alpha1', plural: 'baremetalhosts' } as const;
+export const MACHINE = { group: 'machine.openshift.io', version: 'v1beta1', plural: 'machines' } as const;
+
+// ----- labels and annotations Pitstop writes --------------------------------------------------------------------
+
+/** Label on what Pitstop creates (migrations, leases): `app.kubernetes.io/managed-by=pitstop`. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+/** Label (sanitized) and annotation (verbatim) naming the workflow that created a migration. */
+export const WORKFLOW_ID_LABEL = 'pitstop.io/workflow-id';
+/** VM annotation holding the runStrategy a maintenance stopped it from (removed when it is restored). */
+export const PREVIOUS_RUN_STRATEGY = 'pitstop.io/previous-run-strategy';
+/** Label an owner puts on a VM (or VMI) to choose its maintenance strategy (LiveMigrate, Stop, ...). */
+export const STRATEGY_LABEL = 'pitstop.io/maintenance-strategy';
+
+/** Marks Pitstop puts on a Node while it maintains it. */
+export const NODE_MARKS = {
+  /** Annotation: the workflow id that cordoned the node; only that workflow uncordons it. */
+  cordonedBy: 'pitstop.io/cordoned-by',
+  /** Annotation: "true" | "false", spec.unschedulable before Pitstop first cordoned the node. */
+  wasUnschedulable: 'pitstop.io/was-unschedulable',
+  /** Annotation: "true" | "false", whether the remediation exclusion label was already there. */
+  wasExcluded: 'pitstop.io/was-excluded-from-remediation',
+  /** Annotation: the maintenance phase, for `kubectl get node -o yaml` readers. */
+  phase: 'pitstop.io/maintenance-phase',
+  /** NoSchedule taint key. */
+  taint: 'pitstop.io/maintenance',
+  /** Label medik8s remediators (SNR, FAR, MDR) honour: a node under maintenance is not "unhealthy". */
+  excludeFromRemediation: 'remediation.medik8s.io/exclude-from-remediation',
+} as const;
+
+/** The node lease of the medik8s convention, so NMO, SNR and FAR see the node is busy too. */
+export const NODE_LEASE = { namespace: 'medik8s-leases', name: (node: string) => `node-${node}` } as const;
+
+/** Events on the Node: `Maintenance<Phase>` for each phase mark, `MaintenanceEnded` when the marks go. */
+export const NODE_EVENTS = {
+  /** Events on cluster-scoped Nodes live in `default` (the kubelet's and node controller's convention). */
+  namespace: 'default',
+  phaseReason: (phase: string) => `Maintenance${phase}`,
+  ended: 'MaintenanceEnded',
+} as const;
+
+// ----- names other components own, which Pitstop reads ----------------------------------------------------------
+
+/** Either label marks a control-plane node. */
+export const CONTROL_PLANE_LABELS = ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master'];
+
+/** KubeVirt's labels: the VMI's node, a migration's VMI, the launcher pods and the VMI (uid) each belongs to. */
+export const KUBEVIRT_LABELS = {
+  vmiNode: 'kubevirt.io/nodeName',
+  vmiName: 'kubevirt.io/vmi-name',
+  /** `kubevirt.io=virt-launcher` marks a launcher pod. */
+  launcherKey: 'kubevirt.io',
+  launcherValue: 'virt-launcher',
+  createdBy: 'kubevirt.io/created-by',
+} as const;
+export const LAUNCHER_SELECTOR = `${KUBEVIRT_LABELS.launcherKey}=${KUBEVIRT_LABELS.launcherValue}`;
+/** KubeVirt sets it on every VMIM: Pitstop lists a node's migrations by it. */
+export const VMI_NAME_LABEL = KUBEVIRT_LABELS.vmiName;
+
+/** Node → Machine (set by OpenShift's machine-api). */
+export const MACHINE_ANNOTATION = 'machine.openshift.io/machine';
+/** Machine → BareMetalHost (set by the Metal3 machine actuator). */
+export const BMH_ANNOTATION = 'metal3.io/BareMetalHost';
