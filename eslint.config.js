@@ -22,11 +22,12 @@ const forbiddenInWorkflows = [
 //   4  processes                    worker  client
 //   3  workflows                    workflows
 //   2  activities                   activities
-//   1  platform                     k8s  config.ts  observability
+//   1  platform                     k8s  redfish  config.ts  observability
 //   0  domain                       domain
 //
 // - domain imports nothing of the project: decisions are pure and every layer may use them.
-// - platform modules talk to the outside (Kubernetes, files and environment, logs and metrics) and may use each other.
+// - platform modules talk to the outside (Kubernetes, BMCs over Redfish, files and environment, logs and metrics)
+//   and may use each other.
 // - activities use the platform; they never import workflows (the data shapes both need live in domain).
 // - workflows import only domain (and each other): Temporal's workflow sandbox cannot load the platform's Node
 //   modules. They may import activity types (`import type`), which vanish at compile time; the values reach them
@@ -39,7 +40,7 @@ const forbiddenInWorkflows = [
 // a new module is put into its layer here on purpose.
 
 const DOMAIN = ['domain'];
-const PLATFORM = [...DOMAIN, 'k8s', 'config', 'observability'];
+const PLATFORM = [...DOMAIN, 'k8s', 'redfish', 'config', 'observability'];
 const ACTIVITIES = [...PLATFORM, 'activities'];
 const PROCESSES = [...ACTIVITIES, 'workflows'];
 
@@ -51,6 +52,7 @@ const PROCESSES = [...ACTIVITIES, 'workflows'];
 const layering = {
   domain: { only: DOMAIN },
   k8s: { only: PLATFORM },
+  redfish: { only: PLATFORM },
   config: { only: PLATFORM },
   observability: { only: PLATFORM },
   activities: { only: ACTIVITIES },
