@@ -74,7 +74,7 @@ async function main() {
 
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const kube = KubeClient.fromFile(kubeconfigPath);
-  // The embedded dev server: local, plaintext, namespace default, whatever TEMPORAL_* the shell has.
+  // The embedded dev server: local, plaintext, namespace default (the shell's TEMPORAL_* variables are not for it).
   const endpoint: TemporalEndpoint = { address: temporal.address, namespace: 'default' };
   const connection = await connectWorker(endpoint);
   const taskQueue = getter(process.env)('PITSTOP_TASK_QUEUE') ?? CONFIG_VARIABLES.PITSTOP_TASK_QUEUE.default;
