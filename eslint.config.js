@@ -59,7 +59,7 @@ const layering = {
   workflows: { only: DOMAIN, typesOf: ['activities'] },
   worker: { only: PROCESSES },
   client: { only: PROCESSES },
-  chaos: { never: ['activities'], typesOf: ['workflows'] },
+  chaos: { never: ['activities'] },
   sandbox: { never: ['activities', 'workflows'] },
 };
 

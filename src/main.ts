@@ -1,38 +1,24 @@
 // The production entry point (`npm run serve`, `node dist/main.js`, the container's command): the Pitstop worker,
 // the HTTP API, and the operations endpoint (/metrics, /healthz, /readyz), configured by the environment
-// (src/config.ts). SIGTERM (and SIGINT) is graceful: polling stops, running activities get PITSTOP_SHUTDOWN_GRACE
+// (src/config/). SIGTERM (and SIGINT) is graceful: polling stops, running activities get PITSTOP_SHUTDOWN_GRACE
 // to finish (long waits heartbeat, so another worker takes them over), and the process exits 0.
-import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { NativeConnection, Runtime, makeTelemetryFilterString, type TLSConfig, type Worker } from '@temporalio/worker';
-import { ConfigError, loadConfig, type PitstopConfig } from './config.js';
+import { Runtime, makeTelemetryFilterString, type NativeConnection, type Worker } from '@temporalio/worker';
+import { ConfigError, loadConfig, type PitstopConfig } from './config/index.js';
 import { createApiServer } from './api/server.js';
 import { KubeClient, paths } from './k8s/client.js';
 import { JsonLogger, nodeLogAttributes } from './observability/logger.js';
 import { apiRequestRecorder, startOpsServer, type OpsServer } from './observability/server.js';
+import {
+  connectClient,
+  connectWorker,
+  temporalEndpoint,
+  type ConnectedClient,
+  type TemporalEndpoint,
+} from './temporal/connection.js';
 import { createPitstopWorker } from './worker/worker.js';
-
-/** TLS options for both Temporal connections (worker and client): off, system CAs, or the configured files. */
-export function temporalTls(config: PitstopConfig['temporal']): TLSConfig | boolean | undefined {
-  const tls = config.tls;
-  if (!tls) return undefined;
-  if (!tls.serverCaPath && !tls.clientCertPath && !tls.serverName) return true;
-  return {
-    serverNameOverride: tls.serverName,
-    serverRootCACertificate: tls.serverCaPath ? readFileSync(tls.serverCaPath) : undefined,
-    clientCertPair:
-      tls.clientCertPath && tls.clientKeyPath
-        ? { crt: readFileSync(tls.clientCertPath), key: readFileSync(tls.clientKeyPath) }
-        : undefined,
-  };
-}
-
-export async function connectTemporal(config: PitstopConfig['temporal']): Promise<NativeConnection> {
-  return await NativeConnection.connect({ address: config.address, apiKey: config.apiKey, tls: temporalTls(config) });
-}
 
 export function kubeClientFor(config: PitstopConfig['kube']): KubeClient {
   if (config.kind === 'file') return KubeClient.fromFile(config.path);
@@ -53,8 +39,10 @@ async function loopbackPort(): Promise<number> {
 
 async function main(): Promise<void> {
   let config: PitstopConfig;
+  let endpoint: TemporalEndpoint;
   try {
     config = loadConfig();
+    endpoint = temporalEndpoint(config.temporal);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     for (const problem of e.problems) process.stderr.write(`pitstop: configuration error: ${problem}\n`);
@@ -74,7 +62,7 @@ async function main(): Promise<void> {
   const kube = kubeClientFor(config.kube);
   let connection: NativeConnection;
   try {
-    connection = await connectTemporal(config.temporal);
+    connection = await connectWorker(endpoint);
   } catch (e) {
     logger.error(`cannot connect to Temporal at ${config.temporal.address}: ${(e as Error).message}`);
     process.exit(1);
@@ -110,16 +98,12 @@ async function main(): Promise<void> {
 
   // The HTTP API, with its own Temporal client connection (same address, TLS and API key as the worker's).
   let api: FastifyInstance | undefined;
-  let clientConnection: Connection | undefined;
+  let apiClient: ConnectedClient | undefined;
   let apiUrl: string | undefined;
   if (config.api) {
-    clientConnection = await Connection.connect({
-      address: config.temporal.address,
-      apiKey: config.temporal.apiKey,
-      tls: temporalTls(config.temporal),
-    });
+    apiClient = await connectClient(endpoint);
     api = createApiServer({
-      client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+      client: apiClient.client,
       namespace: config.temporal.namespace,
       taskQueue: config.taskQueue,
       tokens: config.api.tokens,
@@ -163,7 +147,7 @@ async function main(): Promise<void> {
     logger.error(`worker stopped: ${(e as Error).message}`, { error: e });
   }
   await api?.close();
-  await clientConnection?.close();
+  await apiClient?.close();
   await ops.close();
   await connection.close();
   kube.close();

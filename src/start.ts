@@ -2,29 +2,26 @@
 // cluster with the demo scenario (or your cluster with PITSTOP_KUBECONFIG), a Pitstop worker, and the HTTP API.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
-import { ensureTools } from './tools/binaries.js';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { createApiServer } from './api/server.js';
+import { CONFIG_VARIABLES, ConfigError } from './config/index.js';
+import { getter } from './config/read.js';
+import { generateToken, readApiTokens, type ApiToken } from './config/tokens.js';
 import { startTemporalDevServer } from './devserver/temporal.js';
+import { KubeClient, paths } from './k8s/client.js';
 import { freePort } from './sandbox/processes.js';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { loadScenarioFile } from './sandbox/scenario.js';
-import { KubeClient } from './k8s/client.js';
+import { connectClient, connectWorker, type TemporalEndpoint } from './temporal/connection.js';
+import { ensureTools } from './tools/binaries.js';
 import { createPitstopWorker } from './worker/worker.js';
-import { TASK_QUEUE } from './domain/workflowNames.js';
-import { readFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
-import { paths } from './k8s/client.js';
-import { createApiServer } from './api/server.js';
-import { generateToken, parseTokens, type ApiToken } from './api/auth.js';
 
-/**
- * API tokens from PITSTOP_API_TOKENS_FILE, else PITSTOP_API_TOKENS (the file format as text) — the order the service's
- * configuration uses —; else one fresh write token.
- */
+/** API tokens as the service reads them (PITSTOP_API_TOKENS_FILE, else PITSTOP_API_TOKENS); else one fresh write token. */
 function apiTokens(): { tokens: ApiToken[]; generated?: string } {
-  const file = process.env.PITSTOP_API_TOKENS_FILE;
-  const text = file ? readFileSync(file, 'utf8') : process.env.PITSTOP_API_TOKENS;
-  if (text !== undefined) return { tokens: parseTokens(text) };
+  const problems: string[] = [];
+  const tokens = readApiTokens(getter(process.env), problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (tokens) return { tokens };
   const token = generateToken();
   return { tokens: [{ role: 'write', token }], generated: token };
 }
@@ -77,15 +74,17 @@ async function main() {
 
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const kube = KubeClient.fromFile(kubeconfigPath);
-  const connection = await NativeConnection.connect({ address: temporal.address });
-  const taskQueue = process.env.PITSTOP_TASK_QUEUE ?? TASK_QUEUE;
+  // The embedded dev server: local, plaintext, namespace default (the shell's TEMPORAL_* variables are not for it).
+  const endpoint: TemporalEndpoint = { address: temporal.address, namespace: 'default' };
+  const connection = await connectWorker(endpoint);
+  const taskQueue = getter(process.env)('PITSTOP_TASK_QUEUE') ?? CONFIG_VARIABLES.PITSTOP_TASK_QUEUE.default;
   const worker = await createPitstopWorker({ connection, namespace: 'default', taskQueue, kube });
   const running = worker.run();
 
   const { tokens, generated } = apiTokens();
-  const clientConnection = await Connection.connect({ address: temporal.address });
+  const apiClient = await connectClient(endpoint);
   const api = createApiServer({
-    client: new Client({ connection: clientConnection, namespace: 'default' }),
+    client: apiClient.client,
     namespace: 'default',
     taskQueue,
     tokens,
@@ -136,7 +135,7 @@ Ctrl-C stops everything.`);
       // The SDK drains the worker on SIGINT/SIGTERM by itself; it may already be shutting down.
     }
     await api.close().catch(() => undefined);
-    await clientConnection.close().catch(() => undefined);
+    await apiClient.close().catch(() => undefined);
     await running.catch(() => undefined);
     await connection.close();
     kube.close();
@@ -151,6 +150,8 @@ Ctrl-C stops everything.`);
 }
 
 main().catch((e: unknown) => {
-  console.error(`[pitstop] ${(e as Error).message ?? e}`);
+  if (e instanceof ConfigError)
+    for (const problem of e.problems) console.error(`[pitstop] configuration error: ${problem}`);
+  else console.error(`[pitstop] ${(e as Error).message ?? e}`);
   process.exit(1);
 });

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatReport, formatSummary, runChaos } from './run.js';
+import { formatReport, formatSummary } from './report.js';
+import { runChaos } from './run.js';
 
 function number(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MetricMeter } from '@temporalio/common';
-import type { Listen } from '../config.js';
+import type { Listen } from '../config/read.js';
 
 export type ReadinessCheck = () => Promise<void>;
 

@@ -1,6 +1,7 @@
 // Token file parsing and bearer checks (pure; no servers).
 import { describe, expect, it } from 'vitest';
-import { parseTokens, TokenFormatError, TokenVerifier } from '../../src/api/auth.js';
+import { TokenVerifier } from '../../src/api/auth.js';
+import { parseTokens, TokenFormatError } from '../../src/config/tokens.js';
 
 const W = 'w'.repeat(24);
 const R = 'r'.repeat(24);

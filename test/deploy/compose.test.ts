@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config/index.js';
 import { SEARCH_ATTRIBUTES } from '../../src/devserver/temporal.js';
 import { defaultBundlePath } from '../../src/worker/bundle.js';
 import { ROOT } from './kustomize.js';

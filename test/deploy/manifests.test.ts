@@ -1,7 +1,7 @@
 // `kubectl kustomize deploy/` (the project's kubectl v1.36.3) renders, and what it renders hangs together: the
 // Deployment's probes, ports, grace period and security context match the configuration the code reads.
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config/index.js';
 import { byKind, renderDeploy, ROOT } from './kustomize.js';
 
 const objects = renderDeploy();

@@ -3,7 +3,8 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { formatReport, openChaosWorld, type ChaosWorld, type RunReport } from '../../src/chaos/run.js';
+import { formatReport, type RunReport } from '../../src/chaos/report.js';
+import { openChaosWorld, type ChaosWorld } from '../../src/chaos/run.js';
 import type { ChaosPlan } from '../../src/chaos/generate.js';
 
 export function useChaosWorld(

@@ -1,0 +1,26 @@
+// Every variable Pitstop reads, with its default and meaning (the README's table is made from the same facts).
+// Temporal settings use the standard Temporal variable names (as the Temporal CLI and SDKs do), so Temporal Cloud
+// works with TEMPORAL_ADDRESS + TEMPORAL_NAMESPACE + TEMPORAL_API_KEY (or mTLS certificates).
+export const CONFIG_VARIABLES = {
+  TEMPORAL_ADDRESS: { default: undefined, meaning: 'Temporal frontend host:port (required)' },
+  TEMPORAL_NAMESPACE: { default: 'default', meaning: 'Temporal namespace' },
+  TEMPORAL_API_KEY: { default: undefined, meaning: 'API key (Temporal Cloud); turns TLS on' },
+  TEMPORAL_API_KEY_FILE: { default: undefined, meaning: 'file holding the API key (instead of TEMPORAL_API_KEY)' },
+  TEMPORAL_TLS: { default: 'false', meaning: 'true: TLS with the system CAs, without client certificates' },
+  TEMPORAL_TLS_CLIENT_CERT_PATH: { default: undefined, meaning: 'mTLS client certificate (PEM file)' },
+  TEMPORAL_TLS_CLIENT_KEY_PATH: { default: undefined, meaning: 'mTLS client key (PEM file)' },
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: { default: undefined, meaning: 'CA of the Temporal server (PEM file)' },
+  TEMPORAL_TLS_SERVER_NAME: { default: undefined, meaning: 'TLS server name override' },
+  PITSTOP_TASK_QUEUE: { default: 'pitstop', meaning: 'task queue of the worker (and of workflows the API starts)' },
+  KUBECONFIG: { default: 'in-cluster, else ~/.kube/config', meaning: 'the cluster Pitstop maintains' },
+  PITSTOP_API_ADDRESS: { default: '0.0.0.0:8080', meaning: 'HTTP API listen host:port, or `off`' },
+  PITSTOP_API_TOKENS_FILE: { default: undefined, meaning: 'API bearer tokens, one `read|write <token>` a line' },
+  PITSTOP_API_TOKENS: { default: undefined, meaning: 'the same lines in a variable' },
+  PITSTOP_ALERTMANAGER_NODE_LABEL: { default: 'node', meaning: 'alert label naming the node (Alertmanager hook)' },
+  PITSTOP_METRICS_ADDRESS: { default: '0.0.0.0:9464', meaning: '/metrics, /healthz, /readyz listen host:port' },
+  PITSTOP_LOG_LEVEL: { default: 'INFO', meaning: 'TRACE, DEBUG, INFO, WARN or ERROR (JSON lines on stdout)' },
+  PITSTOP_SHUTDOWN_GRACE: { default: '30s', meaning: 'on SIGTERM: how long running activities may take to finish' },
+  PITSTOP_WORKFLOW_BUNDLE: { default: 'dist/workflow-bundle.js if present', meaning: 'pre-built workflow bundle' },
+} as const;
+
+export type ConfigVariable = keyof typeof CONFIG_VARIABLES;
