@@ -18,6 +18,7 @@ import {
   type ConnectedClient,
   type TemporalEndpoint,
 } from './temporal/connection.js';
+import { promoteVersion } from './worker/versioning.js';
 import { createPitstopWorker } from './worker/worker.js';
 
 export function kubeClientFor(config: PitstopConfig['kube']): KubeClient {
@@ -25,6 +26,27 @@ export function kubeClientFor(config: PitstopConfig['kube']): KubeClient {
   const kc = new KubeConfig();
   kc.loadFromCluster();
   return new KubeClient(kc);
+}
+
+/** Makes the worker's build current when PITSTOP_PROMOTE_VERSION says so, and says what it did. */
+async function announceVersion(connection: NativeConnection, config: PitstopConfig, logger: JsonLogger) {
+  const { versioning } = config;
+  if (!versioning.enabled) return logger.warn('Worker Versioning is off: this worker serves every run of the queue');
+  const version = { deploymentName: versioning.deploymentName, buildId: versioning.buildId };
+  try {
+    const result = await promoteVersion(connection, config.temporal.namespace, versioning);
+    if (result === 'left') {
+      logger.info(
+        `build ${versioning.buildId} is not current: new runs go to the current build until ` +
+          `temporal worker deployment set-current-version --deployment-name ${versioning.deploymentName} ` +
+          `--build-id ${versioning.buildId}`,
+        version,
+      );
+    } else
+      logger.info(`worker deployment version ${versioning.deploymentName}/${versioning.buildId}: ${result}`, version);
+  } catch (e) {
+    logger.error(`could not make build ${versioning.buildId} current: ${(e as Error).message}`, version);
+  }
 }
 
 async function loopbackPort(): Promise<number> {
@@ -73,6 +95,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     kube,
     workflowBundlePath: config.workflowBundlePath,
+    versioning: config.versioning,
     overrides: {
       shutdownGraceTime: config.shutdownGraceMs,
       interceptors: { activity: [nodeLogAttributes] },
@@ -117,6 +140,7 @@ async function main(): Promise<void> {
   }
 
   const running = worker.run();
+  await announceVersion(connection, config, logger);
   logger.info(
     `pitstop worker polling task queue "${config.taskQueue}" on ${config.temporal.address}/${config.temporal.namespace}`,
     {

@@ -14,6 +14,8 @@ import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { loadScenarioFile } from './sandbox/scenario.js';
 import { connectClient, connectWorker, type TemporalEndpoint } from './temporal/connection.js';
 import { ensureTools } from './tools/binaries.js';
+import { readVersioning } from './config/versioning.js';
+import { promoteVersion } from './worker/versioning.js';
 import { createPitstopWorker } from './worker/worker.js';
 
 /** API tokens as the service reads them (PITSTOP_API_TOKENS_FILE, else PITSTOP_API_TOKENS); else one fresh write token. */
@@ -78,8 +80,11 @@ async function main() {
   const endpoint: TemporalEndpoint = { address: temporal.address, namespace: 'default' };
   const connection = await connectWorker(endpoint);
   const taskQueue = getter(process.env)('PITSTOP_TASK_QUEUE') ?? CONFIG_VARIABLES.PITSTOP_TASK_QUEUE.default;
-  const worker = await createPitstopWorker({ connection, namespace: 'default', taskQueue, kube });
+  // One worker: its build takes new runs at once (docs/versioning.md), and runs it pinned come back to it.
+  const versioning = readVersioning(getter(process.env), [], { enabled: true, promote: 'always' });
+  const worker = await createPitstopWorker({ connection, namespace: 'default', taskQueue, kube, versioning });
   const running = worker.run();
+  await promoteVersion(connection, 'default', versioning);
 
   const { tokens, generated } = apiTokens();
   const apiClient = await connectClient(endpoint);

@@ -8,10 +8,11 @@ import { durationProblem, parseDuration } from '../domain/durations.js';
 import { ConfigError, getter, parseListen, unreadable, type Getter, type Listen } from './read.js';
 import { readTemporal, type TemporalSettings } from './temporal.js';
 import { readApiTokens, type ApiToken } from './tokens.js';
+import { readVersioning, type VersioningConfig } from './versioning.js';
 import { CONFIG_VARIABLES } from './variables.js';
 
 export { ConfigError, CONFIG_VARIABLES };
-export type { ApiToken, Listen, TemporalSettings };
+export type { ApiToken, Listen, TemporalSettings, VersioningConfig };
 
 export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
@@ -29,6 +30,8 @@ export interface PitstopConfig {
   shutdownGraceMs: number;
   /** A bundle made by `npm run bundle` (the image has one); undefined = bundle the workflows from source at start. */
   workflowBundlePath?: string;
+  /** Worker Versioning: the deployment version the worker announces (docs/versioning.md). */
+  versioning: VersioningConfig;
 }
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -98,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PitstopConfig 
   if (graceProblem) problems.push(`PITSTOP_SHUTDOWN_GRACE: ${graceProblem}`);
 
   const workflowBundlePath = readWorkflowBundle(get, problems);
+  const versioning = readVersioning(get, problems);
 
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -109,5 +113,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PitstopConfig 
     logLevel: level as LogLevel,
     shutdownGraceMs: parseDuration(grace),
     workflowBundlePath,
+    versioning,
   };
 }

@@ -20,6 +20,10 @@ export const CONFIG_VARIABLES = {
   PITSTOP_METRICS_ADDRESS: { default: '0.0.0.0:9464', meaning: '/metrics, /healthz, /readyz listen host:port' },
   PITSTOP_LOG_LEVEL: { default: 'INFO', meaning: 'TRACE, DEBUG, INFO, WARN or ERROR (JSON lines on stdout)' },
   PITSTOP_SHUTDOWN_GRACE: { default: '30s', meaning: 'on SIGTERM: how long running activities may take to finish' },
+  PITSTOP_WORKER_VERSIONING: { default: 'on', meaning: 'Worker Versioning (docs/versioning.md): on, or off' },
+  PITSTOP_DEPLOYMENT_NAME: { default: 'pitstop', meaning: 'worker deployment name' },
+  PITSTOP_BUILD_ID: { default: 'the package version', meaning: "the worker's build id" },
+  PITSTOP_PROMOTE_VERSION: { default: 'ifUnset', meaning: 'make this build current: ifUnset, always, or never' },
   PITSTOP_WORKFLOW_BUNDLE: { default: 'dist/workflow-bundle.js if present', meaning: 'pre-built workflow bundle' },
 } as const;
 

@@ -2,7 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import { deploymentOptions, type VersioningConfig } from './versioning.js';
+import type { VersioningConfig } from '../config/versioning.js';
+import { deploymentOptions } from './versioning.js';
 
 // The same file name as this module's own extension: .ts when run from source (tsx), .js when compiled.
 const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';

@@ -21,6 +21,8 @@ async function main(extra: Record<string, string> = {}): Promise<MainProcess> {
   const p = await startMain({
     KUBECONFIG: env.sandbox.kubeconfigPath,
     PITSTOP_TASK_QUEUE: env.taskQueue,
+    // A deployment of its own: this file's first worker makes its build current (docs/versioning.md).
+    PITSTOP_DEPLOYMENT_NAME: `pitstop-${env.taskQueue}`,
     PITSTOP_LOG_LEVEL: 'DEBUG',
     PITSTOP_API_ADDRESS: '127.0.0.1:0',
     PITSTOP_API_TOKENS: `read ${READ_TOKEN}`,

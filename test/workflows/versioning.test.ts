@@ -8,12 +8,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from '../../src/activities/index.js';
 import type { ClusterSnapshot } from '../../src/domain/preflight.js';
 import type { MaintenanceResult } from '../../src/domain/progress.js';
-import {
-  deploymentOptions,
-  promoteVersion,
-  readVersioning,
-  type VersioningConfig,
-} from '../../src/worker/versioning.js';
+import { readVersioning, type VersioningConfig } from '../../src/config/versioning.js';
+import { deploymentOptions, promoteVersion } from '../../src/worker/versioning.js';
 import { node } from '../domain/fixtures.js';
 
 const namespace = 'default';
@@ -134,8 +130,8 @@ describe('Worker Versioning', () => {
 
   it('reads its settings with every problem named', () => {
     const problems: string[] = [];
-    const env: Record<string, string> = { PITSTOP_WORKER_VERSIONING: 'maybe', PITSTOP_PROMOTE_VERSION: 'now' };
-    readVersioning((name) => env[name], problems);
+    const env: Partial<Record<string, string>> = { PITSTOP_WORKER_VERSIONING: 'maybe', PITSTOP_PROMOTE_VERSION: 'now' };
+    readVersioning((name: string) => env[name], problems);
     expect(problems).toEqual([
       'PITSTOP_WORKER_VERSIONING must be on or off, not "maybe"',
       'PITSTOP_PROMOTE_VERSION must be one of ifUnset, always, never, not "now"',

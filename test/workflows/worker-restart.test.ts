@@ -32,6 +32,8 @@ async function startWorker(): Promise<WorkerProcess> {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_NAMESPACE: 'default',
       PITSTOP_TASK_QUEUE: env.taskQueue,
+      // A deployment of its own: the restarted worker is the same build, still current (docs/versioning.md).
+      PITSTOP_DEPLOYMENT_NAME: `pitstop-${env.taskQueue}`,
       KUBECONFIG: env.sandbox.kubeconfigPath,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
