@@ -181,6 +181,20 @@ describe('malformed requests', () => {
     [
       'POST',
       '/v1/schedules',
+      { name: `mal-${tag}-s6`, cron: '0 25 * * *', rolling: { selector: 'x=y' } },
+      400,
+      /cron: field 'hour' is 25, allowed 0-23/,
+    ],
+    [
+      'POST',
+      '/v1/schedules',
+      { name: `mal-${tag}-s7`, cron: '61 * 32 * *', rolling: { selector: 'x=y' } },
+      400,
+      /minute' is 61, allowed 0-59\n.*day of month' is 32, allowed 1-31/,
+    ],
+    [
+      'POST',
+      '/v1/schedules',
       { name: `mal-${tag}-s4`, every: '1h', rolling: { selector: 'x=y', maxUnavailable: 0 } },
       400,
       /rolling\.maxUnavailable/,
