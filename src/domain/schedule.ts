@@ -38,18 +38,98 @@ export interface ScheduleRequest {
   rolling: RollingRequest;
 }
 
-const CRON_FIELD = /^[0-9A-Za-z*,/?#LW-]+$/;
+// The cron grammar Temporal's scheduler accepts for each field (service/worker/scheduler/calendar.go: makeRange,
+// parseValue): `*`, a value, a range `a-b` (b not before a), lists of those, each with an optional step `/n`; months
+// and weekdays also by name (a prefix of at least three, resp. two, letters). The server rejects anything else, and
+// an out-of-range value, with a bare gRPC error: checked here, every field is named in the answer.
+interface CronField {
+  name: string;
+  min: number;
+  max: number;
+  names?: { words: readonly string[]; first: number; shortest: number };
+}
 
-function cronProblem(cron: string): string | undefined {
-  const fields = cron.trim().split(/\s+/);
-  if (cron.trim().startsWith('@')) {
-    return ['@yearly', '@monthly', '@weekly', '@daily', '@hourly'].includes(cron.trim())
-      ? undefined
-      : `${JSON.stringify(cron)} is not a known shorthand (@hourly, @daily, @weekly, @monthly, @yearly)`;
+const MONTHS = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
+const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+
+const CRON_FIELDS: readonly CronField[] = [
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day of month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12, names: { words: MONTHS, first: 1, shortest: 3 } },
+  // 0 and 7 are both Sunday.
+  { name: 'day of week', min: 0, max: 7, names: { words: WEEKDAYS, first: 0, shortest: 2 } },
+];
+
+/** A single value of a field (a number or, for month and weekday, a name), or a problem naming the field. */
+function cronValue(text: string, field: CronField): number | string {
+  const named = field.names;
+  if (named && text.length >= named.shortest && /^[a-z]+$/i.test(text)) {
+    const index = named.words.findIndex((word) => word.startsWith(text.toLowerCase()));
+    if (index >= 0) return index + named.first;
   }
-  if (fields.length !== 5) return `${JSON.stringify(cron)} has ${fields.length} fields; expected 5 (m h dom mon dow)`;
-  if (!fields.every((f) => CRON_FIELD.test(f))) return `${JSON.stringify(cron)} has characters cron does not use`;
-  return undefined;
+  if (!/^\d+$/.test(text)) {
+    return `field '${field.name}' has ${JSON.stringify(text)}: expected a number${named ? ' or a name' : ''}`;
+  }
+  const value = Number(text);
+  if (value < field.min || value > field.max) {
+    return `field '${field.name}' is ${value}, allowed ${field.min}-${field.max}`;
+  }
+  return value;
+}
+
+/** The problems of one field: `*`, values, ranges, lists, steps. */
+function cronFieldProblems(text: string, field: CronField): string[] {
+  const problems: string[] = [];
+  for (const part of text.split(',')) {
+    const [base = '', step, ...more] = part.split('/');
+    if (more.length > 0 || (step !== undefined && !/^\d+$/.test(step)) || step === '0') {
+      problems.push(`field '${field.name}' has ${JSON.stringify(part)}: a step is "/" and a whole number from 1`);
+      continue;
+    }
+    if (base === '*') continue;
+    const ends = base.split('-');
+    if (ends.length > 2) {
+      problems.push(`field '${field.name}' has ${JSON.stringify(part)}: a range is "a-b"`);
+      continue;
+    }
+    const values = ends.map((end) => cronValue(end, field));
+    const bad = values.filter((v): v is string => typeof v === 'string');
+    problems.push(...bad);
+    const [start, end] = values;
+    if (bad.length === 0 && typeof start === 'number' && typeof end === 'number' && end < start) {
+      problems.push(`field '${field.name}' range ${JSON.stringify(base)} ends before it starts`);
+    }
+  }
+  return problems;
+}
+
+const SHORTHANDS = ['@yearly', '@monthly', '@weekly', '@daily', '@hourly'];
+
+/** Every problem of a cron expression, one line each (empty: Temporal will accept it). */
+export function cronProblems(cron: string): string[] {
+  const trimmed = cron.trim();
+  if (trimmed.startsWith('@')) {
+    return SHORTHANDS.includes(trimmed)
+      ? []
+      : [`${JSON.stringify(cron)} is not a known shorthand (@hourly, @daily, @weekly, @monthly, @yearly)`];
+  }
+  const fields = trimmed.split(/\s+/);
+  if (fields.length !== 5) return [`${JSON.stringify(cron)} has ${fields.length} fields; expected 5 (m h dom mon dow)`];
+  return fields.flatMap((text, index) => cronFieldProblems(text, CRON_FIELDS[index] as CronField));
 }
 
 /** Validates a schedule; throws InvalidInputError listing every problem (the rolling input's ones as `rolling.*`). */
@@ -83,8 +163,7 @@ export function parseScheduleRequest(input: unknown): ScheduleRequest {
     }
   }
   if (data.cron !== undefined) {
-    const problem = cronProblem(data.cron);
-    if (problem !== undefined) problems.push(`cron: ${problem}`);
+    problems.push(...cronProblems(data.cron).map((problem) => `cron: ${problem}`));
   }
   const timeZone = data.timeZone ?? 'UTC';
   if (!validTimeZone(timeZone)) problems.push(`timeZone: ${JSON.stringify(timeZone)} is not an IANA time zone`);

@@ -7,6 +7,7 @@ import { untilVmisRunning } from '../support/cluster.js';
 import { TEST_POLICY } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { exists, startTestApi, workflowsOn, type TestApi } from '../support/api.js';
+import { PitstopService } from '../../src/client/service.js';
 
 let env: TestEnv;
 let api: TestApi;
@@ -39,6 +40,22 @@ afterAll(async () => {
   await api?.close();
   await env?.stop();
 });
+
+/**
+ * GET `path` and ask the service directly until both give the same (a live run moves between the two reads): the
+ * response schemas lose nothing the service returned.
+ */
+const sameAsService = (path: string, direct: (service: PitstopService) => Promise<unknown>) =>
+  eventually(`${path} as the service returns it`, async () => {
+    const service = new PitstopService({ client: env.client, taskQueue: env.taskQueue });
+    const [{ status, body }, expected] = await Promise.all([
+      api.call('GET', path, { token: api.readToken }),
+      direct(service),
+    ]);
+    expect(status).toBe(200);
+    expect(body).toEqual(JSON.parse(JSON.stringify(expected)));
+    return true;
+  });
 
 /** GET the node's maintenance until `check` holds on it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -181,6 +198,20 @@ describe('malformed requests', () => {
     [
       'POST',
       '/v1/schedules',
+      { name: `mal-${tag}-s6`, cron: '0 25 * * *', rolling: { selector: 'x=y' } },
+      400,
+      /cron: field 'hour' is 25, allowed 0-23/,
+    ],
+    [
+      'POST',
+      '/v1/schedules',
+      { name: `mal-${tag}-s7`, cron: '61 * 32 * *', rolling: { selector: 'x=y' } },
+      400,
+      /minute' is 61, allowed 0-59\n.*day of month' is 32, allowed 1-31/,
+    ],
+    [
+      'POST',
+      '/v1/schedules',
       { name: `mal-${tag}-s4`, every: '1h', rolling: { selector: 'x=y', maxUnavailable: 0 } },
       400,
       /rolling\.maxUnavailable/,
@@ -248,6 +279,7 @@ describe('a node maintenance through the API', () => {
 
     const asking = await until('apiw-1', 'a decision pending', (v) => v.progress?.decisionsPending?.length > 0);
     expect(asking.progress.decisionsPending[0]).toMatchObject({ vmi: 'vms/a1-rwo' });
+    await sameAsService('/v1/maintenances/apiw-1', (service) => service.getMaintenance('apiw-1'));
     const wrong = await api.call('POST', '/v1/maintenances/apiw-1/decide', {
       body: { vmi: 'vms/a1-mig', action: 'shutdown' },
     });
@@ -273,10 +305,14 @@ describe('a node maintenance through the API', () => {
       phase: 'Done',
       result: { outcome: 'Completed', summary: { migrated: 1, restored: 1 } },
     });
+    await sameAsService('/v1/maintenances/apiw-1', (service) => service.getMaintenance('apiw-1'));
     expect(await invariantViolations(env.kube, before, 'apiw-1')).toEqual([]);
     const after = await api.call('POST', '/v1/maintenances/apiw-1/release', {});
     expect(after.status).toBe(409);
     expect(after.body.message).toMatch(/not running \(Completed\)/);
+    await sameAsService('/v1/maintenances?node=apiw-1&limit=5', async (service) => ({
+      maintenances: await service.listMaintenances({ node: 'apiw-1', limit: 5 }),
+    }));
     const listed = await api.call('GET', '/v1/maintenances?node=apiw-1&limit=5', { token: api.readToken });
     expect(listed.body.maintenances[0]).toMatchObject({
       workflowId: 'maintenance-apiw-1',
@@ -444,6 +480,7 @@ describe('schedules through the API', () => {
     const paused = await api.call('POST', `/v1/schedules/${name}/pause`, { body: { note: 'freeze' } });
     expect(paused.body).toMatchObject({ paused: true, note: 'freeze' });
     expect((await api.call('GET', `/v1/schedules/${name}`, { token: api.readToken })).body.recentActions).toEqual([]);
+    await sameAsService(`/v1/schedules/${name}`, (service) => service.getSchedule(name));
     expect((await api.call('DELETE', `/v1/schedules/${name}`)).status).toBe(200);
     expect((await api.call('GET', `/v1/schedules/${name}`, { token: api.readToken })).status).toBe(404);
     expect((await api.call('DELETE', `/v1/schedules/${name}`)).status).toBe(404);
@@ -489,6 +526,7 @@ describe('rolling maintenance through the API', () => {
       ['apiw-5', 'running'],
       ['apiw-6', 'pending'],
     ]);
+    await sameAsService(`/v1/rolling/${name}`, (service) => service.getRolling(name));
     expect((await api.call('POST', `/v1/rolling/${name}/pause`)).status).toBe(200);
     const twice = await api.call('POST', `/v1/rolling/${name}/pause`);
     expect(twice.status).toBe(409);
@@ -509,6 +547,10 @@ describe('rolling maintenance through the API', () => {
       150_000,
     );
     expect(done.result).toMatchObject({ status: 'Completed', completed: ['apiw-5'], skipped: ['apiw-6'] });
+    await sameAsService(`/v1/rolling/${name}`, (service) => service.getRolling(name));
+    await sameAsService('/v1/rolling?limit=20', async (service) => ({
+      rolling: await service.listRolling({ limit: 20 }),
+    }));
     for (const node of ['apiw-5', 'apiw-6']) expect(await invariantViolations(env.kube, before, node)).toEqual([]);
     const listed = await api.call('GET', '/v1/rolling?limit=20', { token: api.readToken });
     expect(listed.body.rolling.map((r: { workflowId: string }) => r.workflowId)).toContain(`rolling-${name}`);

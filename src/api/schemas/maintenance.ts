@@ -1,0 +1,173 @@
+// Response bodies of node maintenance: the preflight verdict and plan, live progress, the result.
+import type { RefusalCode } from '../../domain/errors.js';
+import type { Decision, PlanSummary, RestoreMode, StrategyOverride, VmAction, VmPlan } from '../../domain/plan.js';
+import type { CapacityVerdict, PreflightVerdict, Refusal } from '../../domain/preflight.js';
+import type { MaintenanceResult, PendingDecision, Phase, Progress, VmRow, VmState } from '../../workflows/messages.js';
+import { flag, list, number, object, oneOf, optional, text, time } from './json.js';
+
+export const phaseSchema = oneOf<Phase>(
+  {
+    Preflight: true,
+    DryRun: true,
+    Refused: true,
+    Cordon: true,
+    EvacuateVMs: true,
+    EvictPods: true,
+    PowerOff: true,
+    Hold: true,
+    PowerOn: true,
+    WaitReady: true,
+    Uncordon: true,
+    RestoreVMs: true,
+    Done: true,
+    RollingBack: true,
+    RolledBack: true,
+    NeedsAttention: true,
+    Failed: true,
+  },
+  'Phase of the maintenance',
+);
+
+const decisionSchema = oneOf<Decision>({ shutdown: true, retry: true, delete: true });
+const vmActionSchema = oneOf<VmAction>({ migrate: true, shutdown: true, escalate: true, awaitExternal: true });
+const restoreSchema = oneOf<RestoreMode>({ afterMaintenance: true, elsewhere: true, never: true });
+
+export const pendingDecisionSchema = object<PendingDecision>({
+  vmi: text('"namespace/name" of the VM instance'),
+  reason: text(),
+  allowed: list(decisionSchema, 'Actions the decide endpoint accepts for it'),
+  since: time(),
+  deadline: time('When the policy decides on its own'),
+});
+
+const vmPlanSchema = object<VmPlan>({
+  vmi: text('"namespace/name"'),
+  action: vmActionSchema,
+  onMigrationFailure: optional(oneOf<'escalate' | 'shutdown'>({ escalate: true, shutdown: true })),
+  onEscalation: optional(oneOf<'ask' | 'abort'>({ ask: true, abort: true })),
+  restore: restoreSchema,
+  allowedDecisions: list(decisionSchema),
+  reason: text('Why this action, in one sentence'),
+  strategy: text('Effective eviction strategy'),
+  override: optional(
+    oneOf<StrategyOverride>({
+      Migrate: true,
+      ShutdownRestartElsewhere: true,
+      ShutdownRestartAfter: true,
+      ShutdownStayOff: true,
+    }),
+  ),
+  adoptMigration: optional(text('An in-flight migration waited for instead of a new one')),
+});
+
+const planSummarySchema = object<PlanSummary>({
+  total: number(),
+  migrate: number(),
+  shutdown: number(),
+  escalate: number(),
+  awaitExternal: number(),
+  willAbort: number('Escalations that roll the maintenance back without asking'),
+  stayOff: number('VMs shut down for good'),
+});
+
+const refusalSchema = object<Refusal>({
+  code: oneOf<RefusalCode>({
+    NodeNotFound: true,
+    AlreadyInMaintenance: true,
+    QuorumAtRisk: true,
+    InsufficientCapacity: true,
+    NotMigratable: true,
+  }),
+  message: text(),
+});
+
+const capacitySchema = object<CapacityVerdict>({
+  neededBytes: number('Memory of the VMs that must find room elsewhere'),
+  freeBytes: number('Free memory on the nodes that can take them'),
+  unplaced: list(text(), 'VMIs that fit on no other node'),
+});
+
+export const verdictSchema = object<PreflightVerdict>(
+  {
+    ok: flag(),
+    node: text(),
+    refusals: list(refusalSchema),
+    plan: list(vmPlanSchema, 'What happens to each VM'),
+    summary: planSummarySchema,
+    capacity: capacitySchema,
+    warnings: list(text()),
+  },
+  'Preflight verdict and per-VM plan',
+);
+
+const vmRowSchema = object<VmRow>({
+  vmi: text(),
+  action: vmActionSchema,
+  restore: restoreSchema,
+  state: oneOf<VmState>({
+    pending: true,
+    migrating: true,
+    migrated: true,
+    stopping: true,
+    stopped: true,
+    restoring: true,
+    restored: true,
+    awaitingDecision: true,
+    awaitingExternal: true,
+    movedExternally: true,
+    deleted: true,
+    left: true,
+    failed: true,
+  }),
+  attempts: number(),
+  sourceNode: text(),
+  targetNode: optional(text()),
+  migration: optional(text()),
+  startedAt: optional(time()),
+  finishedAt: optional(time()),
+  message: optional(text()),
+});
+
+type Pods = Progress['pods'];
+type Hold = NonNullable<Progress['hold']>;
+type TimelineEntry = Progress['timeline'][number];
+
+export const progressSchema = object<Progress>(
+  {
+    node: text(),
+    phase: phaseSchema,
+    dryRun: flag(),
+    paused: flag(),
+    startedAt: time(),
+    verdict: optional(verdictSchema),
+    message: optional(text()),
+    vms: list(vmRowSchema),
+    pods: object<Pods>({ total: number(), evicted: number(), blocked: number(), blockers: list(text()) }),
+    decisionsPending: list(pendingDecisionSchema, 'Escalations waiting for an answer (decide)'),
+    power: oneOf<Progress['power']>({ on: true, off: true, unknown: true, unmanaged: true }),
+    hold: optional(object<Hold>({ since: time(), deadline: time(), released: optional(time()) })),
+    drainProgress: number("Share of the node's VMs and pods already off it (0-100)"),
+    timeline: list(object<TimelineEntry>({ at: time(), phase: phaseSchema, message: optional(text()) })),
+  },
+  'Live progress (running maintenances only)',
+);
+
+type ResultSummary = NonNullable<MaintenanceResult['summary']>;
+
+export const resultSchema = object<MaintenanceResult>(
+  {
+    node: text(),
+    outcome: oneOf<MaintenanceResult['outcome']>({ DryRun: true, Refused: true, Completed: true }),
+    verdict: verdictSchema,
+    summary: optional(
+      object<ResultSummary>({
+        migrated: number(),
+        restored: number(),
+        leftOff: number(),
+        deleted: number(),
+        podsEvicted: number(),
+      }),
+    ),
+  },
+  'What the maintenance did (or, for a plan, would do)',
+);
