@@ -2,8 +2,8 @@
 // insist), so a test can check that serialization by the response schemas keeps every field.
 import type { ScheduleView, MaintenanceView, RollingView, RunSummary, StartOutcome } from '../../src/client/service.js';
 import type { PreflightVerdict } from '../../src/domain/preflight.js';
-import type { RollingResult } from '../../src/domain/rolling.js';
-import type { MaintenanceResult } from '../../src/workflows/messages.js';
+import type { RollingResult } from '../../src/domain/rollingProgress.js';
+import type { MaintenanceResult } from '../../src/domain/progress.js';
 
 /** T with every optional property required, at every depth. */
 export type Full<T> = T extends (infer U)[] ? Full<U>[] : T extends object ? { [K in keyof T]-?: Full<T[K]> } : T;

@@ -1,8 +1,12 @@
 // Response bodies of node maintenance: the preflight verdict and plan, live progress, the result.
-import type { RefusalCode } from '../../domain/errors.js';
-import type { Decision, PlanSummary, RestoreMode, StrategyOverride, VmAction, VmPlan } from '../../domain/plan.js';
-import type { CapacityVerdict, PreflightVerdict, Refusal } from '../../domain/preflight.js';
-import type { MaintenanceResult, PendingDecision, Phase, Progress, VmRow, VmState } from '../../workflows/messages.js';
+import type { RefusalCode } from '../../domain/preflightRefusals.js';
+import type { Decision, RestoreMode, VmAction, VmPlan } from '../../domain/plan.js';
+import type { PlanSummary } from '../../domain/planSummary.js';
+import type { StrategyOverride } from '../../domain/vmFacts.js';
+import type { CapacityVerdict } from '../../domain/placement.js';
+import type { PreflightVerdict } from '../../domain/preflight.js';
+import type { Refusal } from '../../domain/preflightRefusals.js';
+import type { MaintenanceResult, PendingDecision, Phase, Progress, VmRow, VmState } from '../../domain/progress.js';
 import { flag, list, number, object, oneOf, optional, text, time } from './json.js';
 
 export const phaseSchema = oneOf<Phase>(

@@ -5,7 +5,7 @@ import type {
   RollingProgress,
   RollingResult,
   RollingStatus,
-} from '../../domain/rolling.js';
+} from '../../domain/rollingProgress.js';
 import type {
   Failure,
   MaintenanceView,
