@@ -1,0 +1,179 @@
+// One fast-tier test file's setup: a worker with the real workflow bundle and the stub activities on a task queue
+// of its own, on the run's shared Temporal dev server (test/support/global-setup.ts), and a client. No cluster.
+import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, inject } from 'vitest';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  Client,
+  Connection,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { MaintenanceInput } from '../../../src/domain/request.js';
+import type { RollingInput } from '../../../src/domain/rolling.js';
+// Type-only: the workflow modules run only inside the worker's sandbox.
+import type { nodeMaintenance, rollingMaintenance } from '../../../src/workflows/index.js';
+import { progressQuery, rollingProgressQuery, type Progress } from '../../../src/workflows/messages.js';
+import { stubActivities } from './stubs.js';
+import { World } from './world.js';
+
+/** Policy durations short enough that every deadline a test waits for passes in a second or two. */
+export const FAST_POLICY = {
+  migration: { attempts: 2, timeout: '5s', pendingTimeout: '2s', retryBackoff: '10ms' },
+  drain: { timeout: '5s', evictionRetryInterval: '50ms' },
+  power: { offTimeout: '5s', onTimeout: '5s' },
+  hold: { deadline: '1m', reminderEvery: '1m' },
+  ready: { timeout: '5s' },
+  restore: { timeout: '5s' },
+  shutdown: { timeout: '5s' },
+  external: { timeout: '200ms' },
+  escalation: { decisionTimeout: '1m' },
+};
+
+export type MaintenanceStart = Omit<MaintenanceInput, 'policy'> & { policy?: Record<string, unknown> };
+
+export interface FastEnv {
+  client: Client;
+  taskQueue: string;
+  /** The world of the running test (a fresh one per test). */
+  world: World;
+  /** Starts nodeMaintenance with FAST_POLICY (overridden per key by `input.policy`). */
+  startMaintenance(input: MaintenanceStart): Promise<WorkflowHandle<typeof nodeMaintenance>>;
+  startRolling(input: RollingInput): Promise<WorkflowHandle<typeof rollingMaintenance>>;
+}
+
+let runtimeInstalled = false;
+
+/** Registers the file's hooks: the worker before all tests, a fresh world before each, clean-up after. */
+export function useFastWorker(): FastEnv {
+  let connection: Connection;
+  let nativeConnection: NativeConnection;
+  let worker: Worker;
+  let running: Promise<void>;
+  const started: WorkflowHandle[] = [];
+  const env = {
+    world: new World(),
+    taskQueue: `fast-${basename(expect.getState().testPath ?? 'test', '.test.ts')}-${randomUUID().slice(0, 8)}`,
+  } as FastEnv;
+
+  beforeAll(async () => {
+    if (!runtimeInstalled) {
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+      runtimeInstalled = true;
+    }
+    const address = inject('temporalAddress');
+    connection = await Connection.connect({ address });
+    env.client = new Client({ connection, namespace: 'default' });
+    nativeConnection = await NativeConnection.connect({ address });
+    worker = await Worker.create({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue: env.taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities: stubActivities(() => env.world),
+      // A cancel reaches a heartbeating stub within this time (the default is up to 30 s).
+      defaultHeartbeatThrottleInterval: '50ms',
+      maxHeartbeatThrottleInterval: '50ms',
+    });
+    running = worker.run();
+  });
+
+  afterEach(async () => {
+    env.world.close();
+    // A test that failed half-way leaves no run behind to act on the next test's world.
+    for (const handle of started.splice(0)) {
+      await handle.terminate('test over').catch(() => undefined);
+    }
+    env.world = new World();
+  });
+
+  afterAll(async () => {
+    env.world.close();
+    worker?.shutdown();
+    await running;
+    await nativeConnection?.close();
+    await connection?.close();
+  });
+
+  env.startMaintenance = async (input) => {
+    const handle = await env.client.workflow.start<typeof nodeMaintenance>('nodeMaintenance', {
+      taskQueue: env.taskQueue,
+      workflowId: `maintenance-${input.node}-${randomUUID().slice(0, 8)}`,
+      args: [{ ...input, policy: { ...FAST_POLICY, ...(input.policy ?? {}) } } as MaintenanceInput],
+    });
+    started.push(handle);
+    return handle;
+  };
+  env.startRolling = async (input) => {
+    const handle = await env.client.workflow.start<typeof rollingMaintenance>('rollingMaintenance', {
+      taskQueue: env.taskQueue,
+      workflowId: `rolling-${input.name}`,
+      args: [input],
+    });
+    started.push(handle);
+    return handle;
+  };
+  return env;
+}
+
+/** A short random suffix: names of nodes and rolls that must be unique on the shared dev server. */
+export const unique = () => randomUUID().slice(0, 6);
+
+export const progressOf = (handle: WorkflowHandle) => handle.query(progressQuery);
+export const rollingProgressOf = (handle: WorkflowHandle) => handle.query(rollingProgressQuery);
+
+/** Polls `read` until `check` holds; on a timeout, says what was seen last. */
+export async function until<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  for (;;) {
+    last = await read();
+    if (check(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Waits until the maintenance is in `phase`. */
+export const reach = (handle: WorkflowHandle, phase: Progress['phase']) =>
+  until(`phase ${phase}`, () => progressOf(handle), (p) => p.phase === phase);
+
+/** The application failure a run ended with (type and message), failing the test if it did not fail so. */
+export async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
+  const error = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  const cause = (error as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
+}
+
+/** Checks the run ended as a cancellation (not as a failure). */
+export async function expectCancelled(handle: WorkflowHandle): Promise<void> {
+  const error = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+  expect((await handle.describe()).status.name).toBe('CANCELLED');
+}
+
+/** The reason a workflow's validator gave for refusing an update. */
+export async function refusal(update: Promise<unknown>): Promise<string> {
+  try {
+    await update;
+  } catch (e) {
+    const err = e as { cause?: { message?: string }; message: string };
+    return err.cause?.message ?? err.message;
+  }
+  throw new Error('the update was accepted');
+}
+
+/** The phases of a run's timeline, in order. */
+export const phases = (p: Progress) => p.timeline.map((t) => t.phase);
