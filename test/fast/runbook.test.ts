@@ -5,10 +5,11 @@ import { nodeWithTwoVms } from './support/scenes.js';
 
 const env = useFastWorker();
 
-describe('a maintenance from start to finish', () => {
+describe.concurrent('a maintenance from start to finish', () => {
   it('cordons, moves the VMs off, drains, powers off and on, uncordons, restores, and releases the lease', async () => {
-    const world = nodeWithTwoVms(env.world);
-    const handle = await env.startMaintenance({ node: 'n1', power: 'metal3', hold: 'none' });
+    const { world, start } = env.fresh();
+    nodeWithTwoVms(world);
+    const handle = await start({ node: 'n1', power: 'metal3', hold: 'none' });
     const result = await handle.result();
     expect(result).toMatchObject({ node: 'n1', outcome: 'Completed' });
     expect(result.summary).toEqual({ migrated: 1, restored: 1, leftOff: 0, deleted: 0, podsEvicted: 1 });

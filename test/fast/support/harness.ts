@@ -2,7 +2,7 @@
 // of its own, on the run's shared Temporal dev server (test/support/global-setup.ts), and a client. No cluster.
 import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import {
   ApplicationFailure,
   CancelledFailure,
@@ -35,33 +35,41 @@ export const FAST_POLICY = {
 
 export type MaintenanceStart = Omit<MaintenanceInput, 'policy'> & { policy?: Record<string, unknown> };
 
-export interface FastEnv {
-  client: Client;
-  taskQueue: string;
-  /** The world of the running test (a fresh one per test). */
+/** One test's world, and how the test starts workflows whose activities act on it. */
+export interface Fresh {
   world: World;
   /** Starts nodeMaintenance with FAST_POLICY (overridden per key by `input.policy`). */
-  startMaintenance(input: MaintenanceStart): Promise<WorkflowHandle<typeof nodeMaintenance>>;
-  startRolling(input: RollingInput): Promise<WorkflowHandle<typeof rollingMaintenance>>;
+  start(input: MaintenanceStart, options?: { workflowId?: string }): Promise<WorkflowHandle<typeof nodeMaintenance>>;
+  /** Starts rollingMaintenance; its children (maintenance-<node>) act on the same world. */
+  startRoll(input: RollingInput): Promise<WorkflowHandle<typeof rollingMaintenance>>;
+}
+
+export interface FastEnv {
+  client: Client;
+  /** A fresh world for one test. Tests of a file may run at once: each has its own world. */
+  fresh(): Fresh;
 }
 
 let runtimeInstalled = false;
 
-/** Registers the file's hooks: the worker before all tests, a fresh world before each, clean-up after. */
+/**
+ * Registers the file's hooks: the worker before all tests, clean-up after them. The stubs find the world of the
+ * workflow that calls them by its workflow id, so the tests of a file can run concurrently.
+ */
 export function useFastWorker(): FastEnv {
   let connection: Connection;
   let nativeConnection: NativeConnection;
   let worker: Worker;
   let running: Promise<void>;
+  const worlds = new Map<string, World>();
   const started: WorkflowHandle[] = [];
-  const env = {
-    world: new World(),
-    taskQueue: `fast-${basename(expect.getState().testPath ?? 'test', '.test.ts')}-${randomUUID().slice(0, 8)}`,
-  } as FastEnv;
+  const taskQueue = `fast-${basename(expect.getState().testPath ?? 'test', '.test.ts')}-${randomUUID().slice(0, 8)}`;
+  const env = {} as FastEnv;
 
   beforeAll(async () => {
     if (!runtimeInstalled) {
-      Runtime.install({ logger: new DefaultLogger('WARN') });
+      // Failures are what these tests script: the worker's warnings about them are noise.
+      Runtime.install({ logger: new DefaultLogger('ERROR') });
       runtimeInstalled = true;
     }
     const address = inject('temporalAddress');
@@ -71,9 +79,9 @@ export function useFastWorker(): FastEnv {
     worker = await Worker.create({
       connection: nativeConnection,
       namespace: 'default',
-      taskQueue: env.taskQueue,
+      taskQueue,
       workflowBundle: { codePath: inject('workflowBundlePath') },
-      activities: stubActivities(() => env.world),
+      activities: stubActivities((workflowId) => worlds.get(workflowId)),
       // A cancel reaches a heartbeating stub within this time (the default is up to 30 s).
       defaultHeartbeatThrottleInterval: '50ms',
       maxHeartbeatThrottleInterval: '50ms',
@@ -81,40 +89,43 @@ export function useFastWorker(): FastEnv {
     running = worker.run();
   });
 
-  afterEach(async () => {
-    env.world.close();
-    // A test that failed half-way leaves no run behind to act on the next test's world.
-    for (const handle of started.splice(0)) {
-      await handle.terminate('test over').catch(() => undefined);
-    }
-    env.world = new World();
-  });
-
   afterAll(async () => {
-    env.world.close();
+    for (const world of worlds.values()) world.close();
+    // A test that failed half-way leaves no run behind.
+    await Promise.all(started.map((handle) => handle.terminate('test over').catch(() => undefined)));
     worker?.shutdown();
     await running;
     await nativeConnection?.close();
     await connection?.close();
   });
 
-  env.startMaintenance = async (input) => {
-    const handle = await env.client.workflow.start<typeof nodeMaintenance>('nodeMaintenance', {
-      taskQueue: env.taskQueue,
-      workflowId: `maintenance-${input.node}-${randomUUID().slice(0, 8)}`,
-      args: [{ ...input, policy: { ...FAST_POLICY, ...(input.policy ?? {}) } } as MaintenanceInput],
-    });
-    started.push(handle);
-    return handle;
-  };
-  env.startRolling = async (input) => {
-    const handle = await env.client.workflow.start<typeof rollingMaintenance>('rollingMaintenance', {
-      taskQueue: env.taskQueue,
-      workflowId: `rolling-${input.name}`,
-      args: [input],
-    });
-    started.push(handle);
-    return handle;
+  env.fresh = () => {
+    const world = new World();
+    return {
+      world,
+      async start(input, options = {}) {
+        const workflowId = options.workflowId ?? `maintenance-${input.node}-${randomUUID().slice(0, 8)}`;
+        worlds.set(workflowId, world);
+        const handle = await env.client.workflow.start<typeof nodeMaintenance>('nodeMaintenance', {
+          taskQueue,
+          workflowId,
+          args: [{ ...input, policy: { ...FAST_POLICY, ...(input.policy ?? {}) } } as MaintenanceInput],
+        });
+        started.push(handle);
+        return handle;
+      },
+      async startRoll(input) {
+        const workflowId = `rolling-${input.name}`;
+        for (const id of [workflowId, ...[...world.nodes.keys()].map((n) => `maintenance-${n}`)]) worlds.set(id, world);
+        const handle = await env.client.workflow.start<typeof rollingMaintenance>('rollingMaintenance', {
+          taskQueue,
+          workflowId,
+          args: [input],
+        });
+        started.push(handle);
+        return handle;
+      },
+    };
   };
   return env;
 }
@@ -139,7 +150,11 @@ export async function until<T>(what: string, read: () => Promise<T>, check: (val
 
 /** Waits until the maintenance is in `phase`. */
 export const reach = (handle: WorkflowHandle, phase: Progress['phase']) =>
-  until(`phase ${phase}`, () => progressOf(handle), (p) => p.phase === phase);
+  until(
+    `phase ${phase}`,
+    () => progressOf(handle),
+    (p) => p.phase === phase,
+  );
 
 /** The application failure a run ended with (type and message), failing the test if it did not fail so. */
 export async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {

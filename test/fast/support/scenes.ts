@@ -1,4 +1,7 @@
-// The worlds most fast-tier tests start from.
+// The worlds most fast-tier tests start from, and what a user checks on the cluster after a roll-back.
+import { expect } from 'vitest';
+import type { WorkflowHandle } from '@temporalio/client';
+import { phases, progressOf } from './harness.js';
 import type { World } from './world.js';
 
 /**
@@ -12,4 +15,30 @@ export function nodeWithTwoVms(world: World, node = 'n1'): World {
     .node('spare-2')
     .vm('mig', node)
     .vm('stop', node, { evictionStrategy: 'None' });
+}
+
+/** The node is as before the maintenance: schedulable, unmarked, powered on, its lease free; every VM runs. */
+export function expectPutBack(world: World, node: string): void {
+  const n = world.nodeNamed(node);
+  expect(n).toMatchObject({ unschedulable: false, power: 'on', ready: true });
+  expect(n.cordonedBy).toBeUndefined();
+  expect(n.phase).toBeUndefined();
+  expect(world.leases.get(node)).toBeUndefined();
+  for (const vm of world.vms.values()) {
+    expect(vm, `${vm.name} runs again, started at most once`).toMatchObject({ running: true, runStrategy: 'Always' });
+    expect(vm.starts).toBeLessThanOrEqual(1);
+  }
+}
+
+/** The run's progress ends RolledBack after a roll-back begun in `from`, with `why` as its last word. */
+export async function expectRolledBackFrom(handle: WorkflowHandle, world: World, from: string, why: string) {
+  const end = await progressOf(handle);
+  expect(end.phase).toBe('RolledBack');
+  expect(phases(end).slice(-3)).toEqual([from, 'RollingBack', 'RolledBack']);
+  expect(end.timeline.at(-1)?.message).toContain(why);
+  // As `kubectl describe node` tells it.
+  expect(world.nodeNamed(end.node).events.at(-1)).toContain(
+    `MaintenanceEnded: maintenance ${handle.workflowId} rolled back: ${why}`,
+  );
+  return end;
 }

@@ -121,6 +121,7 @@ const behaviours: { [K in Exclude<ActivityName, 'checkFleetNode'>]: Behaviour<K>
     const home = w.nodes.get(vm.node);
     if (!home || home.unschedulable || !home.ready) vm.node = w.landingFor(vm.node);
     vm.running = true;
+    vm.starts += 1;
     return { restored: true, runStrategy: vm.runStrategy };
   },
   waitForVmiRunning: (w, { namespace, name }) => {
@@ -148,9 +149,7 @@ const behaviours: { [K in Exclude<ActivityName, 'checkFleetNode'>]: Behaviour<K>
 
   listFleetNodes: (w, { selector, nodes }) => {
     const [label, value] = (selector ?? '').split('=');
-    const matching = [...w.nodes.values()]
-      .filter((n) => (label ? n.labels[label] === value : true))
-      .map((n) => n.name);
+    const matching = [...w.nodes.values()].filter((n) => (label ? n.labels[label] === value : true)).map((n) => n.name);
     const wanted = nodes ?? matching;
     return {
       nodes: wanted.filter((n) => w.nodes.has(n)).map((name) => ({ name, vmCount: w.vmFacts(name).length })),
@@ -205,18 +204,20 @@ function fleetNodeCheck(
 }
 
 /**
- * The activities a fast-tier worker registers: each logs its call on the current world, then runs the world's
- * script for it, if any, else its default behaviour. `current` is read per call: one worker serves a whole test
- * file, one world per test.
+ * The activities a fast-tier worker registers: each logs its call on the world of the workflow calling it (one
+ * worker serves a whole test file, one world per test), then runs the world's script for it, if any, else its
+ * default behaviour.
  */
-export function stubActivities(current: () => World): Activities {
+export function stubActivities(worldOf: (workflowId: string) => World | undefined): Activities {
   type AnyBehaviour = (world: World, input: never) => unknown;
   const table: Record<string, AnyBehaviour> = { ...behaviours, checkFleetNode: fleetNodeCheck };
   const all: Record<string, (input: never) => Promise<unknown>> = {};
   for (const [name, behaviour] of Object.entries(table)) {
     all[name] = async (input: never) => {
-      const world = current();
-      const attempt = Context.current().info.attempt;
+      const { workflowExecution, attempt } = Context.current().info;
+      const workflowId = workflowExecution?.workflowId ?? '';
+      const world = worldOf(workflowId);
+      if (!world) throw failure(`no world for workflow ${workflowId}`);
       world.calls.push({ name: name as ActivityName, input: input as Record<string, unknown>, attempt });
       const real = async () => await behaviour(world, input);
       const script = world.scriptOf(name as ActivityName);

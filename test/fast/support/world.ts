@@ -43,6 +43,8 @@ export interface FakeVm {
   standalone: boolean;
   strategyLabel?: string;
   memoryGi: number;
+  /** How often a VM stopped by maintenance was started again (restoreVm that changed something). */
+  starts: number;
 }
 
 export type ActivityName = keyof Activities;
@@ -88,7 +90,7 @@ export class World {
     return this;
   }
 
-  vm(name: string, node: string, options: Partial<Omit<FakeVm, 'name' | 'node'>> = {}): this {
+  vm(name: string, node: string, options: Partial<Omit<FakeVm, 'name' | 'node' | 'starts'>> = {}): this {
     const vm: FakeVm = {
       namespace: 'vms',
       name,
@@ -98,6 +100,7 @@ export class World {
       liveMigratable: true,
       standalone: false,
       memoryGi: 4,
+      starts: 0,
       ...options,
     };
     this.vms.set(key(vm.namespace, name), vm);
@@ -259,11 +262,9 @@ export function failure(message: string, type = 'StubFailure'): ApplicationFailu
 }
 
 /** A script: the activity fails at once, changing nothing. */
-export const fails =
-  (message: string) =>
-  async (): Promise<never> => {
-    throw failure(message);
-  };
+export const fails = (message: string) => async (): Promise<never> => {
+  throw failure(message);
+};
 
 /** A script: the change lands, then the answer is lost (the try fails after the change was made). */
 export const landsThenFails =
@@ -281,6 +282,25 @@ export function failsFirst(times: number, message: string) {
     if (calls <= times) throw failure(message);
     return await real();
   };
+}
+
+/** A script: the first call whose input matches `when` fails at once; every other call behaves as usual. */
+export function failsOnceWhen<I>(when: (input: I) => boolean, message: string) {
+  let failed = false;
+  return async <T>(input: I, real: () => Promise<T>): Promise<T> => {
+    if (!failed && when(input)) {
+      failed = true;
+      throw failure(message);
+    }
+    return await real();
+  };
+}
+
+/** A script for the first call only; later calls behave as usual. */
+export function onlyFirst(script: (input: unknown, real: () => Promise<unknown>) => Promise<unknown>) {
+  let calls = 0;
+  return async <T>(input: unknown, real: () => Promise<T>): Promise<T> =>
+    (calls += 1) === 1 ? ((await script(input, real)) as T) : await real();
 }
 
 /** A script: answers `value` without touching the world. */
