@@ -20,9 +20,9 @@ function powered(world: World, target: Target): FakeNode {
   return world.nodeNamed(target.kind === 'metal3' ? target.bmh.name : (target.systemId ?? ''));
 }
 
-function mark(node: FakeNode, phase: string, message?: string) {
+function mark(node: FakeNode, phase: string, message?: string, warning?: boolean) {
   node.phase = phase;
-  node.events.push(`Maintenance${phase}: ${message ?? `maintenance phase ${phase}`}`);
+  node.events.push(`${warning ? 'Warning ' : ''}Maintenance${phase}: ${message ?? `maintenance phase ${phase}`}`);
 }
 
 function unmark(node: FakeNode, message: string) {
@@ -78,7 +78,7 @@ const behaviours: { [K in Exclude<ActivityName, 'checkFleetNode'>]: Behaviour<K>
     if (uncordoned) n.unschedulable = false;
     return { ours: true, uncordoned };
   },
-  markNode: (w, { node, phase, message }) => mark(w.nodeNamed(node), phase, message),
+  markNode: (w, { node, phase, message, warning }) => mark(w.nodeNamed(node), phase, message, warning),
   unmarkNode: (w, { node, message }) => unmark(w.nodeNamed(node), message),
 
   startMigration: (w, { namespace, vmi, attempt }) => {

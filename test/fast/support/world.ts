@@ -21,7 +21,7 @@ export interface FakeNode {
   wasUnschedulable?: boolean;
   /** The phase annotation. */
   phase?: string;
-  /** The node's Events, "Reason: message", oldest first. */
+  /** The node's Events, "Reason: message" ("Warning Reason: message"), oldest first. */
   events: string[];
   /** Pods the drain must evict (namespace/name). */
   pods: string[];
@@ -273,6 +273,16 @@ export const landsThenFails =
     await real();
     throw failure(message, 'AnswerLost');
   };
+
+/** A script: the first `times` tries fail passingly (Temporal retries them, 10 ms apart), later ones work. */
+export function failsPassingly(times: number, message: string) {
+  let calls = 0;
+  return async <T>(_input: unknown, real: () => Promise<T>): Promise<T> => {
+    calls += 1;
+    if (calls <= times) throw ApplicationFailure.create({ message, nonRetryable: false, nextRetryDelay: '10ms' });
+    return await real();
+  };
+}
 
 /** A script: the first `times` calls fail at once, later calls behave as usual. */
 export function failsFirst(times: number, message: string) {
