@@ -35,7 +35,13 @@ describe.concurrent('an operator answers', () => {
       }),
     ]);
     expect(asked.vms[0]).toMatchObject({ vmi: 'vms/db', action: 'escalate', state: 'awaitingDecision' });
-    expect(world.nodeNamed('n1').events.at(-1)).toMatch(/^Warning MaintenanceEvacuateVMs: vms\/db needs a decision/);
+    // `kubectl describe node` shows the question too (an activity just after it is asked).
+    const warned = (e: string) => /^Warning MaintenanceEvacuateVMs: vms\/db needs a decision: /.test(e);
+    await until(
+      'the warning Event',
+      async () => world.nodeNamed('n1').events,
+      (events) => events.some(warned),
+    );
     expect(await refusal(decide(handle, 'vms/nope', 'shutdown'))).toBe(
       'no decision is pending for vms/nope (pending: vms/db)',
     );

@@ -14,8 +14,14 @@ describe.concurrent('the hold', () => {
     const held = await reach(handle, 'Hold');
     expect(held.power).toBe('off');
     expect(Date.parse(held.hold?.deadline ?? '') - Date.parse(held.hold?.since ?? '')).toBe(60_000);
-    expect(world.nodeNamed('n1')).toMatchObject({ power: 'off', unschedulable: true, phase: 'Hold' });
-    expect(world.nodeNamed('n1').events).toContain('MaintenanceHold: waiting for release');
+    expect(world.nodeNamed('n1')).toMatchObject({ power: 'off', unschedulable: true });
+    // The node's mark follows the phase (an activity after it).
+    await until(
+      'the Hold mark',
+      async () => world.nodeNamed('n1').events,
+      (e) => e.includes('MaintenanceHold: waiting for release'),
+    );
+    expect(world.nodeNamed('n1').phase).toBe('Hold');
 
     expect(await handle.executeUpdate('release', { args: [{ note: 'DIMM replaced' }] })).toBe(
       'released n1: DIMM replaced',
@@ -34,7 +40,7 @@ describe.concurrent('the hold', () => {
     const handle = await start({
       node: 'n1',
       power: 'metal3',
-      policy: { hold: { deadline: '1500ms', reminderEvery: '400ms' } },
+      policy: { hold: { deadline: '3s', reminderEvery: '400ms' } },
     });
     const failed = await failureOf(handle);
     expect(failed.type).toBe('Aborted');

@@ -130,6 +130,13 @@ describe.concurrent('rolling maintenance', () => {
       state: 'pending',
       message: 'in maintenance by workflow maintenance-by-hand; tried again after the other nodes',
     });
+    // Skipped once the child's end is in the roll's history: an update that ends the roll in the workflow task
+    // that also receives the child's completion fails (UnhandledCommand) and is lost on the dev server.
+    await until(
+      `the end of maintenance-${b} in the roll's history`,
+      async () => (await roll.fetchHistory()).events ?? [],
+      (events) => events.some((e) => e.childWorkflowExecutionCompletedEventAttributes),
+    );
     await skip(roll, a!);
     expect(await roll.result()).toMatchObject({ completed: [b], skipped: [a] });
     expect(world.called('acquireLease').map((l) => l.node)).toEqual([b]);
@@ -198,7 +205,8 @@ describe.concurrent('rolling maintenance', () => {
       const child = env.client.workflow.getHandle(`maintenance-${node}`);
       await expect(child.result()).rejects.toThrow();
       expect((await progressOf(child)).phase).toBe('RolledBack');
-      expect(world.nodeNamed(node)).toMatchObject({ unschedulable: false, cordonedBy: undefined });
+      expect(world.nodeNamed(node).unschedulable).toBe(false);
+      expect(world.nodeNamed(node).cordonedBy).toBeUndefined();
     }
     const end = await rollingProgressOf(roll);
     expect(end.nodes.map((r) => [r.state, r.message])).toEqual([
