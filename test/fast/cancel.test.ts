@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
 import { expectCancelled, progressOf, reach, until, useFastWorker } from './support/harness.js';
-import { expectPutBack, expectRolledBackFrom, nodeWithTwoVms } from './support/scenes.js';
+import { expectPutBack, expectRolledBackFrom, nodeWithTwoVms, startHeld } from './support/scenes.js';
 import { failure, onlyFirst, type Gate, type World } from './support/world.js';
 
 const env = useFastWorker();
@@ -107,12 +107,7 @@ describe.concurrent('cancel rolls back from every phase', () => {
   });
 
   it('Preflight: ends cancelled, and nothing was ever changed', async () => {
-    const { world, start } = env.fresh();
-    nodeWithTwoVms(world);
-    const gate = world.gate();
-    world.on('preflightSnapshot', gate.hold);
-    const handle = await start({ node: 'n1', hold: 'none' });
-    await gate.entered;
+    const { world, handle } = await startHeld(env, 'preflightSnapshot', { node: 'n1', hold: 'none' });
     await handle.cancel();
     await expectCancelled(handle);
     expect((await progressOf(handle)).phase).toBe('Preflight');
@@ -139,12 +134,7 @@ describe.concurrent('cancel rolls back from every phase', () => {
   });
 
   it('Cordon (paused at the step boundary): the lease is given back and the node was never cordoned', async () => {
-    const { world, start } = env.fresh();
-    nodeWithTwoVms(world);
-    const gate = world.gate();
-    world.on('preflightSnapshot', gate.hold);
-    const handle = await start({ node: 'n1', hold: 'none' });
-    await gate.entered;
+    const { world, gate, handle } = await startHeld(env, 'preflightSnapshot', { node: 'n1', hold: 'none' });
     await handle.executeUpdate('pause');
     gate.open();
     const paused = await reach(handle, 'Cordon');

@@ -2,7 +2,7 @@
 // Pause and resume hold the runbook at its step boundaries.
 import { describe, expect, it } from 'vitest';
 import { failureOf, phases, progressOf, reach, refusal, until, useFastWorker } from './support/harness.js';
-import { expectPutBack, expectRolledBackFrom, nodeWithTwoVms } from './support/scenes.js';
+import { expectPutBack, expectRolledBackFrom, nodeWithTwoVms, startHeld } from './support/scenes.js';
 
 const env = useFastWorker();
 
@@ -53,12 +53,7 @@ describe.concurrent('the hold', () => {
   });
 
   it('a release sent before the hold is kept: the run does not stop there', async () => {
-    const { world, start } = env.fresh();
-    nodeWithTwoVms(world);
-    const gate = world.gate();
-    world.on('waitForMigration', gate.hold);
-    const handle = await start({ node: 'n1', power: 'metal3' });
-    await gate.entered;
+    const { world, gate, handle } = await startHeld(env, 'waitForMigration', { node: 'n1', power: 'metal3' });
     expect(await handle.executeUpdate('release', { args: [{ note: 'quick fix' }] })).toBe('released n1: quick fix');
     gate.open();
     expect((await handle.result()).outcome).toBe('Completed');
@@ -66,12 +61,7 @@ describe.concurrent('the hold', () => {
   });
 
   it('a release of a maintenance without a hold is refused', async () => {
-    const { world, start } = env.fresh();
-    nodeWithTwoVms(world);
-    const gate = world.gate();
-    world.on('drainRound', gate.hold);
-    const handle = await start({ node: 'n1', hold: 'none' });
-    await gate.entered;
+    const { gate, handle } = await startHeld(env, 'drainRound', { node: 'n1', hold: 'none' });
     expect(await refusal(handle.executeUpdate('release', { args: [{}] }))).toBe(
       'the maintenance of n1 does not hold (hold: none)',
     );
@@ -82,13 +72,9 @@ describe.concurrent('the hold', () => {
 
 describe.concurrent('pause and resume', () => {
   it('paused, no new VM starts; resumed, the run goes on', async () => {
-    const { world, start } = env.fresh();
-    nodeWithTwoVms(world);
-    const gate = world.gate();
-    world.on('waitForMigration', gate.hold);
     // One lane: the second VM waits for the first.
-    const handle = await start({ node: 'n1', hold: 'none', policy: { parallelMigrations: 1 } });
-    await gate.entered;
+    const held = { node: 'n1', hold: 'none', policy: { parallelMigrations: 1 } } as const;
+    const { world, gate, handle } = await startHeld(env, 'waitForMigration', held);
     expect(await handle.executeUpdate('pause')).toBe('paused: no new step starts until resume');
     gate.open();
     await until(

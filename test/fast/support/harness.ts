@@ -130,6 +130,8 @@ export function useFastWorker(): FastEnv {
   return env;
 }
 
+export { refusal } from '../../support/maintenance.js';
+
 /** A short random suffix: names of nodes and rolls that must be unique on the shared dev server. */
 export const unique = () => randomUUID().slice(0, 6);
 
@@ -177,17 +179,6 @@ export async function expectCancelled(handle: WorkflowHandle): Promise<void> {
   expect(error).toBeInstanceOf(WorkflowFailedError);
   expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
   expect((await handle.describe()).status.name).toBe('CANCELLED');
-}
-
-/** The reason a workflow's validator gave for refusing an update. */
-export async function refusal(update: Promise<unknown>): Promise<string> {
-  try {
-    await update;
-  } catch (e) {
-    const err = e as { cause?: { message?: string }; message: string };
-    return err.cause?.message ?? err.message;
-  }
-  throw new Error('the update was accepted');
 }
 
 /** The phases of a run's timeline, in order. */

@@ -1,8 +1,8 @@
 // The worlds most fast-tier tests start from, and what a user checks on the cluster after a roll-back.
 import { expect } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
-import { phases, progressOf } from './harness.js';
-import type { World } from './world.js';
+import { phases, progressOf, type FastEnv, type MaintenanceStart } from './harness.js';
+import type { ActivityName, World } from './world.js';
 
 /**
  * Node `node` with two VMs — `mig` live-migrates, `stop` (evictionStrategy None) is shut down and started again
@@ -41,4 +41,15 @@ export async function expectRolledBackFrom(handle: WorkflowHandle, world: World,
     `MaintenanceEnded: maintenance ${handle.workflowId} rolled back: ${why}`,
   );
   return end;
+}
+
+/** Starts a maintenance of n1 in `nodeWithTwoVms`, held at a gate in activity `name` once a stub waits there. */
+export async function startHeld(env: FastEnv, name: ActivityName, input: MaintenanceStart) {
+  const { world, start } = env.fresh();
+  nodeWithTwoVms(world);
+  const gate = world.gate();
+  world.on(name, gate.hold);
+  const handle = await start(input);
+  await gate.entered;
+  return { world, gate, handle };
 }
