@@ -29,7 +29,7 @@ function fleet(world: World, p: string, count: number): string[] {
 }
 
 const progress = (handle: WorkflowHandle, what: string, check: (p: RollingProgress) => boolean) =>
-  until(what, () => rollingProgressOf(handle), check, 20_000);
+  until(what, () => rollingProgressOf(handle), check);
 
 const skip = (handle: WorkflowHandle, node: string) =>
   handle.executeUpdate<string, [{ node: string }]>('skip', { args: [{ node }] });

@@ -138,15 +138,19 @@ export const unique = () => randomUUID().slice(0, 6);
 export const progressOf = (handle: WorkflowHandle) => handle.query(progressQuery);
 export const rollingProgressOf = (handle: WorkflowHandle) => handle.query(rollingProgressQuery);
 
-/** Polls `read` until `check` holds; on a timeout, says what was seen last. */
-export async function until<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean, ms = 10_000) {
+/**
+ * Polls `read` until `check` holds; on a timeout, says what was seen last. The limit is generous: on a loaded
+ * machine a step of a few stub activities can take seconds.
+ */
+export async function until<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean, ms = 30_000) {
   const deadline = Date.now() + ms;
   let last: T | undefined;
   for (;;) {
     last = await read();
     if (check(last)) return last;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 20));
+    // Each read of a workflow's progress is a query the worker answers: polled gently, it stays cheap.
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -44,8 +44,8 @@ const behaviours: { [K in Exclude<ActivityName, 'checkFleetNode'>]: Behaviour<K>
     };
   },
   resolvePower: (w, { node, power }) => {
-    w.nodeNamed(node);
-    return power === 'none' ? { kind: 'none' } : { kind: 'metal3', bmh: { namespace: 'machines', name: node } };
+    const managed = power === 'metal3' || power === 'redfish' || (power === 'auto' && w.nodeNamed(node).bmc);
+    return managed ? { kind: 'metal3', bmh: { namespace: 'machines', name: node } } : { kind: 'none' };
   },
 
   acquireLease: (w, { node, workflowId }) => {

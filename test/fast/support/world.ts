@@ -25,6 +25,8 @@ export interface FakeNode {
   events: string[];
   /** Pods the drain must evict (namespace/name). */
   pods: string[];
+  /** Has a BareMetalHost: power "auto" manages it (else auto means none). */
+  bmc: boolean;
   power: 'on' | 'off';
   ready: boolean;
 }
@@ -82,6 +84,7 @@ export class World {
       controlPlane: false,
       unschedulable: false,
       pods: [],
+      bmc: false,
       power: 'on',
       ready: true,
       ...options,
