@@ -175,4 +175,25 @@ describe.concurrent('cancel rolls back from every phase', () => {
     expect(world.vmNamed('off')).toMatchObject({ running: false, runStrategy: 'Halted', starts: 0 });
     expect(world.vmNamed('stop')).toMatchObject({ running: true, runStrategy: 'Always', starts: 1 });
   });
+
+  it('RestoreVMs, the VM not yet running: the roll-back waits until it runs before it ends', async () => {
+    const { world, start } = env.fresh();
+    nodeWithTwoVms(world);
+    const restoring = world.gate();
+    const rollingBack = world.gate();
+    let waits = 0;
+    world.on('waitForVmiRunning', async (input, real) =>
+      (waits += 1) === 1 ? await restoring.hold(input, real) : await rollingBack.hold(input, real),
+    );
+    const handle = await start({ node: 'n1', hold: 'none' });
+    await restoring.entered;
+    await handle.cancel();
+    await rollingBack.entered;
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await progressOf(handle)).phase).toBe('RollingBack');
+    rollingBack.open();
+    await expectCancelled(handle);
+    await expectRolledBackFrom(handle, world, 'RestoreVMs', 'cancelled');
+    expect(world.vmNamed('stop')).toMatchObject({ running: true, starts: 1 });
+  });
 });

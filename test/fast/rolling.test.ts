@@ -230,6 +230,13 @@ describe.concurrent('rolling maintenance', () => {
     );
     expect(await bad({ name: `${p}-missing`, nodes: [a!, `${p}-z`] })).toBe(`nodes: ${p}-z does not exist`);
     expect(await bad({ name: `${p}-nomatch`, selector: 'pool=none' })).toBe('selector: "pool=none" matches no node');
+    expect(await bad({ name: 'Bad Name', nodes: [a!], maxUnavailable: 0 })).toMatch(
+      /name: expected a DNS label[\s\S]*maxUnavailable/,
+    );
+    const mars = { start: '22:00', end: '06:00', timeZone: 'Mars/Olympus' };
+    expect(await bad({ name: `${p}-tz`, nodes: [a!], window: mars })).toMatch(
+      /window.timeZone: "Mars\/Olympus" is not an IANA time zone/,
+    );
     expect(world.called('acquireLease')).toEqual([]);
   });
 });
