@@ -10,6 +10,8 @@ export interface DevServerOptions {
   logDir: string;
   /** Persistent SQLite file; in-memory when absent. */
   dbFile?: string;
+  /** SQLite pragmas for that file, e.g. { synchronous: 'off' } for a database thrown away afterwards. */
+  sqlitePragmas?: Record<string, string>;
   ui?: boolean;
   port?: number;
   uiPort?: number;
@@ -37,6 +39,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     'warn',
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([key, type]) => ['--search-attribute', `${key}=${type}`]),
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
+    ...Object.entries(options.sqlitePragmas ?? {}).flatMap(([key, value]) => ['--sqlite-pragma', `${key}=${value}`]),
     ...(uiPort ? ['--ui-port', String(uiPort)] : ['--headless']),
   ];
   const proc = startProcess('temporal', options.binary, args, join(options.logDir, 'temporal.log'));

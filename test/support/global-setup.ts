@@ -41,6 +41,8 @@ export default async function setup(project: TestProject) {
     logDir: join(runDir, 'temporal'),
     // A file under runDir, so the leak check below also finds a dev server left running.
     dbFile: join(runDir, 'temporal', 'temporal.db'),
+    // The run's database is thrown away afterwards: no write need wait for the disk (a quarter off the fast tier).
+    sqlitePragmas: { journal_mode: 'wal', synchronous: 'off' },
   });
   const workflowBundlePath = await writeWorkflowBundle(join(runDir, 'workflow-bundle.js'));
   project.provide('temporalAddress', temporal.address);
