@@ -3,7 +3,8 @@
 // a roll's children are `maintenance-<node>` on the shared dev server.
 import { describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { RollingInput, RollingProgress } from '../../src/domain/rolling.js';
+import type { RollingInput } from '../../src/domain/rolling.js';
+import type { RollingProgress } from '../../src/domain/rollingProgress.js';
 import {
   FAST_POLICY,
   failureOf,

@@ -16,7 +16,8 @@ import type { MaintenanceInput } from '../../../src/domain/request.js';
 import type { RollingInput } from '../../../src/domain/rolling.js';
 // Type-only: the workflow modules run only inside the worker's sandbox.
 import type { nodeMaintenance, rollingMaintenance } from '../../../src/workflows/index.js';
-import { progressQuery, rollingProgressQuery, type Progress } from '../../../src/workflows/messages.js';
+import { progressQuery, rollingProgressQuery } from '../../../src/workflows/messages.js';
+import type { Progress } from '../../../src/domain/progress.js';
 import { stubActivities } from './stubs.js';
 import { World } from './world.js';
 
