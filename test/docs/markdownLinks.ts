@@ -16,31 +16,32 @@ export interface LinkProblem {
   problem: string;
 }
 
-/** Fenced code blocks and inline code spans hold examples, not links: blank them out, keeping line numbers. */
-function withoutCode(text: string): string {
+/** Fenced code blocks hold examples, not links or headings: blank them out, keeping line numbers. */
+function withoutFences(text: string): string[] {
   const lines = text.split('\n');
   let fence: string | undefined;
-  return lines
-    .map((line) => {
-      const opening = /^\s*(```+|~~~+)/.exec(line);
-      if (fence !== undefined) {
-        if (opening && opening[1]!.startsWith(fence)) fence = undefined;
-        return '';
-      }
-      if (opening) {
-        fence = opening[1]!;
-        return '';
-      }
-      return line.replace(/(`+)[\s\S]*?\1/g, (code) => ' '.repeat(code.length));
-    })
-    .join('\n');
+  return lines.map((line) => {
+    const opening = /^\s*(```+|~~~+)/.exec(line);
+    if (fence !== undefined) {
+      if (opening && opening[1]!.startsWith(fence)) fence = undefined;
+      return '';
+    }
+    if (opening) {
+      fence = opening[1]!;
+      return '';
+    }
+    return line;
+  });
 }
+
+/** Inline code spans hold examples too; a heading keeps them (their text is part of its anchor). */
+const withoutInlineCode = (line: string) => line.replace(/(`+)[\s\S]*?\1/g, (code) => ' '.repeat(code.length));
 
 /** Inline links and images `[text](target "title")`, and reference definitions `[id]: target`. */
 export function extractLinks(markdown: string): Link[] {
   const links: Link[] = [];
-  withoutCode(markdown)
-    .split('\n')
+  withoutFences(markdown)
+    .map(withoutInlineCode)
     .forEach((line, index) => {
       for (const match of line.matchAll(/\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+"[^"]*")?\s*\)/g)) {
         links.push({ target: match[1]!.replace(/^<|>$/g, ''), line: index + 1 });
@@ -67,7 +68,7 @@ export function slugOf(heading: string): string {
 export function anchorsOf(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
-  for (const line of withoutCode(markdown).split('\n')) {
+  for (const line of withoutFences(markdown)) {
     const heading = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (heading) {
       const slug = slugOf(heading[1]!);
