@@ -1,6 +1,6 @@
 // Power: a Metal3 BareMetalHost or a Redfish BMC, chosen in preflight (resolvePowerProvider) before anything changes.
 //
-// Secrets (DESIGN.md invariant 4): BMC credentials are read from the Kubernetes Secret named in the request at the
+// Secrets (docs/architecture.md #4): BMC credentials are read from the Kubernetes Secret named in the request at the
 // moment a BMC is called, kept in private fields of a RedfishClient for that one call, and never returned, logged or
 // put into a failure message (messages are also scrubbed of the password, in case a BMC echoes it back).
 //

@@ -1,4 +1,4 @@
-// The chaos runner: seeded maintenance runs under faults, each ending with DESIGN.md's invariants read from the
+// The chaos runner: seeded runs under faults, each ending with docs/architecture.md's invariants read from the
 // cluster. One world (Temporal dev server on a persistent SQLite file, the sandbox, the fault proxy, a worker child
 // process) serves many runs; each run gets its own nodes and namespace, and the sandbox is replaced every K runs.
 import { spawn, type ChildProcess } from 'node:child_process';

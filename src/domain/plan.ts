@@ -1,5 +1,5 @@
 /**
- * The per-VM plan: what maintenance does with each VirtualMachineInstance on the node (DESIGN.md §3, decision table).
+ * The per-VM plan: what maintenance does with each VirtualMachineInstance on the node (docs/architecture.md).
  *
  * A plan is chosen by a short list of rules, tried in order; the first that applies decides (like kubectl drain's
  * pod filters). Every plan carries one human sentence saying why, shown in the preflight verdict and in progress.
