@@ -107,12 +107,12 @@ export function checkMarkdownFile(root: string, file: string, text = readFileSyn
       report('leaves the repository: a clone does not have it');
       continue;
     }
-    if (!existsSync(destination)) {
+    if (destination !== file && !existsSync(destination)) {
       report(`no such file or folder: ${inside}`);
       continue;
     }
     if (anchor === undefined || anchor === '') continue;
-    if (statSync(destination).isDirectory() || !destination.endsWith('.md')) {
+    if (!destination.endsWith('.md') || (destination !== file && statSync(destination).isDirectory())) {
       report('an #anchor on something that is not a markdown file');
       continue;
     }
