@@ -1,4 +1,4 @@
-// Kubernetes errors classified once (DESIGN.md §4): what Temporal should retry, and what it must not.
+// Kubernetes errors classified once (docs/architecture.md): what Temporal should retry, and what it must not.
 import { ApplicationFailure } from '@temporalio/common';
 import { KubeApiError } from '../k8s/client.js';
 

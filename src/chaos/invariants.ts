@@ -1,4 +1,4 @@
-// DESIGN.md's invariants, read from the cluster itself (never from the workflow's own account).
+// The invariants of docs/architecture.md, read from the cluster itself (never from the workflow's own account).
 // Shared by the tests (test/support/invariants.ts re-exports it) and the chaos runner.
 import { paths, type KubeClient, type KubeObject, kv } from '../k8s/client.js';
 import {

@@ -1,6 +1,6 @@
 // A short chaos run as part of `npm test`: a few seeds, each a generated cluster slice and maintenance under its
 // fault mix (API faults through the proxy, worker SIGKILLs, a Temporal dev-server restart, a cancel, misbehaving
-// VMs), each ending with DESIGN.md's invariants read from the cluster. The long run is `npm run chaos`.
+// VMs), each ending with docs/architecture.md's invariants read from the cluster. The long run is `npm run chaos`.
 import { describe, expect, it } from 'vitest';
 import { generatePlan } from '../../src/chaos/generate.js';
 import { useChaosWorld } from '../support/chaos.js';

@@ -1,6 +1,6 @@
 // The fault proxy between Pitstop's KubeClient and the sandbox API server: each fault kind really happens, and
-// Pitstop's client and error classification handle it as DESIGN.md §4 says (retry, with the server's delay for 429;
-// a lost answer leaves a request that did happen; a cut watch is resumed).
+// Pitstop's client and error classification handle it as docs/architecture.md says (retry, with the server's delay for
+// 429; a lost answer leaves a request that did happen; a cut watch is resumed).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';

@@ -1,4 +1,4 @@
-// The simulated KubeVirt behaves as KUBEVIRT.md says, observed only through the real API server.
+// The simulated KubeVirt behaves as docs/kubevirt.md says, observed only through the real API server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient, KubeObject } from '../../src/k8s/client.js';
 import { kv } from '../../src/k8s/client.js';

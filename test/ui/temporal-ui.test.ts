@@ -3,7 +3,7 @@
 // form are on by default), the sandbox cluster and a worker. Everything is done the way a person would: start
 // `nodeMaintenance` from the Start Workflow form with one JSON object, watch the current details and the `progress`
 // query, answer the escalation and release the hold with the Send an Update form, see it complete. Then the cluster
-// is checked against DESIGN's invariants. Screenshots of each step go to test-results/ui/.
+// is checked against the invariants of docs/architecture.md. Screenshots of each step go to test-results/ui/.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
