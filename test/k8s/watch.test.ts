@@ -10,6 +10,8 @@ import {
   type KubeList,
   type KubeObject,
   type Query,
+  type WatchEvent,
+  type WatchStreamOptions,
 } from '../../src/k8s/client.js';
 import { BACKOFF, listWatch, reconnectDelay, waitFor, type Verdict, type WaitDetails } from '../../src/k8s/watch.js';
 import { startFaultProxy, type FaultProxy } from '../../src/chaos/faultProxy.js';
