@@ -7,7 +7,7 @@
 // heartbeats, and every wait of the activities (node Ready, migration, VMI gone/running/off node) is a waitFor.
 import { setTimeout as delay } from 'node:timers/promises';
 import { KubeApiError, isGone } from './errors.js';
-import type { KubeClient } from './client.js';
+import { WatchStalledError, type KubeClient } from './client.js';
 import type { KubeObject } from './types.js';
 
 /** The reconnect backoff: exponential from 200 ms, capped at 5 s, with equal jitter (half fixed, half random). */
@@ -63,6 +63,7 @@ export async function listWatch<T extends KubeObject>(
   let failures = 0;
   while (!signal.aborted) {
     let fresh = false;
+    let opened = 0;
     try {
       if (!resourceVersion) {
         fresh = true;
@@ -78,7 +79,7 @@ export async function listWatch<T extends KubeObject>(
         options.onListed();
         if (signal.aborted) return;
       }
-      const opened = Date.now();
+      opened = Date.now();
       let delivered = false;
       let relist = false;
       // An ERROR event is the stream's last word: stop reading it rather than wait for the server to close it.
@@ -109,6 +110,9 @@ export async function listWatch<T extends KubeObject>(
       throw new Error(`watch ${path} ended at once`);
     } catch (e) {
       if (signal.aborted) return;
+      // A connection that carried a stream for a while and then broke is a stream that ended: resume at once.
+      const broke = opened > 0 && !(e instanceof KubeApiError) && !(e instanceof WatchStalledError);
+      if (broke && Date.now() - opened >= SHORT_STREAM_MS) continue;
       // Gone: list again, at once unless the version was just listed (then something else is wrong: back off).
       if (isGone(e)) {
         resourceVersion = '';
