@@ -1,8 +1,9 @@
-// Escalations and their answers, adopted evacuations, refused inputs and secret-free histories: whole maintenances
-// through the real Temporal dev server and the sandbox cluster, each test on its own node, checked from the cluster.
+// Adopted evacuations, refused inputs and secret-free histories: whole maintenances through the real Temporal dev
+// server and the sandbox cluster, each test on its own node, checked from the cluster. Escalations and their
+// answers are workflow logic, tested without a cluster in test/fast/escalation.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { MaintenanceResult, Progress } from '../../src/domain/progress.js';
+import type { MaintenanceResult } from '../../src/domain/progress.js';
 import { paths, type KubeObject, kv } from '../../src/k8s/client.js';
 import { NODE_LEASE } from '../../src/domain/contract.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
@@ -13,17 +14,9 @@ import {
   nodeReady,
   rejection,
   untilVmisRunning,
-  vmOf,
   vmiOf,
 } from '../support/cluster.js';
-import {
-  progressOf,
-  reachPhase,
-  refusal,
-  startMaintenance,
-  TEST_POLICY as policy,
-  type Start,
-} from '../support/maintenance.js';
+import { progressOf, startMaintenance, type Start } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 
 let env: TestEnv;
@@ -37,50 +30,21 @@ beforeAll(async () => {
       timing: FAST_TIMING,
       kubevirt: { evictionStrategy: 'LiveMigrate' },
       nodes: [
-        // worker-1's VM fails its first migrations; it may only move to the spares, never onto another test's node
-        // (where the next maintenance would meet its failures again).
-        { name: 'worker-1', memory: '256Gi', labels: { 'retry-pool': 'yes' } },
-        ...[2, 3, 4, 5, 6].map((n) => ({ name: `worker-${n}`, memory: '256Gi' })),
+        { name: 'worker-5', memory: '256Gi' },
+        { name: 'worker-6', memory: '256Gi' },
         { name: 'bare-1', bmc: 'none', memory: '256Gi' },
         { name: 'rf-{n}', count: 2, bmc: 'redfish', memory: '256Gi' },
-        { name: 'spare-{n}', count: 2, memory: '256Gi', labels: { 'retry-pool': 'yes' } },
-        { name: 'lanes-1', memory: '256Gi' },
+        { name: 'spare-{n}', count: 2, memory: '256Gi' },
       ],
       vms: [
-        {
-          name: 'w1-retry',
-          node: 'worker-1',
-          storage: 'rwx',
-          nodeSelector: { 'retry-pool': 'yes' },
-          knobs: { migrationFailures: 3 },
-        },
-        { name: 'w2-lonely', node: 'worker-2', storage: 'rwo', standalone: true, terminationGracePeriodSeconds: 1 },
-        { name: 'w3-rwo', node: 'worker-3', storage: 'rwo', terminationGracePeriodSeconds: 1 },
-        {
-          name: 'w4-stuck',
-          node: 'worker-4',
-          storage: 'rwx',
-          terminationGracePeriodSeconds: 1,
-          knobs: { migrationStuck: 'Pending' },
-        },
         { name: 'w5-evac', node: 'worker-5', storage: 'rwx', knobs: { migrationDuration: '3s' } },
         { name: 'bare-vm', node: 'bare-1', storage: 'rwx' },
         { name: 'rf1-vm', node: 'rf-1', storage: 'rwx' },
         { name: 'rf2-vm', node: 'rf-2', storage: 'rwx' },
-        // Taken in name order: the one needing a decision first, the migratable one second. The RWO one is tied to
-        // its node, so its restore never lands it on another test's node (where it would ask again).
-        {
-          name: 'lanes-db',
-          node: 'lanes-1',
-          storage: 'rwo',
-          terminationGracePeriodSeconds: 1,
-          nodeSelector: { 'kubernetes.io/hostname': 'lanes-1' },
-        },
-        { name: 'lanes-web', node: 'lanes-1', storage: 'rwx' },
       ],
     },
   });
-  await untilVmisRunning(env.kube, 10);
+  await untilVmisRunning(env.kube, 4);
 });
 
 afterAll(async () => {
@@ -95,23 +59,6 @@ async function start(input: Start): Promise<WorkflowHandle> {
   started.push(handle);
   return handle;
 }
-
-const reach = reachPhase;
-
-/** The progress once a decision is pending (or the run has ended, so a test fails fast instead of waiting). */
-async function asking(handle: WorkflowHandle, timeoutMs = 30_000): Promise<Progress> {
-  return await eventually(
-    'a pending decision',
-    async () => {
-      const p = await progressOf(handle);
-      return p.decisionsPending.length > 0 || ['Done', 'RolledBack', 'Refused'].includes(p.phase) ? p : undefined;
-    },
-    timeoutMs,
-  );
-}
-
-const decide = (handle: WorkflowHandle, vmi: string, action: string) =>
-  handle.executeUpdate<string, [{ vmi: string; action: string }]>('decide', { args: [{ vmi, action }] });
 
 /** A failed run's error, with every message of its cause chain (workflow → activity → application failure). */
 async function failureOf(handle: WorkflowHandle): Promise<{ types: string[]; text: string }> {
@@ -158,206 +105,6 @@ async function untouched(node: string) {
   expect(Object.keys(n.metadata.annotations ?? {}).filter((k) => k.startsWith('pitstop.io/'))).toEqual([]);
   expect(await leaseHolder(node)).toBeUndefined();
 }
-
-describe('operator answers to an escalation', () => {
-  it('retry: a migration failing N times is retried, escalated, and retried again on the answer', async () => {
-    const before = await recordBefore(env.kube);
-    const handle = await start({ node: 'worker-1', hold: 'none' });
-    try {
-      // migrationFailures 3 with 2 attempts: both attempts fail, then the question.
-      const asked = await asking(handle);
-      expect(asked.decisionsPending).toEqual([
-        expect.objectContaining({
-          vmi: 'vms/w1-retry',
-          allowed: ['shutdown', 'retry', 'delete'],
-          reason: expect.stringMatching(/live migration failed 2 times; last: attempt 2: Failed/),
-        }),
-      ]);
-      expect(asked.vms.find((r) => r.vmi === 'vms/w1-retry')).toMatchObject({
-        action: 'migrate',
-        state: 'awaitingDecision',
-        attempts: 2,
-      });
-      const firstRound = await migrationsOf(env.kube, NS, 'w1-retry');
-      expect(firstRound.map(phaseOf)).toEqual(['Failed', 'Failed']);
-      expect((await vmiOf(env.kube, NS, 'w1-retry'))?.status.nodeName).toBe('worker-1');
-
-      // retry = a fresh round of 2 attempts: the 3rd migration fails (knob), the 4th succeeds.
-      expect(await decide(handle, 'vms/w1-retry', 'retry')).toMatch(/retry recorded/);
-      const after = await eventually('the retried migrations to end', async () => {
-        const p = await progressOf(handle);
-        const row = p.vms.find((r) => r.vmi === 'vms/w1-retry');
-        return p.decisionsPending.length > 0 || (row && row.state !== 'awaitingDecision' && row.state !== 'migrating')
-          ? p
-          : undefined;
-      });
-      const migrations = await migrationsOf(env.kube, NS, 'w1-retry');
-      const seen = migrations.map((m) => `${m.metadata.name}: ${phaseOf(m)}`).sort();
-      expect(seen, 'the retry starts 2 new migrations (4 VMIMs in all)').toHaveLength(4);
-      expect(migrations.map(phaseOf).sort()).toEqual(['Failed', 'Failed', 'Failed', 'Succeeded']);
-      expect(after.decisionsPending).toEqual([]);
-
-      const result = (await handle.result()) as MaintenanceResult;
-      expect(result.outcome).toBe('Completed');
-      expect(result.summary).toMatchObject({ migrated: 1 });
-      const row = (await progressOf(handle)).vms.find((r) => r.vmi === 'vms/w1-retry');
-      expect(row?.state).toBe('migrated');
-      const vmi = await vmiOf(env.kube, NS, 'w1-retry');
-      expect(vmi?.status.phase).toBe('Running');
-      expect(vmi?.status.nodeName).not.toBe('worker-1');
-      expect(row?.targetNode).toBe(vmi?.status.nodeName);
-      expect(await invariantViolations(env.kube, before, 'worker-1')).toEqual([]);
-    } finally {
-      await settle(handle);
-    }
-  });
-
-  it('delete: a standalone VMI can only be deleted, and is gone for good', async () => {
-    const before = await recordBefore(env.kube);
-    const handle = await start({ node: 'worker-2', hold: 'none' });
-    try {
-      const asked = await asking(handle);
-      expect(asked.decisionsPending).toEqual([
-        expect.objectContaining({
-          vmi: 'vms/w2-lonely',
-          allowed: ['delete'],
-          reason: expect.stringMatching(/standalone VMI/),
-        }),
-      ]);
-      expect(await refusal(decide(handle, 'vms/w2-lonely', 'shutdown'))).toMatch(
-        /"shutdown" is not allowed for vms\/w2-lonely; allowed: delete/,
-      );
-      const uid = (await vmiOf(env.kube, NS, 'w2-lonely'))?.metadata.uid;
-      expect(uid).toBeDefined();
-      await decide(handle, 'vms/w2-lonely', 'delete');
-      const result = (await handle.result()) as MaintenanceResult;
-      expect(result.outcome).toBe('Completed');
-      expect(result.summary).toMatchObject({ deleted: 1, restored: 0 });
-      expect((await progressOf(handle)).vms.find((r) => r.vmi === 'vms/w2-lonely')?.state).toBe('deleted');
-      // Nothing brings a standalone VMI back: still absent a while after the node returned.
-      await new Promise((r) => setTimeout(r, 1000));
-      expect(await vmiOf(env.kube, NS, 'w2-lonely')).toBeUndefined();
-      expect(await vmisOn('worker-2')).toEqual([]);
-      expect(await invariantViolations(env.kube, before, 'worker-2', ['vms/w2-lonely'])).toEqual([]);
-    } finally {
-      await settle(handle);
-    }
-  });
-
-  it('a pending decision does not hold back the other lane: with two VMs and two slots both move at once', async () => {
-    const before = await recordBefore(env.kube);
-    const handle = await start({ node: 'lanes-1', policy: { parallelMigrations: 2 } });
-    try {
-      const asked = await asking(handle);
-      expect(asked.decisionsPending.map((d) => d.vmi)).toEqual(['vms/lanes-db']);
-      // While the question is open, the migratable VM leaves the node (one lane used to wait for the answer).
-      await eventually('lanes-web migrated while the decision is pending', async () => {
-        const row = (await progressOf(handle)).vms.find((r) => r.vmi === 'vms/lanes-web');
-        return row?.state === 'migrated' ? row : undefined;
-      });
-      expect((await progressOf(handle)).decisionsPending.map((d) => d.vmi)).toEqual(['vms/lanes-db']);
-      expect(await vmisOn('lanes-1')).toEqual(['vms/lanes-db']);
-
-      await decide(handle, 'vms/lanes-db', 'shutdown');
-      await reach(handle, 'Hold');
-      await handle.executeUpdate('release', { args: [{}] });
-      expect(((await handle.result()) as MaintenanceResult).outcome).toBe('Completed');
-      expect(await invariantViolations(env.kube, before, 'lanes-1')).toEqual([]);
-    } finally {
-      await settle(handle);
-    }
-  });
-});
-
-describe('escalation policy', () => {
-  it('onNonMigratable=shutdown: an RWO VM is shut down and restored without any question', async () => {
-    const before = await recordBefore(env.kube);
-    const handle = await start({ node: 'worker-3', policy: { escalation: { onNonMigratable: 'shutdown' } } });
-    const seen: Progress[] = [];
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        seen.push(await progressOf(handle).catch(() => seen[seen.length - 1] as Progress));
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    try {
-      const held = await reach(handle, 'Hold');
-      expect(held.verdict?.plan.find((p) => p.vmi === 'vms/w3-rwo')).toMatchObject({
-        action: 'shutdown',
-        restore: 'afterMaintenance',
-      });
-      expect(held.vms.find((r) => r.vmi === 'vms/w3-rwo')?.state).toBe('stopped');
-      expect((await vmOf(env.kube, NS, 'w3-rwo'))?.spec.runStrategy).toBe('Halted');
-      expect(await vmiOf(env.kube, NS, 'w3-rwo')).toBeUndefined();
-
-      await handle.executeUpdate('release', { args: [{}] });
-      const result = (await handle.result()) as MaintenanceResult;
-      polling = false;
-      await poller;
-      expect(result.outcome).toBe('Completed');
-      expect(result.summary).toMatchObject({ restored: 1 });
-      // The poller samples (sparsely on a loaded machine); the timeline and the node's events are the full record.
-      expect(seen.length).toBeGreaterThan(0);
-      expect(seen.filter((p) => p?.decisionsPending.length > 0)).toEqual([]);
-      expect(seen.flatMap((p) => p?.vms ?? []).filter((r) => r.state === 'awaitingDecision')).toEqual([]);
-      const end = await progressOf(handle);
-      expect(end.timeline.map((t) => t.phase)).toEqual(expect.arrayContaining(['EvacuateVMs', 'Hold']));
-      expect(end.vms.find((r) => r.vmi === 'vms/w3-rwo')?.message ?? '').not.toMatch(/operator chose/);
-      const events = await env.kube.list(paths.events('default'), { fieldSelector: 'involvedObject.name=worker-3' });
-      expect(events.items.filter((e) => String(e.message).includes('needs a decision'))).toEqual([]);
-      expect((await vmOf(env.kube, NS, 'w3-rwo'))?.spec.runStrategy).toBe('Always');
-      expect((await vmiOf(env.kube, NS, 'w3-rwo'))?.status.phase).toBe('Running');
-      expect(await invariantViolations(env.kube, before, 'worker-3')).toEqual([]);
-    } finally {
-      polling = false;
-      await poller;
-      await settle(handle);
-    }
-  });
-
-  it('a migration stuck in Pending is cancelled and escalated; shutdown finishes the maintenance', async () => {
-    const before = await recordBefore(env.kube);
-    const handle = await start({
-      node: 'worker-4',
-      hold: 'none',
-      policy: { migration: { ...policy.migration, attempts: 1, pendingTimeout: '1s' } },
-    });
-    try {
-      const asked = await asking(handle);
-      expect(asked.decisionsPending).toEqual([
-        expect.objectContaining({
-          vmi: 'vms/w4-stuck',
-          allowed: ['shutdown', 'retry', 'delete'],
-          reason: expect.stringMatching(/live migration failed 1 time; last: attempt 1: Stuck/),
-        }),
-      ]);
-      const row = asked.vms.find((r) => r.vmi === 'vms/w4-stuck');
-      expect(row?.attempts).toBe(1);
-      expect(row?.migration).toMatch(/^pitstop-w4-stuck-/);
-      // Cancelled = its VMIM deleted; nothing in flight for the VMI, which stays where it was.
-      await eventually('the stuck VMIM deleted', async () =>
-        (await env.kube.find(kv('virtualmachineinstancemigrations', NS, row?.migration))) ? undefined : true,
-      );
-      expect(inFlight(await migrationsOf(env.kube, NS, 'w4-stuck'))).toEqual([]);
-      expect((await vmiOf(env.kube, NS, 'w4-stuck'))?.status.nodeName).toBe('worker-4');
-
-      await decide(handle, 'vms/w4-stuck', 'shutdown');
-      const result = (await handle.result()) as MaintenanceResult;
-      expect(result.outcome).toBe('Completed');
-      expect(result.summary).toMatchObject({ restored: 1, migrated: 0 });
-      expect((await progressOf(handle)).vms.find((r) => r.vmi === 'vms/w4-stuck')).toMatchObject({
-        state: 'restored',
-        message: expect.stringMatching(/operator chose shutdown/),
-      });
-      expect((await vmOf(env.kube, NS, 'w4-stuck'))?.spec.runStrategy).toBe('Always');
-      expect(await migrationsOf(env.kube, NS, 'w4-stuck')).toEqual([]);
-      expect(await invariantViolations(env.kube, before, 'worker-4')).toEqual([]);
-    } finally {
-      await settle(handle);
-    }
-  });
-});
 
 describe('migrations KubeVirt already started', () => {
   it('adopts an evacuation in flight instead of starting a second migration', async () => {
