@@ -217,12 +217,14 @@ export async function waitFor<R>(client: KubeClient, spec: WaitSpec<R>, controls
         const now = Date.now();
         clearTimeout(timer);
         if (!listed) {
-          if (spec.deadline !== undefined && now >= spec.deadline) {
-            return finish(() => reject(lastFailure ?? new Error(`waiting for ${spec.name}: not listed in time`)));
+          // Past the deadline only a list that failed gives up: a resumed wait whose clock already ran out still
+          // lists once and lets `decide` answer (e.g. TimedOut), rather than failing before it has looked.
+          if (spec.deadline !== undefined && now >= spec.deadline && lastFailure !== undefined) {
+            return finish(() => reject(lastFailure));
           }
           beat('', now); // still listing (the API server may be unreachable): the worker is alive all the same
-          const next = Math.min(spec.deadline ?? Infinity, now + interval);
-          timer = setTimeout(evaluate, Math.max(0, next - now));
+          const deadline = spec.deadline !== undefined && spec.deadline > now ? spec.deadline : Infinity;
+          timer = setTimeout(evaluate, Math.max(0, Math.min(deadline, now + interval) - now));
           return;
         }
         const verdict = spec.decide(current, now);

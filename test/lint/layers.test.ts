@@ -43,11 +43,7 @@ describe('layer lint: what is refused', () => {
     ['src/worker/x.ts', "import { PitstopService } from '../client/service.js';", /worker may import only/],
     ['src/worker/x.ts', "import { startApi } from '../api/server.js';", /worker may import only/],
     ['src/chaos/x.ts', "import { NODE_LEASE } from '../activities/kubernetes.js';", /chaos may not import activities/],
-    [
-      'src/sandbox/x.ts',
-      "import { nodeMaintenance } from '../workflows/index.js';",
-      /sandbox may not import workflows/,
-    ],
+    ['src/sandbox/x.ts', "import { nodeMaintenance } from '../workflows/index.js';", /sandbox may not import/],
     ['src/sandbox/controllers/x.ts', "import { kv } from '../../activities/kubevirt.js';", /sandbox may not import/],
     ['src/sandbox/x.ts', "import type { Progress } from '../workflows/messages.js';", /sandbox may not import/],
   ])('%s: %s', async (filePath, code, expected) => {

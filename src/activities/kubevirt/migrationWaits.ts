@@ -91,7 +91,8 @@ export async function waitForMigration(client: KubeClient, input: WaitForMigrati
     },
     input,
   );
-  const phase: string = end.m?.status?.phase ?? '';
+  // A VMIM KubeVirt has not given a phase yet is pending (MigrationPhaseUnset), as phaseOf reads it above.
+  const phase: string = end.m ? end.m.status?.phase || 'Pending' : '';
   const result: MigrationResult = { outcome: end.outcome, phase };
   if (end.detail) result.failureReason = end.detail;
   if (end.outcome === 'Stuck' || end.outcome === 'TimedOut') return result;
