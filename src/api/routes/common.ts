@@ -1,9 +1,13 @@
 // What the resource plugins share on the request side: path parameters, the list query, and action routes.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
 import { InvalidInputError } from '../../domain/errors.js';
-import { WRITE } from '../authenticate.js';
+import type { RunSummary, StartOutcome } from '../../client/service.js';
+import { READ, WRITE } from '../authenticate.js';
 import { body, messageSchema, routeSchema, type MessageBody } from '../replies.js';
-import type { JsonSchema } from '../schemas/json.js';
+import { list, type JsonSchema } from '../schemas/json.js';
+import { requestSchema } from '../schemas/request.js';
+import { runSummarySchema, startOutcomeSchema } from '../schemas/runs.js';
 
 export const nodeParam = {
   type: 'object',
@@ -58,6 +62,61 @@ export function listQuerySchema(allowed: (keyof ListQuery)[]): JsonSchema {
     limit: { type: 'integer', minimum: 1, maximum: 1000 },
   };
   return { type: 'object', properties: Object.fromEntries(allowed.map((key) => [key, all[key]])) };
+}
+
+/** POST <path>: an idempotent start, 201 when it started a run, 200 with the one already running. */
+export function startRoute(
+  api: FastifyInstance,
+  on: { path: string; tag: string; summary: string; input: z.ZodType },
+  start: (input: unknown) => Promise<StartOutcome>,
+): void {
+  api.post(
+    on.path,
+    {
+      config: WRITE,
+      schema: routeSchema({
+        tag: on.tag,
+        summary: on.summary,
+        body: requestSchema(on.input),
+        ok: {
+          201: body('Started', startOutcomeSchema),
+          200: body('Already running: the running one (started false)', startOutcomeSchema),
+        },
+      }),
+    },
+    async (request, reply) => {
+      const outcome = await start(request.body);
+      return reply.code(outcome.started ? 201 : 200).send(outcome);
+    },
+  );
+}
+
+/** GET <path>: runs, newest first, as `{ <key>: [...] }`, filtered by the query keys the route accepts. */
+export function listRoute(
+  api: FastifyInstance,
+  on: { path: string; tag: string; summary: string; key: string; query: (keyof ListQuery)[] },
+  runs: (query: ListQuery) => Promise<RunSummary[]>,
+): void {
+  api.get(
+    on.path,
+    {
+      config: READ,
+      schema: routeSchema({
+        tag: on.tag,
+        summary: on.summary,
+        querystring: listQuerySchema(on.query),
+        ok: {
+          200: body('Runs', {
+            type: 'object',
+            properties: { [on.key]: list(runSummarySchema) },
+            required: [on.key],
+            additionalProperties: true,
+          }),
+        },
+      }),
+    },
+    async (request) => ({ [on.key]: await runs(listQuery(request.query, on.query)) }),
+  );
 }
 
 export interface Action {

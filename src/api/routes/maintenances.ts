@@ -1,14 +1,13 @@
 // Node maintenance: start, plan, list, show, and the actions on a running one (decide, release, pause, ...).
 import type { FastifyPluginAsync } from 'fastify';
 import { maintenanceInputSchema } from '../../domain/request.js';
-import type { PitstopService, RunSummary } from '../../client/service.js';
+import type { PitstopService } from '../../client/service.js';
 import { READ, WRITE } from '../authenticate.js';
 import { body, routeSchema } from '../replies.js';
-import { list, object } from '../schemas/json.js';
 import { resultSchema } from '../schemas/maintenance.js';
-import { maintenanceViewSchema, runSummarySchema, startOutcomeSchema } from '../schemas/runs.js';
+import { maintenanceViewSchema } from '../schemas/runs.js';
 import { requestSchema } from '../schemas/request.js';
-import { actionRoutes, listQuery, listQuerySchema, nodeParam, param } from './common.js';
+import { actionRoutes, listRoute, nodeParam, param, startRoute } from './common.js';
 
 export type MaintenanceOperations = Pick<
   PitstopService,
@@ -24,27 +23,17 @@ export type MaintenanceOperations = Pick<
 >;
 
 const TAG = 'maintenance';
-const LIST_KEYS = ['node', 'running', 'limit'] as const;
 
 export const maintenanceRoutes: FastifyPluginAsync<{ service: MaintenanceOperations }> = async (api, { service }) => {
-  api.post(
-    '/v1/maintenances',
+  startRoute(
+    api,
     {
-      config: WRITE,
-      schema: routeSchema({
-        tag: TAG,
-        summary: 'Start a maintenance (idempotent per node: a repeat returns the running one)',
-        body: requestSchema(maintenanceInputSchema),
-        ok: {
-          201: body('Started', startOutcomeSchema),
-          200: body('Already running: the running one (started false)', startOutcomeSchema),
-        },
-      }),
+      path: '/v1/maintenances',
+      tag: TAG,
+      summary: 'Start a maintenance (idempotent per node: a repeat returns the running one)',
+      input: maintenanceInputSchema,
     },
-    async (request, reply) => {
-      const outcome = await service.startMaintenance(request.body);
-      return reply.code(outcome.started ? 201 : 200).send(outcome);
-    },
+    (input) => service.startMaintenance(input),
   );
   api.post(
     '/v1/plans',
@@ -59,18 +48,16 @@ export const maintenanceRoutes: FastifyPluginAsync<{ service: MaintenanceOperati
     },
     async (request) => await service.planMaintenance(request.body),
   );
-  api.get(
-    '/v1/maintenances',
+  listRoute(
+    api,
     {
-      config: READ,
-      schema: routeSchema({
-        tag: TAG,
-        summary: 'Running and recent maintenances (Temporal visibility), newest first',
-        querystring: listQuerySchema([...LIST_KEYS]),
-        ok: { 200: body('Runs', object<{ maintenances: RunSummary[] }>({ maintenances: list(runSummarySchema) })) },
-      }),
+      path: '/v1/maintenances',
+      tag: TAG,
+      summary: 'Running and recent maintenances (Temporal visibility), newest first',
+      key: 'maintenances',
+      query: ['node', 'running', 'limit'],
     },
-    async (request) => ({ maintenances: await service.listMaintenances(listQuery(request.query, [...LIST_KEYS])) }),
+    (query) => service.listMaintenances(query),
   );
   api.get(
     '/v1/maintenances/:node',

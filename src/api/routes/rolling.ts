@@ -1,13 +1,11 @@
 // Rolling maintenance: start, list, show, and the actions on a running roll (pause, resume, skip, cancel).
 import type { FastifyPluginAsync } from 'fastify';
 import { rollingInputSchema } from '../../domain/rolling.js';
-import type { PitstopService, RunSummary } from '../../client/service.js';
-import { READ, WRITE } from '../authenticate.js';
+import type { PitstopService } from '../../client/service.js';
+import { READ } from '../authenticate.js';
 import { body, routeSchema } from '../replies.js';
-import { list, object } from '../schemas/json.js';
-import { requestSchema } from '../schemas/request.js';
-import { rollingViewSchema, runSummarySchema, startOutcomeSchema } from '../schemas/runs.js';
-import { actionRoutes, listQuery, listQuerySchema, nameParam, param } from './common.js';
+import { rollingViewSchema } from '../schemas/runs.js';
+import { actionRoutes, listRoute, nameParam, param, startRoute } from './common.js';
 
 export type RollingOperations = Pick<
   PitstopService,
@@ -15,40 +13,28 @@ export type RollingOperations = Pick<
 >;
 
 const TAG = 'rolling';
-const LIST_KEYS = ['running', 'limit'] as const;
 
 export const rollingRoutes: FastifyPluginAsync<{ service: RollingOperations }> = async (api, { service }) => {
-  api.post(
-    '/v1/rolling',
+  startRoute(
+    api,
     {
-      config: WRITE,
-      schema: routeSchema({
-        tag: TAG,
-        summary: 'Start a rolling maintenance (idempotent per name)',
-        body: requestSchema(rollingInputSchema),
-        ok: {
-          201: body('Started', startOutcomeSchema),
-          200: body('Already running: the running one (started false)', startOutcomeSchema),
-        },
-      }),
+      path: '/v1/rolling',
+      tag: TAG,
+      summary: 'Start a rolling maintenance (idempotent per name)',
+      input: rollingInputSchema,
     },
-    async (request, reply) => {
-      const outcome = await service.startRolling(request.body);
-      return reply.code(outcome.started ? 201 : 200).send(outcome);
-    },
+    (input) => service.startRolling(input),
   );
-  api.get(
-    '/v1/rolling',
+  listRoute(
+    api,
     {
-      config: READ,
-      schema: routeSchema({
-        tag: TAG,
-        summary: 'Running and recent rolling maintenances',
-        querystring: listQuerySchema([...LIST_KEYS]),
-        ok: { 200: body('Runs', object<{ rolling: RunSummary[] }>({ rolling: list(runSummarySchema) })) },
-      }),
+      path: '/v1/rolling',
+      tag: TAG,
+      summary: 'Running and recent rolling maintenances',
+      key: 'rolling',
+      query: ['running', 'limit'],
     },
-    async (request) => ({ rolling: await service.listRolling(listQuery(request.query, [...LIST_KEYS])) }),
+    (query) => service.listRolling(query),
   );
   api.get(
     '/v1/rolling/:name',
