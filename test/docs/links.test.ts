@@ -1,10 +1,11 @@
 // The docs are self-contained: every relative link in README.md and docs/ lands on a file of this repository (and on
-// a heading that exists, for #anchors), and no code comment points outside the clone. No servers needed.
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// a heading that exists, for #anchors), every repository path they name in code exists, and no code comment points
+// outside the clone. No servers needed.
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { anchorsOf, checkMarkdownFile, extractLinks, slugOf } from './markdownLinks.js';
+import { anchorsOf, checkMarkdownFile, extractLinks, namedPaths, slugOf } from './markdownLinks.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -21,6 +22,15 @@ describe('documentation links', () => {
     const problems = markdownFiles.flatMap((file) => checkMarkdownFile(root, file));
     expect(problems.map((p) => `${p.file}:${p.line}: ${p.target}: ${p.problem}`)).toEqual([]);
     expect(markdownFiles.length).toBeGreaterThan(5);
+  });
+
+  it('every repository path the docs name in code (`src/…`, `test/…`, `deploy/…`) exists', () => {
+    const missing = markdownFiles.flatMap((file) =>
+      namedPaths(readFileSync(file, 'utf8'))
+        .filter(({ target }) => !existsSync(join(root, target)))
+        .map(({ target, line }) => `${relative(root, file)}:${line}: no ${target}`),
+    );
+    expect(missing).toEqual([]);
   });
 
   it('no source, test or benchmark file points outside the repository (../shared) or to a doc that is gone', () => {
@@ -81,6 +91,19 @@ describe('the link check itself', () => {
     ].join('\n');
     expect(check(text)).toEqual([]);
     expect(extractLinks(text).map((l) => l.target)).toContain('docs/target.md#steps');
+  });
+
+  it('finds the repository paths named in code, but not patterns or paths inside fenced blocks', () => {
+    const text = [
+      'See `src/domain/`, `deploy/rbac.yaml` and `npm test`; not `test/<name>.ts`.',
+      '```',
+      '`src/x.ts`',
+      '```',
+    ];
+    expect(namedPaths(text.join('\n'))).toEqual([
+      { target: 'src/domain/', line: 1 },
+      { target: 'deploy/rbac.yaml', line: 1 },
+    ]);
   });
 
   it('computes the anchors GitHub gives headings', () => {

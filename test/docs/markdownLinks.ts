@@ -123,3 +123,21 @@ export function checkMarkdownFile(root: string, file: string, text = readFileSyn
   }
   return problems;
 }
+
+/** Top folders of the repository whose paths the docs name in code spans (`src/workflows/`, `deploy/rbac.yaml`). */
+const REPOSITORY_FOLDERS = /^(?:src|test|bench|deploy|tools)\//;
+
+/**
+ * Repository paths a markdown file names in inline code outside fenced blocks, with their lines. A path holding a
+ * placeholder (`<node>`, `*`, `…`, `{n}`) names a pattern, not a file, and is left out.
+ */
+export function namedPaths(markdown: string): Link[] {
+  const paths: Link[] = [];
+  withoutFences(markdown).forEach((line, index) => {
+    for (const code of line.matchAll(/`([^`\s]+)`/g)) {
+      const path = code[1]!;
+      if (REPOSITORY_FOLDERS.test(path) && !/[<>*…{}]/.test(path)) paths.push({ target: path, line: index + 1 });
+    }
+  });
+  return paths;
+}
