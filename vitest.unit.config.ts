@@ -19,6 +19,10 @@ export default defineConfig({
       'test/tools/binaries.test.ts',
       'test/ui/chromium.test.ts',
       'test/workflows/replay.test.ts',
+      'test/workflows/versioning.test.ts',
+      'test/api/responses.test.ts',
+      'test/lint/**/*.test.ts',
+      'test/docs/**/*.test.ts',
     ],
   },
 });
