@@ -1,7 +1,7 @@
 // Stopping a VM for maintenance and putting it back (its runStrategy recorded on the VM itself, so retries and
 // roll-backs agree), deleting a standalone VMI, and the waits for a VMI to go, to run, or to leave a node.
 import { ApplicationFailure } from '@temporalio/common';
-import { isConflict, isNotFound, type KubeClient } from '../../k8s/client.js';
+import { isConflict, isNotFound, type KubeClient, type KubeObject } from '../../k8s/client.js';
 import type { WaitControls } from '../../k8s/watch.js';
 import { PREVIOUS_RUN_STRATEGY } from '../../domain/contract.js';
 import { restoreSteps } from '../../domain/plan.js';
@@ -59,11 +59,28 @@ export async function waitForVmiGone(
   client: KubeClient,
   input: WaitControls & { namespace: string; name: string; uid?: string; timeoutMs: number },
 ): Promise<VmiGoneResult> {
+  return await waitForVmi<VmiGoneResult>(client, input, 'to stop', {
+    reached: (vmi) =>
+      !vmi || (input.uid && vmi.metadata.uid !== input.uid) ? { outcome: 'Gone', phase: 'Absent' } : undefined,
+    timedOut: (vmi) => ({ outcome: 'TimedOut', phase: vmiPhase(vmi) }),
+  });
+}
+
+/**
+ * The VMI waits share one shape: watch the VMI until `reached` answers, or until `timeoutMs` from the first try
+ * (a resumed try keeps the clock) has passed, then `timedOut`.
+ */
+async function waitForVmi<R>(
+  client: KubeClient,
+  input: WaitControls & { namespace: string; name: string; timeoutMs: number },
+  goal: string,
+  answers: { reached: (vmi: KubeObject | undefined) => R | undefined; timedOut: (vmi: KubeObject | undefined) => R },
+): Promise<R> {
   const since = input.resumeFrom?.since ?? Date.now();
   const deadline = since + input.timeoutMs;
-  return await waitForObject<VmiGoneResult>(
+  return await waitForObject<R>(
     client,
-    `waiting for VMI ${input.namespace}/${input.name} to stop`,
+    `waiting for VMI ${input.namespace}/${input.name} ${goal}`,
     {
       collection: vmiPath(input.namespace),
       name: input.name,
@@ -71,9 +88,9 @@ export async function waitForVmiGone(
       deadline,
       phaseOf: vmiPhase,
       decide: (vmi, now) => {
-        if (!vmi || (input.uid && vmi.metadata.uid !== input.uid))
-          return { done: { outcome: 'Gone', phase: 'Absent' } };
-        return now >= deadline ? { done: { outcome: 'TimedOut', phase: vmiPhase(vmi) } } : { recheckAt: deadline };
+        const done = answers.reached(vmi);
+        if (done !== undefined) return { done };
+        return now >= deadline ? { done: answers.timedOut(vmi) } : { recheckAt: deadline };
       },
     },
     input,
@@ -153,25 +170,13 @@ export async function waitForVmiRunning(
   client: KubeClient,
   input: WaitControls & { namespace: string; name: string; timeoutMs: number },
 ): Promise<VmiRunningResult> {
-  const since = input.resumeFrom?.since ?? Date.now();
-  const deadline = since + input.timeoutMs;
-  return await waitForObject<VmiRunningResult>(
-    client,
-    `waiting for VMI ${input.namespace}/${input.name} to run`,
-    {
-      collection: vmiPath(input.namespace),
-      name: input.name,
-      since: () => since,
-      deadline,
-      phaseOf: vmiPhase,
-      decide: (vmi, now) => {
-        const phase = vmiPhase(vmi);
-        if (phase === 'Running') return { done: { outcome: 'Running', phase, nodeName: vmi?.status?.nodeName } };
-        return now >= deadline ? { done: { outcome: 'TimedOut', phase } } : { recheckAt: deadline };
-      },
-    },
-    input,
-  );
+  return await waitForVmi<VmiRunningResult>(client, input, 'to run', {
+    reached: (vmi) =>
+      vmiPhase(vmi) === 'Running'
+        ? { outcome: 'Running', phase: 'Running', nodeName: vmi?.status?.nodeName }
+        : undefined,
+    timedOut: (vmi) => ({ outcome: 'TimedOut', phase: vmiPhase(vmi) }),
+  });
 }
 
 /**
@@ -208,27 +213,13 @@ export async function waitForVmiOffNode(
   client: KubeClient,
   input: WaitControls & { namespace: string; name: string; node: string; timeoutMs: number },
 ): Promise<VmiOffNodeResult> {
-  const since = input.resumeFrom?.since ?? Date.now();
-  const deadline = since + input.timeoutMs;
-  return await waitForObject<VmiOffNodeResult>(
-    client,
-    `waiting for VMI ${input.namespace}/${input.name} to leave ${input.node}`,
-    {
-      collection: vmiPath(input.namespace),
-      name: input.name,
-      since: () => since,
-      deadline,
-      phaseOf: vmiPhase,
-      decide: (vmi, now) => {
-        const phase = vmiPhase(vmi);
-        if (!vmi) return { done: { outcome: 'Gone', phase } };
-        const nodeName: string | undefined = vmi.status?.nodeName;
-        if (phase === 'Running' && nodeName && nodeName !== input.node) {
-          return { done: { outcome: 'Moved', phase, nodeName } };
-        }
-        return now >= deadline ? { done: { outcome: 'TimedOut', phase, nodeName } } : { recheckAt: deadline };
-      },
+  return await waitForVmi<VmiOffNodeResult>(client, input, `to leave ${input.node}`, {
+    reached: (vmi) => {
+      if (!vmi) return { outcome: 'Gone', phase: vmiPhase(vmi) };
+      const nodeName: string | undefined = vmi.status?.nodeName;
+      const moved = vmiPhase(vmi) === 'Running' && nodeName && nodeName !== input.node;
+      return moved ? { outcome: 'Moved', phase: 'Running', nodeName } : undefined;
     },
-    input,
-  );
+    timedOut: (vmi) => ({ outcome: 'TimedOut', phase: vmiPhase(vmi), nodeName: vmi?.status?.nodeName }),
+  });
 }
