@@ -121,7 +121,10 @@ export function createActivities({ kube: client, podRequests = new PodRequestCac
     cancelMigration: (input: { namespace: string; name: string }) => cancelMigration(client, input),
     stopVm: (input: Vm) => stopVm(client, input),
     waitForVmiGone: (input: Vm & { timeoutMs: number }) => waitForVmiGone(client, { ...input, ...waitControls() }),
-    restoreVm: (input: Vm) => restoreVm(client, { ...input, signal: Context.current().cancellationSignal }),
+    // startTimeoutMs: how long a VM that needs an explicit start may take to get its VMI (the roll-back passes the
+    // policy's restore timeout; 60 s otherwise).
+    restoreVm: (input: Vm & { startTimeoutMs?: number }) =>
+      restoreVm(client, { ...input, signal: Context.current().cancellationSignal }),
     waitForVmiRunning: (input: Vm & { timeoutMs: number }) =>
       waitForVmiRunning(client, { ...input, ...waitControls() }),
     waitForVmiOffNode: (input: Vm & { node: string; timeoutMs: number }) =>

@@ -14,11 +14,28 @@ export const quick = proxyActivities<Activities>({
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
-/** Roll-back steps keep trying: leaving a node half-done is worse than a slow roll-back. */
+/**
+ * Roll-back steps: retried for a while (a lost answer, an API hiccup, a worker restart), but bounded in attempts and
+ * in time, so a roll-back always ends: a step that gives up is named in the run's NeedsAttention note instead of
+ * being retried forever (chaos seeds 34 and 20281).
+ */
 export const persistent = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: RETRY, // no attempt limit
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '3 minutes',
+  retry: { ...RETRY, maximumAttempts: 10 },
 });
+
+/**
+ * A roll-back step that waits inside itself for up to `timeoutMs` (a VM's restore waits for its new VMI): a try that
+ * waited the whole time and saw nothing (VmNotStarted) is an answer, not retried; lost tries are, within twice the
+ * wait.
+ */
+export const boundedWait = (timeoutMs: number) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: timeoutMs + 30_000,
+    scheduleToCloseTimeout: 2 * timeoutMs + 60_000,
+    retry: { ...RETRY, maximumAttempts: 3, nonRetryableErrorTypes: ['VmNotStarted'] },
+  });
 
 /**
  * Power commands, bounded by the policy's power timeout: an unreachable BMC fails the step within that time (and at

@@ -1,41 +1,106 @@
 // The roll-back: whatever ended the run (a failure, an abort, a cancel) after the lease was taken, undo what this run
-// changed, in the reverse order of the runbook, and leave the node as it was before.
-import { persistent, waiting } from './activities.js';
-import { powerOnForRollBack } from './power.js';
+// changed, in the reverse order of the runbook, and leave the node as it was before. Every step is bounded: a step
+// that gives up is named in what is left (src/domain/rollbackLeft.ts) and the roll-back goes on with the next, so it
+// always ends, always releases the lease, and a node it could not put back is annotated NeedsAttention.
+import { isCancellation } from '@temporalio/workflow';
+import { needsAttentionNote, powerUnknown, type Leftover } from '../../domain/rollbackLeft.js';
+import { failureMessage } from '../failures.js';
+import { boundedWait, persistent, powerCommands, waiting } from './activities.js';
 import { vmRef, type MaintenanceRun } from './state.js';
+
+/** Runs one roll-back step; on a failure (its retries used up), adds what it left to `left`. */
+async function step(left: Leftover[], what: (error: string) => Leftover, fn: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch (e) {
+    // The roll-back runs non-cancellable; a cancellation here would be the worker's, not the user's: still bounded.
+    if (isCancellation(e)) throw e;
+    left.push(what(failureMessage(e)));
+    return false;
+  }
+}
+
+/** The power-on, bounded by the on timeout: the command, then the BMC reporting On. */
+async function powerOnForRollBack(run: MaintenanceRun, left: Leftover[]): Promise<void> {
+  const { power: target } = run;
+  const { onTimeoutMs: timeoutMs } = run.policy.power;
+  const acknowledged = run.changed.powerOffAcknowledged;
+  const on = await step(
+    left,
+    (error) => ({ kind: 'power', error, acknowledged }),
+    async () => {
+      await powerCommands(timeoutMs).powerOn({ target });
+      await waiting(timeoutMs).waitForPower({ target, on: true, timeoutMs });
+    },
+  );
+  run.progress.power = on ? 'on' : 'unknown';
+}
 
 /** Undoes what this run changed; returns what is left for the operator when it cannot finish, else undefined. */
 export async function rollBack(run: MaintenanceRun, why: string): Promise<string | undefined> {
-  const { node, workflowId, changed, progress } = run;
+  const { node, workflowId, changed } = run;
   run.enter('RollingBack', why);
+  const left: Leftover[] = [];
   for (const [vmi, migration] of changed.migrations) {
-    await persistent.cancelMigration({ ...vmRef(vmi), name: migration });
+    await step(
+      left,
+      (error) => ({ kind: 'migration', vmi, migration, error }),
+      () => persistent.cancelMigration({ ...vmRef(vmi), name: migration }),
+    );
   }
-  let left: string | undefined;
-  if (changed.poweredOff && run.power.kind !== 'none') {
-    left = await powerOnForRollBack(run);
-    progress.power = left ? 'unknown' : 'on';
-  }
+  if (changed.poweredOff && run.power.kind !== 'none') await powerOnForRollBack(run, left);
   // A machine whose power state is unknown stays cordoned: never schedule onto it.
-  if (changed.cordoned && !left) await persistent.uncordon({ node, workflowId });
-  // VMs we stopped come back (on this node again if it is up, else elsewhere); wait for each, bounded.
-  const restore = [...changed.stopped.values()].filter((plan) => plan.restore !== 'never');
-  for (const plan of restore) await persistent.restoreVm(vmRef(plan.vmi));
-  for (const plan of restore) {
-    const { timeoutMs } = run.policy.restore;
+  if (changed.cordoned && !powerUnknown(left)) {
+    await step(
+      left,
+      (error) => ({ kind: 'uncordon', error }),
+      () => persistent.uncordon({ node, workflowId }),
+    );
+  }
+  // VMs we stopped come back (on this node again if it is up, else elsewhere), each restore bounded by the policy's
+  // restore timeout: a VM whose old VMI is stuck deleting (a guest that ignores shutdown) cannot get a new one.
+  const { timeoutMs } = run.policy.restore;
+  const restored: string[] = [];
+  for (const plan of [...changed.stopped.values()].filter((p) => p.restore !== 'never')) {
+    const ok = await step(
+      left,
+      (error) => ({ kind: 'vm', vmi: plan.vmi, error }),
+      () => boundedWait(timeoutMs).restoreVm({ ...vmRef(plan.vmi), startTimeoutMs: timeoutMs }),
+    );
+    if (ok) restored.push(plan.vmi);
+  }
+  for (const vmi of restored) {
     await waiting(timeoutMs)
-      .waitForVmiRunning({ ...vmRef(plan.vmi), timeoutMs })
-      .catch(() => undefined); // reported by the invariant checks and the timeline, not fatal to the roll-back
+      .waitForVmiRunning({ ...vmRef(vmi), timeoutMs })
+      .catch(() => undefined); // restored: KubeVirt runs it; reported by the invariant checks and the timeline
   }
-  if (left) {
-    await persistent.markNode({ node, phase: 'NeedsAttention', message: left, warning: true });
-    await persistent.releaseLease({ node, workflowId });
-    run.enter('NeedsAttention', left);
-    return left;
+  if (left.length === 0 && changed.lease) {
+    await step(
+      left,
+      (error) => ({ kind: 'marks', error }),
+      () => persistent.unmarkNode({ node, message: `maintenance ${workflowId} rolled back: ${why}` }),
+    );
   }
-  if (changed.lease) {
-    await persistent.unmarkNode({ node, message: `maintenance ${workflowId} rolled back: ${why}` });
-    await persistent.releaseLease({ node, workflowId });
+  if (left.length > 0) {
+    const note = needsAttentionNote(node, left)!;
+    await step(
+      left,
+      (error) => ({ kind: 'mark', error }),
+      () => persistent.markNode({ node, phase: 'NeedsAttention', message: note, warning: true }),
+    );
+  }
+  if (changed.lease || left.length > 0) {
+    await step(
+      left,
+      (error) => ({ kind: 'lease', error }),
+      () => persistent.releaseLease({ node, workflowId }),
+    );
+  }
+  const note = needsAttentionNote(node, left);
+  if (note) {
+    run.enter('NeedsAttention', note);
+    return note;
   }
   run.enter('RolledBack', why);
   return undefined;
