@@ -9,7 +9,9 @@ import {
   PITSTOP_PREFIX,
   PREVIOUS_RUN_STRATEGY,
   WORKFLOW_ID_LABEL,
+  LAUNCHER_SELECTOR,
 } from '../domain/contract.js';
+import { launcherPodOf, machineOf, vmsOnTwoNodes, type LauncherPod, type MachineState } from './twoNodes.js';
 
 export interface ClusterBefore {
   running: Set<string>;
@@ -50,12 +52,18 @@ export async function invariantViolations(
      * The run ended `RollbackIncomplete` (chaos seed 34: the machine could not be powered on). Then, and only then,
      * the node must be left exactly as README documents: still cordoned by this maintenance (unschedulable, taint,
      * remediation exclusion, the records of what it was before) with the phase annotation `NeedsAttention`; every
-     * other check (VMs, migrations, lease) is unchanged.
+     * other check (VMs, migrations, lease) is unchanged. A string is the run's failure message (chaos seed 20281):
+     * then what it names as left is accepted, and only that: a VM "not started again" may keep its record (it must
+     * still run or want to run: not lost), a migration it could not cancel may still run, and the node stays cordoned
+     * only when the message says "left cordoned", else it must be schedulable as before, marked NeedsAttention.
      */
-    rollbackIncomplete?: boolean;
+    rollbackIncomplete?: boolean | string;
   } = {},
 ): Promise<string[]> {
   const violations: string[] = [];
+  const note = typeof options.rollbackIncomplete === 'string' ? options.rollbackIncomplete : undefined;
+  const named = (vm: string) => note?.includes(`VM ${vm} was not started again`) ?? false;
+  const leftCordoned = options.rollbackIncomplete === true || (note?.includes('is left cordoned') ?? false);
   const vmis = await kube.list(kv('virtualmachineinstances', options.namespace));
   const vms = new Map(
     (await kube.list(kv('virtualmachines', options.namespace))).items.map((vm) => [key(vm), vm] as const),
@@ -73,29 +81,45 @@ export async function invariantViolations(
   );
   for (const vm of before.running) {
     if (expectedOff.includes(vm)) continue;
+    if (named(vm)) {
+      // Left for the operator, by name: its record stays, but it is not lost (its guest still runs, or KubeVirt
+      // starts it once the old VMI is gone).
+      const stillRuns = vmis.items.some((v) => key(v) === vm && v.status?.phase === 'Running');
+      if (!stillRuns && vms.get(vm)?.spec?.runStrategy === 'Halted')
+        violations.push(`VM ${vm} named as left for the operator, but it is off and Halted`);
+      continue;
+    }
     if (!runningNow.has(vm)) violations.push(`VM ${vm} ran before and does not run now`);
     const annotation = vms.get(vm)?.metadata.annotations?.[PREVIOUS_RUN_STRATEGY];
     if (annotation !== undefined) violations.push(`VM ${vm} still carries ${PREVIOUS_RUN_STRATEGY}=${annotation}`);
   }
   const nodeObject = await kube.get(paths.node(node));
   const wasUnschedulable = before.unschedulable.get(node) ?? false;
-  if (options.rollbackIncomplete) {
+  if (leftCordoned) {
     violations.push(...leftForOperator(nodeObject, wasUnschedulable, before.excluded.get(node), options.workflowId));
   } else if ((nodeObject.spec?.unschedulable === true) !== wasUnschedulable) {
     violations.push(
       `node ${node} unschedulable=${nodeObject.spec?.unschedulable === true}, before ${wasUnschedulable}`,
     );
   }
-  if (!options.rollbackIncomplete) {
+  if (!leftCordoned) {
     if ((nodeObject.spec?.taints ?? []).some((t: { key: string }) => t.key.startsWith(PITSTOP_PREFIX)))
       violations.push(`pitstop taint left on ${node}`);
-    if (Object.keys(nodeObject.metadata.annotations ?? {}).some((k) => k.startsWith(PITSTOP_PREFIX)))
-      violations.push(`pitstop annotation left on ${node}`);
+    const annotations: Record<string, string> = nodeObject.metadata.annotations ?? {};
+    for (const k of Object.keys(annotations).filter((a) => a.startsWith(PITSTOP_PREFIX))) {
+      // A roll-back that left something (named in its message) marks the node NeedsAttention, and nothing else.
+      if (note && k === NODE_MARKS.phase && annotations[k] === 'NeedsAttention') continue;
+      violations.push(`pitstop annotation ${k}=${annotations[k]} left on ${node}`);
+    }
+    if (note && annotations[NODE_MARKS.phase] !== 'NeedsAttention')
+      violations.push(`node ${node} is not annotated NeedsAttention although the roll-back left something`);
     if (before.excluded.has(node) && isExcluded(nodeObject) !== before.excluded.get(node))
       violations.push(`remediation-exclusion label on ${node} changed`);
   }
   const migrations = await kube.list(kv('virtualmachineinstancemigrations', options.namespace));
-  const inFlight = migrations.items.filter((m) => !isFinal(m));
+  const inFlight = migrations.items.filter(
+    (m) => !isFinal(m) && !note?.includes(`migration ${m.metadata.name} of VMI`),
+  );
   if (inFlight.length) violations.push(`migrations in flight: ${inFlight.map((m) => m.metadata.name).join(', ')}`);
   if (options.workflowId) {
     const succeeded = new Map<string, number>();
@@ -109,7 +133,25 @@ export async function invariantViolations(
   }
   const lease = await kube.find(paths.lease(NODE_LEASE.namespace, NODE_LEASE.name(node)));
   if (lease?.spec?.holderIdentity) violations.push(`lease of ${node} still held by ${lease.spec.holderIdentity}`);
+  violations.push(...(await vmsOnTwoNodesNow(kube, options.namespace)));
   return violations;
+}
+
+/** The launcher pods (in `namespace`, or everywhere) and the machines behind the nodes, read once. */
+async function readReality(kube: KubeClient, namespace?: string) {
+  const pods = await kube.list(`${paths.pods(namespace)}?labelSelector=${encodeURIComponent(LAUNCHER_SELECTOR)}`);
+  const nodes = await kube.list(paths.nodes());
+  return {
+    pods: pods.items.map(launcherPodOf).filter((p): p is LauncherPod => p !== undefined),
+    machines: new Map(nodes.items.map((n) => [n.metadata.name, machineOf(n)] as const)),
+    vmis: await kube.list(kv('virtualmachineinstances', namespace)),
+  };
+}
+
+/** "No VM runs on two nodes", read from the cluster now (the pods the API still has). */
+export async function vmsOnTwoNodesNow(kube: KubeClient, namespace?: string): Promise<string[]> {
+  const { pods, machines } = await readReality(kube, namespace);
+  return vmsOnTwoNodes(pods, machines);
 }
 
 /** The node after a `RollbackIncomplete`: cordoned by this maintenance, marked NeedsAttention, nothing else. */
@@ -146,14 +188,19 @@ function leftForOperator(
 }
 
 /**
- * Watches migrations while a maintenance runs (polling the API server directly, not through any fault proxy):
- * never two in flight for one VMI, never more of Pitstop's in flight off `node` than `limit`.
+ * Watches migrations and launcher pods while a maintenance runs (polling the API server directly, not through any
+ * fault proxy): never two migrations in flight for one VMI, never more of Pitstop's in flight than `limit`, and no VM
+ * running on two nodes at once. A launcher pod that vanished from the API without finishing, while its VMI still ran
+ * and its machine was on and alive, was force-deleted: it is remembered as still running until its machine is
+ * powered off or crashes (fenced), or its VMI ends.
  */
 export class MigrationMonitor {
   readonly violations: string[] = [];
   peak = 0;
   private stopped = false;
   private loop: Promise<void> | undefined;
+  private seen = new Map<string, LauncherPod>();
+  private forceDeleted = new Map<string, LauncherPod>();
 
   constructor(
     private readonly kube: KubeClient,
@@ -167,6 +214,7 @@ export class MigrationMonitor {
       while (!this.stopped) {
         try {
           this.sample(await this.kube.list(kv('virtualmachineinstancemigrations', this.namespace)));
+          this.samplePods(await readReality(this.kube, this.namespace));
         } catch {
           // the direct API server is not faulted; a failed sample is simply skipped
         }
@@ -188,6 +236,32 @@ export class MigrationMonitor {
     const ours = active.filter((m) => m.metadata.labels?.[MANAGED_BY_LABEL] === PITSTOP).length;
     this.peak = Math.max(this.peak, ours);
     if (ours > this.limit) this.note(`${ours} migrations in flight, above the parallelism limit ${this.limit}`);
+  }
+
+  private samplePods(reality: {
+    pods: LauncherPod[];
+    machines: Map<string, MachineState>;
+    vmis: { items: KubeObject[] };
+  }) {
+    const { pods, machines } = reality;
+    const vmiRuns = new Set(
+      reality.vmis.items.filter((v) => !isFinal(v) && !v.metadata.deletionTimestamp).map((v) => v.metadata.uid),
+    );
+    const now = new Map<string, LauncherPod>(pods.map((p) => [`${p.namespace}/${p.name}`, p]));
+    for (const [name, pod] of this.seen) {
+      const machine = machines.get(pod.node);
+      const alive = machine?.poweredOn && !machine.crashed;
+      const unfinished = pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
+      if (!now.has(name) && alive && unfinished && vmiRuns.has(pod.vmiUid))
+        this.forceDeleted.set(name, { ...pod, forceDeleted: true });
+    }
+    for (const [name, pod] of this.forceDeleted) {
+      const machine = machines.get(pod.node);
+      if (!machine?.poweredOn || machine.crashed || !vmiRuns.has(pod.vmiUid) || now.has(name))
+        this.forceDeleted.delete(name);
+    }
+    this.seen = now;
+    for (const v of vmsOnTwoNodes([...pods, ...this.forceDeleted.values()], machines)) this.note(v);
   }
 
   async stop(): Promise<string[]> {

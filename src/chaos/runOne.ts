@@ -108,7 +108,7 @@ export async function runOne(world: World, plan: ChaosPlan, options: RunOptions)
     last = await invariantViolations(direct, before, plan.node, expectedOff, {
       namespace: plan.namespace,
       workflowId,
-      rollbackIncomplete: outcome === 'RollbackIncomplete',
+      rollbackIncomplete: outcome === 'RollbackIncomplete' ? detail : undefined,
     });
     if (last.length === 0 || Date.now() > settleDeadline) break;
     await sleep(500);
