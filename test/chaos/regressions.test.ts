@@ -55,4 +55,20 @@ describe('chaos regressions', () => {
     expect(report.outcome).toBe('RolledBack');
     expect(report.violations).toEqual([]);
   });
+
+  it('seed 20281 (intensity 1.5): a Manual VM whose guest ignores shutdown: the roll-back ends, lease released', async () => {
+    const plan = generatePlan(20281, { intensity: 1.5 });
+    expect(plan.faults).toContain('vm-2: guest ignores shutdown');
+    const report = await run(20281, () => plan);
+    // Before the fix the roll-back's restore of vm-2 waited for a VMI stuck deleting and was retried without limit:
+    // the run was Unfinished, the lease, the node's annotation and the VM's record left behind. Now every roll-back
+    // step is bounded: it ends RollbackIncomplete naming vm-2 and its record (node annotated NeedsAttention, lease
+    // released), or, on a cluster where the hung stop ends with the grace period, rolled back in full.
+    expect(['RollbackIncomplete', 'RolledBack']).toContain(report.outcome);
+    if (report.outcome === 'RollbackIncomplete') {
+      expect(report.detail).toContain('VM chaos-20281/vm-2 was not started again');
+      expect(report.detail).toContain('the lease is released');
+    }
+    expect(report.violations).toEqual([]);
+  });
 });
