@@ -1,4 +1,4 @@
-// `npm run chaos -- --runs 100 [--seed N] [--sandbox-every K] [--intensity X]`: seeded chaos runs; prints each run
+// `npm run chaos -- --runs 100 [--seed N] [--sandbox-every K] [--intensity X] [--concurrent N]`: seeded chaos runs; prints each run
 // and the summary; exits 1 when any invariant was violated. `--seed N --runs 1` reproduces one run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ async function main() {
       seed: { type: 'string' },
       'sandbox-every': { type: 'string' },
       concurrency: { type: 'string' },
+      concurrent: { type: 'string' },
       intensity: { type: 'string' },
       keep: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
@@ -39,6 +40,7 @@ async function main() {
     sandboxEvery: Math.max(1, Math.floor(number(values['sandbox-every'], 'sandbox-every', 10))),
     intensity: number(values.intensity, 'intensity', 1),
     concurrency: Math.max(1, Math.floor(number(values.concurrency, 'concurrency', 1))),
+    concurrent: Math.max(1, Math.floor(number(values.concurrent, 'concurrent', 1))),
     log: (line) => console.log(`  ${line}`),
     onRun: (report, i) => console.log(`[${i + 1}/${runs}] ${formatReport(report)}`),
   });

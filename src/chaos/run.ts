@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { generatePlan, type ChaosPlan, type GenerateOptions } from './generate.js';
 import { failedRun, summarize, type ChaosSummary, type RunReport } from './report.js';
-import { runOne, type RunOptions } from './runOne.js';
+import { runGroup, runOne, type RunOptions } from './runOne.js';
 import { World } from './world.js';
 
 export interface ChaosOptions extends GenerateOptions, RunOptions {
@@ -17,6 +17,8 @@ export interface ChaosOptions extends GenerateOptions, RunOptions {
   concurrency?: number;
   /** Replace the sandbox every this many runs (default 10). */
   sandboxEvery?: number;
+  /** Maintenances at once on one cluster (default 1): each world runs this many seeds side by side. */
+  concurrent?: number;
   onRun?: (report: RunReport, index: number) => void;
 }
 
@@ -26,6 +28,8 @@ type WorldOptions = Omit<ChaosOptions, 'runs' | 'seed'> & { seed?: number };
 export interface ChaosWorld {
   /** One run of `seed`; `adjust` may move a disruption (a test that must see it happen before a fast run ends). */
   run(seed: number, adjust?: (plan: ChaosPlan) => ChaosPlan): Promise<RunReport>;
+  /** The runs of `seeds` at once, on one cluster (several maintenances at the same time). */
+  runGroup(seeds: number[]): Promise<RunReport[]>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +54,16 @@ export async function openChaosWorld(options: WorldOptions): Promise<ChaosWorld>
         return failedRun(seed, plan.faults, String((e as Error).message ?? e));
       }
     },
+    async runGroup(seeds: number[]) {
+      await world.sandboxFor(options.sandboxEvery ?? 10);
+      const plans = seeds.map((seed) => generatePlan(seed, options));
+      try {
+        return await runGroup(world, plans, options);
+      } catch (e) {
+        world.runsOnSandbox = Number.MAX_SAFE_INTEGER;
+        return plans.map((p) => failedRun(p.seed, p.faults, String((e as Error).message ?? e)));
+      }
+    },
     stop: () => world.stop(),
   };
 }
@@ -65,10 +79,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const lane = async (index: number) => {
     const world = await openChaosWorld({ ...options, workDir: join(options.workDir, `world-${index}`) });
     try {
-      for (let i = next++; i < options.runs; i = next++) {
-        const report = await world.run(options.seed + i);
-        reports.push(report);
-        options.onRun?.(report, done++);
+      const group = Math.max(1, options.concurrent ?? 1);
+      for (let i = next; i < options.runs; i = next) {
+        next = Math.min(options.runs, i + group);
+        const seeds = Array.from({ length: next - i }, (_, k) => options.seed + i + k);
+        const batch = seeds.length === 1 ? [await world.run(seeds[0]!)] : await world.runGroup(seeds);
+        for (const report of batch) {
+          reports.push(report);
+          options.onRun?.(report, done++);
+        }
       }
     } finally {
       await world.stop();

@@ -5,9 +5,9 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { nodeMaintenance } from '../workflows/index.js';
 import { workflowIdFor } from '../domain/workflowNames.js';
 import { startDisruptions } from './disruptions.js';
-import { NO_FAULTS, type FaultKind } from './faultProxy.js';
+import { NO_FAULTS, type FaultKind, type FaultRates } from './faultProxy.js';
 import type { ChaosPlan } from './generate.js';
-import { invariantViolations, MigrationMonitor, recordBefore } from './invariants.js';
+import { invariantViolations, MigrationMonitor, recordBefore, vmsOnTwoNodesNow } from './invariants.js';
 import type { Outcome, RunReport } from './report.js';
 import { persist, sleep } from './retry.js';
 import { inputOf, setUpScenario } from './scenario.js';
@@ -63,6 +63,25 @@ async function awaitEnd(
 }
 
 export async function runOne(world: World, plan: ChaosPlan, options: RunOptions): Promise<RunReport> {
+  const [report] = await runGroup(world, [plan], options);
+  return report!;
+}
+
+/** What one run of a group keeps between its start and its judgement. */
+interface Started {
+  plan: ChaosPlan;
+  before: Awaited<ReturnType<typeof recordBefore>>;
+  monitor: MigrationMonitor;
+  workflowId: string;
+}
+
+/**
+ * Several maintenances at once on one cluster (`--concurrent N`): each plan keeps its own nodes, namespace, VMs,
+ * disruptions and operator; they share the sandbox, the worker, the dev server and the fault proxy (its rates are
+ * the highest of the group's, and its injected counts are the group's, reported on each run). Each run is judged by
+ * the invariants once every run of the group ended, plus "no VM on two nodes" across the whole cluster.
+ */
+export async function runGroup(world: World, plans: ChaosPlan[], options: RunOptions): Promise<RunReport[]> {
   const log = options.log ?? (() => {});
   const started = Date.now();
   const sandbox = world.sandbox!;
@@ -73,62 +92,92 @@ export async function runOne(world: World, plan: ChaosPlan, options: RunOptions)
   const restartsBefore = world.temporalRestarts;
   const countsBefore = { ...proxy.counts };
 
-  await setUpScenario(sandbox, direct, plan);
-  const before = await recordBefore(direct, plan.namespace);
-  const monitor = new MigrationMonitor(direct, plan.namespace, plan.input.parallelMigrations).start();
-  proxy.setRates(plan.rates);
+  const runs: Started[] = [];
+  for (const plan of plans) {
+    await setUpScenario(sandbox, direct, plan);
+    const before = await recordBefore(direct, plan.namespace);
+    const monitor = new MigrationMonitor(direct, plan.namespace, plan.input.parallelMigrations).start();
+    runs.push({ plan, before, monitor, workflowId: workflowIdFor(plan.node) });
+  }
+  proxy.setRates(highest(plans.map((p) => p.rates)));
 
-  const workflowId = workflowIdFor(plan.node);
   const timeoutMs = options.runTimeoutMs ?? 300_000;
-  const runDeadline = Date.now() + timeoutMs;
-  const handle = await persist(
-    () =>
-      world.client.workflow.start<typeof nodeMaintenance>('nodeMaintenance', {
-        taskQueue: world.taskQueue,
-        workflowId,
-        args: [inputOf(plan, sandbox)],
-      }),
-    runDeadline,
+  const ends = await Promise.all(
+    runs.map(async ({ plan, workflowId }) => {
+      const runDeadline = Date.now() + timeoutMs;
+      const handle = await persist(
+        () =>
+          world.client.workflow.start<typeof nodeMaintenance>('nodeMaintenance', {
+            taskQueue: world.taskQueue,
+            workflowId,
+            args: [inputOf(plan, sandbox)],
+          }),
+        runDeadline,
+      );
+      const disruptions = startDisruptions(world, plan, handle, runDeadline, log);
+      const end = await awaitEnd(handle, runDeadline, timeoutMs);
+      await disruptions.stop();
+      if (end.outcome === 'Unfinished') {
+        await persist(() => handle.terminate('chaos: did not end in time'), Date.now() + 60_000).catch(() => undefined);
+      }
+      return { ...end, deleted: disruptions.deleted };
+    }),
   );
-  const disruptions = startDisruptions(world, plan, handle, runDeadline, log);
-  const { outcome, detail } = await awaitEnd(handle, runDeadline, timeoutMs);
-  await disruptions.stop();
   proxy.setRates(NO_FAULTS);
-
-  const violations: string[] = [];
-  if (outcome === 'Unfinished' || outcome === 'Failed') violations.push(`run ended ${outcome}: ${detail}`);
-  if (outcome === 'Unfinished') {
-    await persist(() => handle.terminate('chaos: did not end in time'), Date.now() + 60_000).catch(() => undefined);
-  }
-  // The cluster settles (an aborted migration's clean-up, a VM starting again): allow it a little time.
-  const expectedOff = [...plan.stayOff, ...disruptions.deleted];
-  let last: string[];
-  const settleDeadline = Date.now() + 30_000;
-  for (;;) {
-    last = await invariantViolations(direct, before, plan.node, expectedOff, {
-      namespace: plan.namespace,
-      workflowId,
-      rollbackIncomplete: outcome === 'RollbackIncomplete' ? detail : undefined,
-    });
-    if (last.length === 0 || Date.now() > settleDeadline) break;
-    await sleep(500);
-  }
-  violations.push(...last, ...(await monitor.stop()));
 
   const injected: RunReport['injected'] = {};
   for (const k of Object.keys(countsBefore) as (FaultKind | 'passed')[]) {
     if (k !== 'passed' && proxy.counts[k] > countsBefore[k]) injected[k] = proxy.counts[k] - countsBefore[k];
   }
-  world.runsOnSandbox += 1;
-  return {
-    seed: plan.seed,
-    outcome,
-    detail,
-    violations,
-    faults: plan.faults,
-    ms: Date.now() - started,
-    injected,
-    workerKills: worker.kills - killsBefore,
-    temporalRestarts: world.temporalRestarts - restartsBefore,
-  };
+  const reports: RunReport[] = [];
+  for (const [i, { plan, before, monitor, workflowId }] of runs.entries()) {
+    const { outcome, detail, deleted } = ends[i]!;
+    const violations: string[] = [];
+    if (outcome === 'Unfinished' || outcome === 'Failed') violations.push(`run ended ${outcome}: ${detail}`);
+    // The cluster settles (an aborted migration's clean-up, a VM starting again): allow it a little time.
+    const expectedOff = [...plan.stayOff, ...deleted];
+    let last: string[];
+    const settleDeadline = Date.now() + 30_000;
+    for (;;) {
+      last = await invariantViolations(direct, before, plan.node, expectedOff, {
+        namespace: plan.namespace,
+        workflowId,
+        rollbackIncomplete: outcome === 'RollbackIncomplete' ? detail : undefined,
+      });
+      if (last.length === 0 || Date.now() > settleDeadline) break;
+      await sleep(500);
+    }
+    violations.push(...last, ...(await monitor.stop()));
+    if (runs.length > 1 && i === 0) {
+      // The group shares one cluster: no VM of any run on two nodes, whichever namespace.
+      violations.push(...(await vmsOnTwoNodesNow(direct)).map((v) => `cluster-wide: ${v}`));
+    }
+    world.runsOnSandbox += 1;
+    reports.push({
+      seed: plan.seed,
+      outcome,
+      detail,
+      violations,
+      faults: runs.length > 1 ? [...plan.faults, `concurrent with seeds ${others(plans, plan)}`] : plan.faults,
+      ms: Date.now() - started,
+      injected,
+      workerKills: worker.kills - killsBefore,
+      temporalRestarts: world.temporalRestarts - restartsBefore,
+    });
+  }
+  return reports;
+}
+
+const others = (plans: ChaosPlan[], plan: ChaosPlan) =>
+  plans
+    .filter((p) => p !== plan)
+    .map((p) => p.seed)
+    .join(', ');
+
+/** The highest of each fault rate: the proxy is shared by the group. */
+function highest(all: FaultRates[]): FaultRates {
+  const out = { ...all[0]! };
+  for (const r of all.slice(1))
+    for (const k of Object.keys(out) as (keyof FaultRates)[]) out[k] = Math.max(out[k], r[k]);
+  return out;
 }

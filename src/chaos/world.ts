@@ -59,12 +59,18 @@ export class World {
   }
 
   /** Stops the dev server and starts it again on the same port and database file. */
-  async restartTemporal(downMs: number): Promise<void> {
-    await this.devServer.stop();
-    await sleep(downMs);
-    await this.startTemporal();
-    this.temporalRestarts += 1;
+  restartTemporal(downMs: number): Promise<void> {
+    // One restart at a time: concurrent runs may each ask for one.
+    const next = this.restarts.then(async () => {
+      await this.devServer.stop();
+      await sleep(downMs);
+      await this.startTemporal();
+      this.temporalRestarts += 1;
+    });
+    this.restarts = next.catch(() => undefined);
+    return next;
   }
+  private restarts: Promise<unknown> = Promise.resolve();
 
   /** A fresh sandbox (with its proxy and worker) when there is none yet or the current one served `every` runs. */
   async sandboxFor(every: number): Promise<void> {
