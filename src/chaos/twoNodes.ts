@@ -8,8 +8,9 @@
 //
 // A live migration is one VM in hand-off, not two: KubeVirt starts a target launcher pod (labelled
 // kubevirt.io/migrationJobUID with the migration's uid) for the same VMI while the source pod still runs, moves the
-// domain, and only then shuts the source down (kubevirt/kubevirt pkg/virt-controller/watch/migration.go, the target
-// pod's creation and its migration-job label; pkg/virt-handler/vm.go, the source domain's hand-off). Pods of one VMI
+// domain, and only then shuts the source down (kubevirt/kubevirt staging/src/kubevirt.io/api/core/v1/types.go,
+// MigrationJobLabel: "this pod is the target of a migration job"; the migration controller in
+// pkg/virt-controller/watch/migration selects the target pod by the VMI uid and that label). Pods of one VMI
 // uid on several nodes, one of them a migration target, are therefore allowed (a VMI migrated twice may leave two
 // force-deleted-looking sources behind); a second VMI uid running on another node (a restart elsewhere) is not.
 import { LABEL } from '../sandbox/model.js';
