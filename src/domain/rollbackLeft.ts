@@ -1,7 +1,7 @@
 // What a roll-back could not undo, and the note that names it for the operator (the workflow's RollbackIncomplete
 // message, the node's NeedsAttention Event). Every roll-back step is bounded: a step that gives up adds one of these
 // instead of retrying forever, and the roll-back goes on with the next step.
-import { PREVIOUS_RUN_STRATEGY } from './contract.js';
+import { NODE_MARKS, PREVIOUS_RUN_STRATEGY } from './contract.js';
 
 export type Leftover =
   /** The machine could not be powered on; `acknowledged`: the BMC had acknowledged the power-off. */
@@ -66,9 +66,13 @@ export function needsAttentionNote(node: string, left: Leftover[]): string | und
     ? `Node ${node} is left cordoned (tainted, excluded from remediation, annotated NeedsAttention)`
     : `Node ${node} is left annotated NeedsAttention`;
   const lease = leaseLeft ? 'the lease is still held' : 'the lease is released';
+  // A node left cordoned needs the follow-up maintenance (it restores what the node was before); an uncordoned one
+  // only loses its NeedsAttention mark once the operator has dealt with what is named.
   const finish = powerUnknown(left)
     ? `To finish: power the machine on by hand, and once the node is Ready ${followUp}, which puts the node back as ` +
       `it was before`
-    : `To finish: fix what is named above, then ${followUp}, which puts the node back as it was before`;
+    : cordoned
+      ? `To finish: fix what is named above, then ${followUp}, which puts the node back as it was before`
+      : `To finish: fix what is named above, then remove the node's annotation ${NODE_MARKS.phase}`;
   return `${parts.join(' ')} ${state}; ${lease}. ${finish}`;
 }

@@ -14,6 +14,7 @@ describe('the NeedsAttention note', () => {
     expect(note).toContain('pitstop.io/previous-run-strategy');
     expect(note).toContain('Node n1 is left annotated NeedsAttention; the lease is released.');
     expect(note).not.toContain('cordoned (tainted');
+    expect(note).toContain("then remove the node's annotation pitstop.io/maintenance-phase");
   });
 
   it('the power-on failed: cordoned, power the machine on by hand, then the follow-up', () => {
