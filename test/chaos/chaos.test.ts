@@ -38,4 +38,14 @@ describe('chaos (short run)', () => {
     expect(ENDED).toContain(report.outcome);
     expect(report.violations).toEqual([]);
   });
+
+  it('seeds 105 and 106 at once on one cluster: both maintenances end, no invariant broken, no VM on two nodes', async () => {
+    const reports = await run.group([105, 106]);
+    expect(reports.map((r) => r.seed)).toEqual([105, 106]);
+    for (const report of reports) {
+      expect(report.faults).toContain(`concurrent with seeds ${report.seed === 105 ? 106 : 105}`);
+      expect(ENDED).toContain(report.outcome);
+      expect(report.violations).toEqual([]);
+    }
+  });
 });

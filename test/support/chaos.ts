@@ -7,9 +7,13 @@ import { formatReport, type RunReport } from '../../src/chaos/report.js';
 import { openChaosWorld, type ChaosWorld } from '../../src/chaos/run.js';
 import type { ChaosPlan } from '../../src/chaos/generate.js';
 
-export function useChaosWorld(
-  name: string,
-): (seed: number, adjust?: (plan: ChaosPlan) => ChaosPlan) => Promise<RunReport> {
+export interface ChaosRun {
+  (seed: number, adjust?: (plan: ChaosPlan) => ChaosPlan): Promise<RunReport>;
+  /** The maintenances of `seeds` at once on one cluster (`npm run chaos -- --concurrent N`). */
+  group(seeds: number[]): Promise<RunReport[]>;
+}
+
+export function useChaosWorld(name: string): ChaosRun {
   let world: ChaosWorld;
   beforeAll(async () => {
     world = await openChaosWorld({
@@ -22,9 +26,16 @@ export function useChaosWorld(
   afterAll(async () => {
     await world?.stop();
   });
-  return async (seed, adjust) => {
+  const run = async (seed: number, adjust?: (plan: ChaosPlan) => ChaosPlan) => {
     const report = await world.run(seed, adjust);
     console.log(`[chaos] ${formatReport(report)}`);
     return report;
   };
+  return Object.assign(run, {
+    async group(seeds: number[]) {
+      const reports = await world.runGroup(seeds);
+      for (const report of reports) console.log(`[chaos] ${formatReport(report)}`);
+      return reports;
+    },
+  });
 }
