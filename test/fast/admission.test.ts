@@ -12,7 +12,8 @@ const env = useFastWorker();
 const FULL: AdmissionVerdict = {
   admit: false,
   code: 'BudgetExhausted',
-  reason: '1 of at most 1 node(s) already down (n9 (held by maintenance-n9)); PITSTOP_MAX_NODES_DOWN leaves no room for n1',
+  reason:
+    '1 of at most 1 node(s) already down (n9 (held by maintenance-n9)); PITSTOP_MAX_NODES_DOWN leaves no room for n1',
   down: ['n9 (held by maintenance-n9)'],
   budget: 1,
 };

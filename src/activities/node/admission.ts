@@ -116,7 +116,10 @@ export async function admitMaintenance(
   return await kube(`admission of ${input.node}`, async () => {
     if (!input.dryRun) await enter(client, input.workflowId);
     try {
-      const [nodes, holders] = await Promise.all([describeNodes(client, requestedMemory), nodeHolders(client, Date.now())]);
+      const [nodes, holders] = await Promise.all([
+        describeNodes(client, requestedMemory),
+        nodeHolders(client, Date.now()),
+      ]);
       // Our own lease (a retried activity that already took it) is no obstacle.
       if (holders[input.node]?.holder === input.workflowId) delete holders[input.node];
       const down = nodes.filter(
