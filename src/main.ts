@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     kube,
     workflowBundlePath: config.workflowBundlePath,
     versioning: config.versioning,
+    admission: config.admission,
     overrides: {
       shutdownGraceTime: config.shutdownGraceMs,
       interceptors: { activity: [nodeLogAttributes] },

@@ -9,6 +9,7 @@ import { kube } from './errors.js';
 import { cordonNode, uncordonNode } from './node/cordon.js';
 import { recordNodeEvent, removeNodePhase, setNodePhase } from './node/events.js';
 import { describeNodes } from './node/facts.js';
+import { admitMaintenance, type AdmissionInput } from './node/admission.js';
 import { acquireNodeLease, nodeLeaseHolders, releaseNodeLease } from './node/lease.js';
 import { waitForNodeReady, type NodeReadyProgress } from './node/readiness.js';
 import { drainRound, type DrainRoundInput } from './drain.js';
@@ -31,11 +32,14 @@ import type { ResolvedPowerProvider } from './power/types.js';
 import { waitForPowerState } from './power/waits.js';
 import type { WaitDetails } from '../k8s/watch.js';
 import { NODE_EVENTS } from '../domain/contract.js';
+import { DEFAULT_ADMISSION_LIMITS, type AdmissionLimits } from '../domain/admission.js';
 
 export interface ActivityDeps {
   kube: KubeClient;
   /** The worker's cache of pod memory requests (one is made when not given). */
   podRequests?: PodRequestCache;
+  /** PITSTOP_MAX_NODES_DOWN and PITSTOP_MAX_UNHEALTHY (defaults when not given). */
+  admission?: AdmissionLimits;
 }
 
 type Vm = { namespace: string; name: string };
@@ -51,7 +55,11 @@ function waitControls() {
   };
 }
 
-export function createActivities({ kube: client, podRequests = new PodRequestCache(client) }: ActivityDeps) {
+export function createActivities({
+  kube: client,
+  podRequests = new PodRequestCache(client),
+  admission = DEFAULT_ADMISSION_LIMITS,
+}: ActivityDeps) {
   const { requestedMemory } = podRequests;
 
   /** Phase annotation on the Node plus a Kubernetes Event, so `kubectl describe node` tells the story. */
@@ -94,6 +102,9 @@ export function createActivities({ kube: client, podRequests = new PodRequestCac
     /** Which power provider applies (no secrets in the answer: a Redfish target names its Secret only). */
     resolvePower: (input: { node: string; power: PowerProvider; redfish?: RedfishTarget }) =>
       resolvePowerProvider(client, input),
+
+    /** The cluster-wide admission; admitted (not a dry run), it has taken the node's lease. */
+    admitMaintenance: (input: AdmissionInput) => admitMaintenance(client, admission, requestedMemory, input),
 
     /** The node's lease for the whole maintenance; it outlives the longest allowed run, so no renewals. */
     acquireLease: (input: { node: string; workflowId: string; durationSeconds: number }) =>

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { parseNodeCount, type AdmissionLimits } from '../domain/admission.js';
 import { durationProblem, parseDuration } from '../domain/durations.js';
 import { ConfigError, getter, parseListen, unreadable, type Getter, type Listen } from './read.js';
 import { readTemporal, type TemporalSettings } from './temporal.js';
@@ -32,6 +33,8 @@ export interface PitstopConfig {
   workflowBundlePath?: string;
   /** Worker Versioning: the deployment version the worker announces (docs/versioning.md). */
   versioning: VersioningConfig;
+  /** The cluster-wide admission's budget and storm guard (src/domain/admission.ts). */
+  admission: AdmissionLimits;
 }
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -80,6 +83,16 @@ function readWorkflowBundle(get: Getter, problems: string[]): string | undefined
   return import.meta.url.endsWith('.js') && existsSync(built) ? built : undefined;
 }
 
+function readAdmission(get: Getter, problems: string[]): AdmissionLimits {
+  const read = (name: 'PITSTOP_MAX_NODES_DOWN' | 'PITSTOP_MAX_UNHEALTHY') => {
+    const text = get(name) ?? CONFIG_VARIABLES[name].default;
+    const value = parseNodeCount(text);
+    if (!value) problems.push(`${name} "${text}" is not a count (e.g. 2) nor a percentage (e.g. 25%)`);
+    return value ?? { count: 1 };
+  };
+  return { maxNodesDown: read('PITSTOP_MAX_NODES_DOWN'), maxUnhealthy: read('PITSTOP_MAX_UNHEALTHY') };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PitstopConfig {
   const problems: string[] = [];
   const get = getter(env);
@@ -102,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PitstopConfig 
 
   const workflowBundlePath = readWorkflowBundle(get, problems);
   const versioning = readVersioning(get, problems);
+  const admission = readAdmission(get, problems);
 
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -114,5 +128,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PitstopConfig 
     shutdownGraceMs: parseDuration(grace),
     workflowBundlePath,
     versioning,
+    admission,
   };
 }

@@ -17,6 +17,14 @@ export const CONFIG_VARIABLES = {
   PITSTOP_API_TOKENS_FILE: { default: undefined, meaning: 'API bearer tokens, one `read|write <token>` a line' },
   PITSTOP_API_TOKENS: { default: undefined, meaning: 'the same lines in a variable' },
   PITSTOP_ALERTMANAGER_NODE_LABEL: { default: 'node', meaning: 'alert label naming the node (Alertmanager hook)' },
+  PITSTOP_MAX_NODES_DOWN: {
+    default: '1',
+    meaning: 'admission budget: worker nodes down at once (a count, or a percentage like `25%`)',
+  },
+  PITSTOP_MAX_UNHEALTHY: {
+    default: '49%',
+    meaning: 'repairs do not fence when more worker nodes than this are NotReady (suspected partition)',
+  },
   PITSTOP_METRICS_ADDRESS: { default: '0.0.0.0:9464', meaning: '/metrics, /healthz, /readyz listen host:port' },
   PITSTOP_LOG_LEVEL: { default: 'INFO', meaning: 'TRACE, DEBUG, INFO, WARN or ERROR (JSON lines on stdout)' },
   PITSTOP_SHUTDOWN_GRACE: { default: '30s', meaning: 'on SIGTERM: how long running activities may take to finish' },

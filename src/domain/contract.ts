@@ -44,6 +44,9 @@ export const NODE_MARKS = {
 /** The node lease of the medik8s convention, so NMO, SNR and FAR see the node is busy too. */
 export const NODE_LEASE = { namespace: 'medik8s-leases', name: (node: string) => `node-${node}` } as const;
 
+/** The Lease that serializes admissions (src/domain/admission.ts): held only for the moment one admission decides. */
+export const ADMISSION_LEASE = { namespace: NODE_LEASE.namespace, name: 'pitstop-admission' } as const;
+
 /** Events on the Node: `Maintenance<Phase>` for each phase mark, `MaintenanceEnded` when the marks go. */
 export const NODE_EVENTS = {
   /** Events on cluster-scoped Nodes live in `default` (the kubelet's and node controller's convention). */

@@ -2,12 +2,14 @@
  * What a node maintenance shows while it runs (the `progress` query) and returns when it ends. Plain data: the
  * workflow keeps it, the API, the CLI and the chaos judge read it.
  */
+import type { AdmissionVerdict } from './admission.js';
 import type { Decision, RestoreMode, VmAction } from './plan.js';
 import type { PreflightVerdict } from './preflight.js';
 
 /** The runbook's phases, in the order a maintenance passes them, then the ways it ends. */
 export const PHASES = [
   'Preflight',
+  'WaitingForAdmission',
   'DryRun',
   'Refused',
   'Cordon',
@@ -99,6 +101,8 @@ export interface Progress {
   paused: boolean;
   startedAt: string;
   verdict?: PreflightVerdict;
+  /** The cluster-wide admission's last answer (why the run waits, or what a dry run would be told). */
+  admission?: AdmissionVerdict;
   message?: string;
   vms: VmRow[];
   pods: PodProgress;
@@ -122,6 +126,8 @@ export interface MaintenanceResult {
   node: string;
   outcome: 'DryRun' | 'Refused' | 'Completed';
   verdict: PreflightVerdict;
+  /** A dry run: what the admission would say now. */
+  admission?: AdmissionVerdict;
   summary?: MaintenanceSummary;
 }
 

@@ -10,6 +10,7 @@ import { formatIssues, inputErrorMap, notAnObjectProblem, powerProblems, timeout
 import { toPolicy, toPolicyInput, type MaintenancePolicy } from './policy.js';
 import {
   maintenanceInputSchema,
+  type AdmissionMode,
   type HoldMode,
   type MaintenanceInput,
   type ParsedMaintenanceInput,
@@ -39,6 +40,8 @@ export interface MaintenanceRequest {
   redfish?: RedfishTarget;
   hold: HoldMode;
   dryRun: boolean;
+  /** Not admitted now: wait for room (`wait`) or end refused (`refuse`). */
+  admission: AdmissionMode;
   policy: MaintenancePolicy;
 }
 
@@ -48,7 +51,7 @@ function toRedfishTarget(redfish: NonNullable<ParsedMaintenanceInput['redfish']>
 }
 
 function toRequest(input: ParsedMaintenanceInput): MaintenanceRequest {
-  const { node, reason, requestedBy, power, redfish, hold, dryRun } = input;
+  const { node, reason, requestedBy, power, redfish, hold, dryRun, admission } = input;
   // Absent optional fields stay absent (not `undefined`), so the JSON in workflow history stays clean.
   return {
     node,
@@ -58,6 +61,7 @@ function toRequest(input: ParsedMaintenanceInput): MaintenanceRequest {
     ...(redfish !== undefined && { redfish: toRedfishTarget(redfish) }),
     hold,
     dryRun,
+    admission,
     policy: toPolicy(input.policy),
   };
 }

@@ -8,9 +8,12 @@ import { policySchema } from './policy.js';
 
 export const POWER_PROVIDERS = ['auto', 'metal3', 'redfish', 'none'] as const;
 export const HOLD_MODES = ['untilReleased', 'none'] as const;
+/** When the cluster-wide admission says "not now": wait in the queue (default) or end refused at once. */
+export const ADMISSION_MODES = ['wait', 'refuse'] as const;
 
 export type PowerProvider = (typeof POWER_PROVIDERS)[number];
 export type HoldMode = (typeof HOLD_MODES)[number];
+export type AdmissionMode = (typeof ADMISSION_MODES)[number];
 
 /** Why a BMC address is unusable; never repeats an address that carries credentials. */
 function addressProblem(address: string): string | undefined {
@@ -48,6 +51,7 @@ export const maintenanceInputSchema = z.strictObject({
   redfish: redfishSchema.optional(),
   hold: oneOf(HOLD_MODES).default('untilReleased'),
   dryRun: flag(false),
+  admission: oneOf(ADMISSION_MODES).default('wait'),
   policy: policySchema.prefault({}),
 });
 

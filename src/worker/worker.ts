@@ -26,7 +26,11 @@ export async function createPitstopWorker(options: PitstopWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath }),
-    activities: createActivities({ kube: options.kube, podRequests: options.podRequests }),
+    activities: createActivities({
+      kube: options.kube,
+      podRequests: options.podRequests,
+      admission: options.admission,
+    }),
     ...(options.versioning && { workerDeploymentOptions: deploymentOptions(options.versioning) }),
     ...options.overrides,
   });

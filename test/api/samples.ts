@@ -1,5 +1,6 @@
 // What the service returns, with every optional field filled in at every depth (the type `Full` makes the compiler
 // insist), so a test can check that serialization by the response schemas keeps every field.
+import type { AdmissionVerdict } from '../../src/domain/admission.js';
 import type { ScheduleView, MaintenanceView, RollingView, RunSummary, StartOutcome } from '../../src/client/service.js';
 import type { PreflightVerdict } from '../../src/domain/preflight.js';
 import type { RollingResult } from '../../src/domain/rollingProgress.js';
@@ -52,10 +53,19 @@ export const verdict: Full<PreflightVerdict> = {
   warnings: ['the cluster default eviction strategy is unset'],
 };
 
+export const admission: Full<AdmissionVerdict> = {
+  admit: true,
+  code: 'Admitted',
+  reason: 'admitted: 2 of at most 2 node(s) down',
+  down: ['worker-1 (cordoned)'],
+  budget: 2,
+};
+
 export const result: Full<MaintenanceResult> = {
   node: 'worker-3',
   outcome: 'Completed',
   verdict,
+  admission,
   summary: { migrated: 1, restored: 1, leftOff: 0, deleted: 0, podsEvicted: 7 },
 };
 
@@ -70,6 +80,7 @@ export const runningMaintenance: Full<Omit<MaintenanceView, 'result' | 'failure'
     paused: true,
     startedAt: at(0),
     verdict,
+    admission,
     message: 'held for the repair',
     vms: [
       {

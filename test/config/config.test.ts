@@ -131,6 +131,16 @@ describe('loadConfig', () => {
     expect(config.api).toBeUndefined();
     expect(config.shutdownGraceMs).toBe(30_000);
     expect(config.metrics).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(config.admission).toEqual({ maxNodesDown: { count: 1 }, maxUnhealthy: { percent: 49 } });
+  });
+
+  it('reads the admission budget as a count or a percentage, and refuses anything else', () => {
+    const base = { TEMPORAL_ADDRESS: 'temporal:7233', KUBECONFIG: kubeconfig, PITSTOP_API_ADDRESS: 'off' };
+    const config = loadConfig({ ...base, PITSTOP_MAX_NODES_DOWN: '25%', PITSTOP_MAX_UNHEALTHY: '2' });
+    expect(config.admission).toEqual({ maxNodesDown: { percent: 25 }, maxUnhealthy: { count: 2 } });
+    expect(() => loadConfig({ ...base, PITSTOP_MAX_NODES_DOWN: 'two' })).toThrow(
+      'PITSTOP_MAX_NODES_DOWN "two" is not a count (e.g. 2) nor a percentage (e.g. 25%)',
+    );
   });
 
   it('collects every problem at once', () => {

@@ -27,6 +27,7 @@ describe('parseMaintenanceRequest: defaults', () => {
       power: 'auto',
       hold: 'untilReleased',
       dryRun: false,
+      admission: 'wait',
       policy: DEFAULT_POLICY,
     });
     expect(request).not.toHaveProperty('redfish');

@@ -38,7 +38,13 @@ describe.concurrent('a step that landed but whose answer was lost', () => {
     const failed = await failureOf(handle);
     expect(failed.type).toBe('PreflightRefused');
     expect(failed.message).toBe(`maintenance of n1 refused: ${LOST}`);
-    expect(world.sequence()).toEqual(['preflightSnapshot', 'resolvePower', 'acquireLease', 'releaseLease']);
+    expect(world.sequence()).toEqual([
+      'preflightSnapshot',
+      'resolvePower',
+      'admitMaintenance',
+      'acquireLease',
+      'releaseLease',
+    ]);
     expect(world.leases.size).toBe(0);
     expect(world.nodeNamed('n1').unschedulable).toBe(false);
   });

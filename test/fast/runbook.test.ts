@@ -63,7 +63,11 @@ describe.concurrent('how a run starts', () => {
       ['vms/mig', 'migrate'],
       ['vms/stop', 'shutdown'],
     ]);
-    expect(world.sequence()).toEqual(['preflightSnapshot']);
+    // The admission is asked what it would say, taking nothing (no lease).
+    expect(world.sequence()).toEqual(['preflightSnapshot', 'admitMaintenance']);
+    expect(world.called('admitMaintenance')[0]?.dryRun).toBe(true);
+    expect(result.admission).toMatchObject({ admit: true, code: 'Admitted' });
+    expect(world.leases.size).toBe(0);
     expect(await progressOf(handle)).toMatchObject({ node, phase: 'DryRun', dryRun: true });
     const listed = await until(
       'the run listed by its search attributes',

@@ -10,6 +10,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { parseScenario, type ScenarioInput } from '../../src/sandbox/scenario.js';
 import type { Timing } from '../../src/sandbox/model.js';
 import { createPitstopWorker } from '../../src/worker/worker.js';
+import type { AdmissionLimits } from '../../src/domain/admission.js';
 
 /** Sandbox timing for whole maintenances in tests: fast migrations, boots, power changes and VM stops. */
 export const FAST_TIMING = { migrationDuration: '300ms', bootDelay: '500ms', powerDelay: '200ms', vmStop: '200ms' };
@@ -44,6 +45,12 @@ export async function startTestEnv(
     worker?: boolean;
     /** A Temporal server of the test's own (e.g. one with the Web UI); the run's shared dev server otherwise. */
     temporalAddress?: string;
+    /**
+     * The worker's admission budget. Default: no budget (every node may be down), because the other files run
+     * several maintenances at once on one shared cluster to test one runbook each; test/workflows/admission.test.ts
+     * runs the production defaults.
+     */
+    admission?: AdmissionLimits;
   } = {},
 ): Promise<TestEnv> {
   if (!runtimeInstalled) {
@@ -67,6 +74,7 @@ export async function startTestEnv(
       taskQueue,
       kube,
       workflowBundlePath: inject('workflowBundlePath'),
+      admission: options.admission ?? { maxNodesDown: { percent: 100 }, maxUnhealthy: { percent: 100 } },
     });
     running = worker.run();
   }

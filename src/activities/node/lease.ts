@@ -22,14 +22,14 @@ export interface LeaseResult {
 
 const leasePath = (node: string) => paths.lease(NODE_LEASE.namespace, NODE_LEASE.name(node));
 
-function leaseExpiry(lease: KubeObject): number | undefined {
+export function leaseExpiry(lease: KubeObject): number | undefined {
   const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
   const duration = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
   // Without a duration or a time a held lease never expires (as nodeLeaseHolders reads it).
   return Number.isFinite(renewed) && duration > 0 ? renewed + duration : undefined;
 }
 
-const isLive = (lease: KubeObject, now: number) => {
+export const isLive = (lease: KubeObject, now: number) => {
   const expiry = leaseExpiry(lease);
   return !!lease.spec?.holderIdentity && (expiry === undefined || expiry >= now);
 };
@@ -42,7 +42,7 @@ export async function nodeLeaseHolders(client: KubeClient, node: string, now = D
   return [{ holder: lease.spec.holderIdentity, source: ours ? 'pitstop' : 'medik8s' }];
 }
 
-async function ensureNamespace(client: KubeClient, name: string) {
+export async function ensureNamespace(client: KubeClient, name: string) {
   try {
     await client.create(paths.namespaces(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   } catch (e) {

@@ -7,11 +7,25 @@ import type { CapacityVerdict } from '../../domain/placement.js';
 import type { PreflightVerdict } from '../../domain/preflight.js';
 import type { Refusal } from '../../domain/preflightRefusals.js';
 import type { MaintenanceResult, PendingDecision, Phase, Progress, VmRow, VmState } from '../../domain/progress.js';
+import type { AdmissionCode, AdmissionVerdict } from '../../domain/admission.js';
 import { flag, list, number, object, oneOf, optional, text, time } from './json.js';
+
+/** The cluster-wide admission's answer: why a run waits in WaitingForAdmission, or what a dry run would hear. */
+export const admissionSchema = object<AdmissionVerdict>(
+  {
+    admit: flag(),
+    code: oneOf<AdmissionCode>({ Admitted: true, BudgetExhausted: true, NoRoom: true, SuspectedPartition: true }),
+    reason: text(),
+    down: list(text(), 'The other nodes counted down, each with why'),
+    budget: number('PITSTOP_MAX_NODES_DOWN resolved to a node count'),
+  },
+  'Cluster-wide admission',
+);
 
 export const phaseSchema = oneOf<Phase>(
   {
     Preflight: true,
+    WaitingForAdmission: true,
     DryRun: true,
     Refused: true,
     Cordon: true,
@@ -144,6 +158,7 @@ export const progressSchema = object<Progress>(
     paused: flag(),
     startedAt: time(),
     verdict: optional(verdictSchema),
+    admission: optional(admissionSchema),
     message: optional(text()),
     vms: list(vmRowSchema),
     pods: object<Pods>({ total: number(), evicted: number(), blocked: number(), blockers: list(text()) }),
@@ -163,6 +178,7 @@ export const resultSchema = object<MaintenanceResult>(
     node: text(),
     outcome: oneOf<MaintenanceResult['outcome']>({ DryRun: true, Refused: true, Completed: true }),
     verdict: verdictSchema,
+    admission: optional(admissionSchema),
     summary: optional(
       object<ResultSummary>({
         migrated: number(),

@@ -5,14 +5,14 @@ import { preflight, type PreflightVerdict } from '../../domain/preflight.js';
 import type { MaintenanceResult } from '../../domain/progress.js';
 import { FAILURE_TYPES } from '../../domain/workflowNames.js';
 import { workflowFailure } from '../failures.js';
-import { persistent, quick } from './activities.js';
+import { quick } from './activities.js';
 import type { MaintenanceRun } from './state.js';
 
 /**
  * A step before the node is taken. Cancelled meanwhile, its failure (e.g. a try lost with a killed worker, timed out
  * instead of retried because of the cancel) ends the run as cancelled, which it is: nothing changed.
  */
-async function beforeLease<T>(step: () => Promise<T>): Promise<T> {
+export async function beforeLease<T>(step: () => Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (e) {
@@ -23,7 +23,7 @@ async function beforeLease<T>(step: () => Promise<T>): Promise<T> {
   }
 }
 
-function refuse(run: MaintenanceRun, why: string, details?: unknown[]): never {
+export function refuse(run: MaintenanceRun, why: string, details?: unknown[]): never {
   run.enter('Refused', why);
   throw workflowFailure(FAILURE_TYPES.preflightRefused, `maintenance of ${run.node} refused: ${why}`, details);
 }
@@ -52,22 +52,4 @@ export async function resolvePower(run: MaintenanceRun): Promise<void> {
   const { node, request } = run;
   run.power = await beforeLease(() => quick.resolvePower({ node, power: request.power, redfish: request.redfish }));
   run.progress.power = run.power.kind === 'none' ? 'unmanaged' : 'on';
-}
-
-/**
- * The lease makes the node ours. Someone else holding it (another run, a medik8s operator) is a refusal, and nothing
- * has changed yet, so there is nothing to roll back.
- */
-export async function takeLease(run: MaintenanceRun): Promise<void> {
-  const { node, workflowId, policy } = run;
-  try {
-    await quick.acquireLease({ node, workflowId, durationSeconds: Math.ceil(policy.overallTimeoutMs / 1000) });
-  } catch (e) {
-    // A try that timed out (worker killed) or was cancelled may still have taken the lease on the server. It is ours,
-    // so give it back (releasing checks the holder). A cancel stays a cancel.
-    await CancellationScope.nonCancellable(() => persistent.releaseLease({ node, workflowId }));
-    if (isCancellation(e)) throw e;
-    refuse(run, (e as { cause?: Error }).cause?.message ?? (e as Error).message);
-  }
-  run.changed.lease = true;
 }

@@ -13,7 +13,8 @@ import { setHandlers } from './handlers.js';
 import { hold } from './hold.js';
 import { parentReporter, type ParentReporter } from './parentReport.js';
 import { powerOff, powerOn } from './power.js';
-import { checkCluster, dryRunResult, refuseUnlessAllowed, resolvePower, takeLease } from './preflight.js';
+import { admissionPreview, admit } from './admission.js';
+import { checkCluster, dryRunResult, refuseUnlessAllowed, resolvePower } from './preflight.js';
 import { releaseNode, restoreVms, uncordon, waitReady } from './restore.js';
 import { rollBack } from './rollBack.js';
 import { MaintenanceRun } from './state.js';
@@ -35,10 +36,11 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
   // 1. Preflight: read the cluster once, decide with pure functions. A refused preflight changes nothing.
   run.enter('Preflight');
   const verdict = await checkCluster(run);
-  if (request.dryRun) return dryRunResult(run, verdict);
+  if (request.dryRun) return { ...dryRunResult(run, verdict), admission: await admissionPreview(run, verdict) };
   refuseUnlessAllowed(run, verdict);
   await resolvePower(run);
-  await takeLease(run);
+  // The cluster-wide admission: waits (or refuses) while the budget or the room is taken; admitted = node leased.
+  await admit(run, verdict);
 
   try {
     // 2. Cordon (remembering whether it already was), taint, exclude from remediation.

@@ -31,7 +31,7 @@ function unmark(node: FakeNode, message: string) {
 }
 
 /** The default behaviour of every activity (today's checkFleetNode excepted: see `fleetNodeCheck`). */
-const behaviours: { [K in Exclude<ActivityName, 'checkFleetNode'>]: Behaviour<K> } = {
+const behaviours: { [K in Exclude<ActivityName, 'checkFleetNode' | 'admitMaintenance'>]: Behaviour<K> } = {
   preflightSnapshot: (w, { node, workflowId }) => {
     const target = w.nodes.get(node);
     return {
@@ -210,8 +210,14 @@ function fleetNodeCheck(
  */
 export function stubActivities(worldOf: (workflowId: string) => World | undefined): Activities {
   type AnyBehaviour = (world: World, input: never) => unknown;
-  const table: Record<string, AnyBehaviour> = { ...behaviours, checkFleetNode: fleetNodeCheck };
   const all: Record<string, (input: never) => Promise<unknown>> = {};
+  // The fake cluster has room for everyone: the admission admits, taking the lease through the (logged, scriptable)
+  // acquireLease, so tests that script the lease see the same calls as before the admission existed.
+  const admitMaintenance: Behaviour<'admitMaintenance'> = async (_w, { node, workflowId, durationSeconds, dryRun }) => {
+    if (!dryRun) await all.acquireLease!({ node, workflowId, durationSeconds } as never);
+    return { admit: true, code: 'Admitted', reason: 'admitted (fake cluster)', down: [], budget: 1 };
+  };
+  const table: Record<string, AnyBehaviour> = { ...behaviours, checkFleetNode: fleetNodeCheck, admitMaintenance };
   for (const [name, behaviour] of Object.entries(table)) {
     all[name] = async (input: never) => {
       const { workflowExecution, attempt } = Context.current().info;
