@@ -25,7 +25,9 @@ export function readMigrationRefusal(statusCode: number, message: string): Migra
   const text = message.replace(DENIED, '').trim();
   if (ADMISSION.inFlight.test(text)) return { kind: 'InFlight' };
   const notMigratable = ADMISSION.notMigratable.exec(text);
-  if (notMigratable) return { kind: 'NotMigratable', reason: notMigratable[1], message: notMigratable[2].trim() };
+  if (notMigratable) {
+    return { kind: 'NotMigratable', reason: notMigratable[1] ?? '', message: (notMigratable[2] ?? '').trim() };
+  }
   if (ADMISSION.finalized.test(text))
     return { kind: 'VmiNotRunning', message: 'the VMI has finished (Succeeded or Failed)' };
   if (ADMISSION.vmiMissing.test(text)) return { kind: 'VmiNotFound' };

@@ -84,7 +84,9 @@ function launcherPodManifest(vmi: KubeObject, nodeName?: string, extra?: { migra
         },
       }
     : vmi.spec?.affinity;
-  const nodeSelector = { ...(vmi.spec?.nodeSelector ?? {}) };
+  // virt-controller adds `kubevirt.io/schedulable: "true"` to every launcher pod's nodeSelector
+  // (kubevirt/kubevirt pkg/virt-controller/services/nodeselectorrenderer.go): only nodes virt-handler marks take VMs.
+  const nodeSelector = { ...(vmi.spec?.nodeSelector ?? {}), 'kubevirt.io/schedulable': 'true' };
   // "Stuck in Scheduling" knob: a target that no node can take, as when no node has room or matches.
   if (extra && annotation(vmi, KNOB.migrationStuck) === 'Scheduling')
     nodeSelector['sandbox.pitstop.io/unmatchable'] = 'true';
@@ -106,7 +108,7 @@ function launcherPodManifest(vmi: KubeObject, nodeName?: string, extra?: { migra
     },
     spec: {
       nodeName,
-      nodeSelector: Object.keys(nodeSelector).length ? nodeSelector : undefined,
+      nodeSelector,
       affinity: sourceAntiAffinity,
       tolerations: vmi.spec?.tolerations,
       terminationGracePeriodSeconds: grace,
