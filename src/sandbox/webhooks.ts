@@ -56,7 +56,8 @@ async function evictionVerdict(ctx: SimContext, req: AdmissionRequest): Promise<
   try {
     vmi = await ctx.client.get(vmiPath(ns, vmiName));
   } catch (e) {
-    return denied(`kubevirt failed getting the vmi: ${(e as Error).message}`);
+    // The Go client's error text is the API server's message, without our client's `<code> <reason>: ` prefix.
+    return denied(`kubevirt failed getting the vmi: ${(e as Error).message.replace(/^\d+ \w+: /, '')}`);
   }
 
   const strategy = effectiveEvictionStrategy(ctx, vmi);
