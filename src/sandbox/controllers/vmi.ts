@@ -3,7 +3,7 @@
 import { isAlreadyExists, isNotFound, paths, type KubeObject } from '../../k8s/client.js';
 import { parseQuantity } from '../../domain/quantity.js';
 import { vmiPath, guarded, launcherPods, type SimContext } from '../context.js';
-import { FINALIZER, GVR, KNOB, LABEL, annotation, durationKnob, isPodReady, isTrue, ownerRef } from '../model.js';
+import { FINALIZER, GVR, HW, KNOB, LABEL, annotation, durationKnob, isPodReady, isTrue, ownerRef } from '../model.js';
 
 /** Memory the launcher pod requests: the guest's memory plus KubeVirt's per-VM overhead. */
 export function vmiMemoryBytes(vmi: KubeObject): number {
@@ -230,7 +230,9 @@ async function stopVmi(ctx: SimContext, key: string, vmi: KubeObject, pods: Kube
   const since = Date.parse(stoppingSince(vmi));
   const remaining = since + stopMs - Date.now();
   if (vmi.status?.phase === 'Running' && remaining > 0) {
-    if (!vmi.status?.stoppingSince) await patchVmi(ctx, vmi, { status: { stoppingSince: stoppingSince(vmi) } });
+    if (!annotation(vmi, HW.stoppingSince)) {
+      await patchVmi(ctx, vmi, { metadata: { annotations: { [HW.stoppingSince]: stoppingSince(vmi) } } });
+    }
     ctx.queues.vmi.add(key, remaining);
     return;
   }
@@ -244,5 +246,5 @@ async function stopVmi(ctx: SimContext, key: string, vmi: KubeObject, pods: Kube
 
 // deletionTimestamp has second precision and includes the grace period; our own millisecond mark is better.
 function stoppingSince(vmi: KubeObject): string {
-  return vmi.status?.stoppingSince ?? new Date().toISOString();
+  return annotation(vmi, HW.stoppingSince) ?? new Date().toISOString();
 }
