@@ -1,4 +1,5 @@
 /** What preflight reads about the cluster: one snapshot, gathered by an activity and kept in workflow history. */
+import { KUBEVIRT_SCHEDULABLE } from './contract.js';
 import type { VmFacts } from './vmFacts.js';
 
 export interface NodeFacts {
@@ -35,12 +36,13 @@ export interface ClusterSnapshot {
 }
 
 /**
- * The nodes with only the labels some VM's nodeSelector asks about, the only labels preflight reads. The snapshot
+ * The nodes with only the labels placement reads: those some VM's nodeSelector asks about, and
+ * `kubevirt.io/schedulable`, which every virt-launcher pod's nodeSelector carries (see placement's canHostVms). The snapshot
  * is an activity result kept in the workflow's history, and every label of every node would grow it with the
  * cluster toward Temporal's 2 MB payload limit (at 1 KB of labels a node, 1 MB at 1,000 nodes).
  */
 export function keepSelectedLabels(nodes: NodeFacts[], vms: Pick<VmFacts, 'nodeSelector'>[]): NodeFacts[] {
-  const keys = new Set(vms.flatMap((vm) => Object.keys(vm.nodeSelector ?? {})));
+  const keys = new Set([KUBEVIRT_SCHEDULABLE.label, ...vms.flatMap((vm) => Object.keys(vm.nodeSelector ?? {}))]);
   return nodes.map((node) => ({
     ...node,
     labels: Object.fromEntries(Object.entries(node.labels).filter(([key]) => keys.has(key))),

@@ -77,3 +77,28 @@ export const VMI_NAME_LABEL = KUBEVIRT_LABELS.vmiName;
 export const MACHINE_ANNOTATION = 'machine.openshift.io/machine';
 /** Machine → BareMetalHost (set by the Metal3 machine actuator). */
 export const BMH_ANNOTATION = 'metal3.io/BareMetalHost';
+
+/**
+ * virt-handler's node label: `kubevirt.io/schedulable=true` while its heartbeat is fresh. virt-controller puts it
+ * into every virt-launcher pod's nodeSelector (kubevirt/kubevirt pkg/virt-controller/services/nodeselectorrenderer.go;
+ * label set in pkg/virt-handler/heartbeat/heartbeat.go), so a node without it takes no VM.
+ */
+export const KUBEVIRT_SCHEDULABLE = { label: 'kubevirt.io/schedulable', value: 'true' } as const;
+
+/**
+ * KubeVirt's migration-create admitter (kubevirt/kubevirt
+ * pkg/virt-api/webhooks/validating-webhook/admitters/migration-create-admitter.go, `Admit`): the webhook's name and
+ * the texts of its refusals, which every KubeVirt release answers with HTTP 400 (`ToAdmissionResponseError`,
+ * pkg/util/webhooks/webhooks.go); only a spec that fails its validation (a missing vmiName) is a 422 Invalid.
+ */
+export const KUBEVIRT_MIGRATION_ADMISSION = {
+  webhook: 'migration-create-validator.kubevirt.io',
+  /** `vmi.IsFinal()`; v0.20 to v0.39 spelled it "Cannot migrated VMI in finalized state.". */
+  finalized: /Cannot migrated? VMI in finalized state/,
+  /** `isMigratable`: `Cannot migrate VMI, Reason: <reason>, Message: <message>` from the LiveMigratable condition. */
+  notMigratable: /Cannot migrate VMI, Reason: (\w+), Message: (.*)$/s,
+  /** `ensureNoMigrationConflict`: a migration neither Succeeded nor Failed already exists for the VMI. */
+  inFlight: /in-flight migration detected/,
+  /** The VMI Get returned NotFound. */
+  vmiMissing: /the VMI .* does not exist/,
+} as const;

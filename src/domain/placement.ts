@@ -4,6 +4,7 @@
  */
 import { formatBytes } from './bytes.js';
 import type { NodeFacts } from './clusterSnapshot.js';
+import { KUBEVIRT_SCHEDULABLE } from './contract.js';
 import { vmiKey, type VmFacts } from './vmFacts.js';
 import type { VmPlan } from './vmPlan.js';
 
@@ -36,12 +37,21 @@ export function needsRoomElsewhere(plan: VmPlan): boolean {
 }
 
 /**
- * Nodes that can take a VM: Ready, schedulable, not the target, and without a NoSchedule/NoExecute taint
- * (VMs carry no tolerations for those, e.g. the control-plane taint).
+ * KubeVirt's own mark that a node takes VMs: virt-controller puts `kubevirt.io/schedulable=true` into every
+ * virt-launcher pod's nodeSelector, and virt-handler sets the label only while it runs and heartbeats on the node.
+ * A node without it (no virt-handler, a stale heartbeat, KubeVirt's own cordon) takes no VM, whatever its room.
+ */
+export function kubevirtSchedulable(node: NodeFacts): boolean {
+  return node.labels[KUBEVIRT_SCHEDULABLE.label] === KUBEVIRT_SCHEDULABLE.value;
+}
+
+/**
+ * Nodes that can take a VM: Ready, schedulable, marked schedulable by KubeVirt, not the target, and without a
+ * NoSchedule/NoExecute taint (VMs carry no tolerations for those, e.g. the control-plane taint).
  */
 export function canHostVms(node: NodeFacts, target: string): boolean {
   const blockingTaint = node.taints.some((taint) => taint.effect === 'NoSchedule' || taint.effect === 'NoExecute');
-  return node.name !== target && node.ready && !node.unschedulable && !blockingTaint;
+  return node.name !== target && node.ready && !node.unschedulable && kubevirtSchedulable(node) && !blockingTaint;
 }
 
 function freeMemory(node: NodeFacts): number {

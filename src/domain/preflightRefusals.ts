@@ -58,7 +58,7 @@ const roomForVms: Check = ({ placement }) => {
   const nodes = `${hosts} Ready schedulable node${hosts === 1 ? '' : 's'}`;
   const room =
     hosts === 0
-      ? 'no other node is Ready, schedulable and untainted'
+      ? 'no other node is Ready, schedulable, kubevirt.io/schedulable=true and untainted'
       : `${formatBytes(capacity.neededBytes)} needed, ${formatBytes(capacity.freeBytes)} free on ${nodes}`;
   const verb = unplacedDetails.length === 1 ? 'does' : 'do';
   return `${formatBytes(missingBytes)} missing: ${unplacedDetails.join(', ')} ${verb} not fit on the other nodes (${room})`;

@@ -1,129 +1,47 @@
-// The custom resources Pitstop talks to, with permissive schemas but the same group, version, scope,
-// names and status subresource as upstream (KubeVirt's VMI has none: virt-handler writes the whole object).
-import { paths, isAlreadyExists, type KubeClient } from '../k8s/client.js';
+// The custom resources Pitstop talks to, installed with their real published schemas (src/sandbox/crds/upstream/,
+// each file naming the repository, path and commit it comes from): the API server then validates, defaults and
+// prunes what Pitstop and the simulated controllers write exactly as a real cluster does. Names, short names,
+// printer columns and the status subresource are upstream's too (KubeVirt's VMI has none: virt-handler and
+// virt-controller write the whole object).
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { paths, isAlreadyExists, type KubeClient, type KubeObject } from '../k8s/client.js';
 
 interface CrdSpec {
   group: string;
   version: string;
-  kind: string;
   plural: string;
-  shortNames?: string[];
-  scope: 'Namespaced' | 'Cluster';
-  status: boolean;
-  columns?: { name: string; jsonPath: string }[];
+  /** The file in crds/upstream/ holding the CustomResourceDefinition. */
+  file: string;
 }
 
 export const CRDS: CrdSpec[] = [
+  { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachines', file: 'kubevirt.io_virtualmachines.yaml' },
   {
     group: 'kubevirt.io',
     version: 'v1',
-    kind: 'VirtualMachine',
-    plural: 'virtualmachines',
-    shortNames: ['vm', 'vms'],
-    scope: 'Namespaced',
-    status: true,
-    columns: [
-      { name: 'Status', jsonPath: '.status.printableStatus' },
-      { name: 'Ready', jsonPath: '.status.ready' },
-    ],
-  },
-  {
-    group: 'kubevirt.io',
-    version: 'v1',
-    kind: 'VirtualMachineInstance',
     plural: 'virtualmachineinstances',
-    shortNames: ['vmi', 'vmis'],
-    scope: 'Namespaced',
-    status: false,
-    columns: [
-      { name: 'Phase', jsonPath: '.status.phase' },
-      { name: 'NodeName', jsonPath: '.status.nodeName' },
-    ],
+    file: 'kubevirt.io_virtualmachineinstances.yaml',
   },
   {
     group: 'kubevirt.io',
     version: 'v1',
-    kind: 'VirtualMachineInstanceMigration',
     plural: 'virtualmachineinstancemigrations',
-    shortNames: ['vmim', 'vmims'],
-    scope: 'Namespaced',
-    status: true,
-    columns: [
-      { name: 'Phase', jsonPath: '.status.phase' },
-      { name: 'VMI', jsonPath: '.spec.vmiName' },
-    ],
+    file: 'kubevirt.io_virtualmachineinstancemigrations.yaml',
   },
-  {
-    group: 'kubevirt.io',
-    version: 'v1',
-    kind: 'KubeVirt',
-    plural: 'kubevirts',
-    shortNames: ['kv'],
-    scope: 'Namespaced',
-    status: true,
-  },
-  {
-    group: 'metal3.io',
-    version: 'v1alpha1',
-    kind: 'BareMetalHost',
-    plural: 'baremetalhosts',
-    shortNames: ['bmh'],
-    scope: 'Namespaced',
-    status: true,
-    columns: [
-      { name: 'Online', jsonPath: '.spec.online' },
-      { name: 'PoweredOn', jsonPath: '.status.poweredOn' },
-    ],
-  },
-  {
-    group: 'machine.openshift.io',
-    version: 'v1beta1',
-    kind: 'Machine',
-    plural: 'machines',
-    scope: 'Namespaced',
-    status: true,
-  },
+  { group: 'kubevirt.io', version: 'v1', plural: 'kubevirts', file: 'kubevirt.io_kubevirts.yaml' },
+  { group: 'metal3.io', version: 'v1alpha1', plural: 'baremetalhosts', file: 'metal3.io_baremetalhosts.yaml' },
+  { group: 'machine.openshift.io', version: 'v1beta1', plural: 'machines', file: 'machine.openshift.io_machines.yaml' },
 ];
 
-function crdManifest(spec: CrdSpec) {
-  const open = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${spec.plural}.${spec.group}` },
-    spec: {
-      group: spec.group,
-      scope: spec.scope,
-      names: {
-        kind: spec.kind,
-        plural: spec.plural,
-        singular: spec.kind.toLowerCase(),
-        listKind: `${spec.kind}List`,
-        shortNames: spec.shortNames,
-      },
-      versions: [
-        {
-          name: spec.version,
-          served: true,
-          storage: true,
-          schema: {
-            openAPIV3Schema: {
-              type: 'object',
-              properties: {
-                apiVersion: { type: 'string' },
-                kind: { type: 'string' },
-                metadata: { type: 'object' },
-                spec: open,
-                status: open,
-              },
-            },
-          },
-          subresources: spec.status ? { status: {} } : undefined,
-          additionalPrinterColumns: spec.columns?.map((c) => ({ ...c, type: 'string' })),
-        },
-      ],
-    },
-  };
+/** The upstream CustomResourceDefinition of one resource, as published. */
+export function upstreamCrd(spec: CrdSpec): KubeObject {
+  const text = readFileSync(new URL(`./crds/upstream/${spec.file}`, import.meta.url), 'utf8');
+  const crd = parse(text) as KubeObject;
+  if (crd.metadata?.name !== `${spec.plural}.${spec.group}`) {
+    throw new Error(`crds/upstream/${spec.file} holds ${String(crd.metadata?.name)}, not ${spec.plural}.${spec.group}`);
+  }
+  return crd;
 }
 
 const crdPath = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
@@ -132,7 +50,7 @@ const crdPath = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 export async function installCrds(client: KubeClient): Promise<void> {
   for (const spec of CRDS) {
     try {
-      await client.create(crdPath, crdManifest(spec));
+      await client.create(crdPath, upstreamCrd(spec));
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
     }

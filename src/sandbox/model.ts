@@ -57,6 +57,11 @@ export const HW = {
   bmhNode: 'sandbox.pitstop.io/node',
   /** VMI: how many of its migrations the simulation has failed so far. */
   migrationsFailed: 'sandbox.pitstop.io/migrations-failed',
+  /** VMIM: the outcome the simulation decided for this migration ("succeed" | "fail:N"), so a retry cannot
+   * count a failure twice. An annotation, because the real VMIM status schema has no such field. */
+  migrationOutcome: 'sandbox.pitstop.io/outcome',
+  /** VMI: when the simulated graceful stop began (ms precision; deletionTimestamp has seconds and the grace). */
+  stoppingSince: 'sandbox.pitstop.io/stopping-since',
 } as const;
 
 export const LABEL = {

@@ -1,10 +1,15 @@
-// KubeVirt's admission rules, served to the real API server as validating webhooks:
-// - the virt-launcher eviction interceptor (pods/eviction): 429 + evacuation for migratable VMs, 429 forever
-//   for LiveMigrate VMs that cannot move, allowed (the VM shuts down) for None;
-// - the migration create validator: no VMIM for a VMI that is not running, not migratable, or already migrating.
+// KubeVirt's admission rules, served to the real API server as validating webhooks, with KubeVirt's status codes
+// and texts (the API server prefixes each with `admission webhook "<name>" denied the request: `):
+// - the virt-launcher eviction interceptor (pods/eviction), after kubevirt/kubevirt
+//   pkg/virt-api/webhooks/validating-webhook/admitters/pod-eviction-admitter.go (`admitLauncherPod`, `denied`):
+//   429 without a reason + evacuation for migratable VMs, 429 forever for LiveMigrate VMs that cannot move,
+//   allowed (the VM shuts down) for None;
+// - the migration create validator, after migration-create-admitter.go (`Admit`): a missing vmiName is a 422
+//   Invalid with a cause (`ToAdmissionResponse`), every other refusal a 400 without a reason
+//   (`ToAdmissionResponseError` in pkg/util/webhooks/webhooks.go).
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { isNotFound, type KubeObject } from '../k8s/client.js';
+import { isNotFound, paths, type KubeObject } from '../k8s/client.js';
 import { effectiveEvictionStrategy, migrationsOfVmi, vmiPath, type SimContext } from './context.js';
 import { LABEL, isMigrationFinal } from './model.js';
 
@@ -20,73 +25,98 @@ interface AdmissionRequest {
 interface Verdict {
   allowed: boolean;
   code?: number;
+  /** Only `ToAdmissionResponse` sets one (Invalid); KubeVirt's other refusals leave it empty. */
+  reason?: string;
   message?: string;
+  causes?: { type: string; message: string; field: string }[];
 }
 
 const allow: Verdict = { allowed: true };
-const tooManyRequests = (message: string): Verdict => ({ allowed: false, code: 429, message });
-const reject = (message: string): Verdict => ({ allowed: false, code: 422, message });
+/** pod-eviction-admitter.go `denied`: 429, no reason. */
+const denied = (message: string): Verdict => ({ allowed: false, code: 429, message });
+/** webhooks.go `ToAdmissionResponseError`: 400, no reason. */
+const admissionError = (message: string): Verdict => ({ allowed: false, code: 400, message });
 
-async function evictionVerdict(ctx: SimContext, req: AdmissionRequest): Promise<Verdict> {
-  const pod = ctx.informers.pods.get(`${req.namespace}/${req.name}`);
-  if (!pod || pod.metadata.labels?.[LABEL.launcher] !== 'virt-launcher') return allow;
-  const owner = pod.metadata.ownerReferences?.find((r) => r.kind === 'VirtualMachineInstance');
-  const vmi = owner ? ctx.informers.vmis.get(`${req.namespace}/${owner.name}`) : undefined;
-  if (!vmi || vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) return allow;
-  // A migration target pod, or a source pod left behind, is not what runs the VM.
-  if (pod.spec?.nodeName !== vmi.status?.nodeName) return allow;
-
-  const strategy = effectiveEvictionStrategy(ctx, vmi);
-  const migratable = (vmi.status?.conditions ?? []).some(
+const isVmiMigratable = (vmi: KubeObject) =>
+  (vmi.status?.conditions ?? []).some(
     (c: { type: string; status: string }) => c.type === 'LiveMigratable' && c.status === 'True',
   );
-  const evacuate = async () => {
-    if (req.dryRun || vmi.status?.evacuationNodeName === vmi.status.nodeName) return;
-    try {
-      await ctx.client.patch(vmiPath(req.namespace ?? 'default', vmi.metadata.name), {
-        status: { evacuationNodeName: vmi.status.nodeName },
-      });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
-  };
-  const name = `${vmi.metadata.namespace}/${vmi.metadata.name}`;
+
+async function evictionVerdict(ctx: SimContext, req: AdmissionRequest): Promise<Verdict> {
+  // KubeVirt reads the pod and the VMI from the API server, not a cache: a second eviction sees the first's mark.
+  // Any error reading the pod lets the eviction through (`Admit`).
+  const ns = req.namespace ?? 'default';
+  const pod = await ctx.client.find(paths.pod(ns, req.name ?? '')).catch(() => undefined);
+  // Only a launcher pod that has not completed is KubeVirt's business (`Admit`: isVirtLauncher && !isCompleted).
+  if (!pod || pod.metadata.labels?.[LABEL.launcher] !== 'virt-launcher') return allow;
+  if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return allow;
+  const vmiName = pod.metadata.annotations?.['kubevirt.io/domain'];
+  if (!vmiName) return allow;
+  let vmi: KubeObject;
+  try {
+    vmi = await ctx.client.get(vmiPath(ns, vmiName));
+  } catch (e) {
+    // The Go client's error text is the API server's message, without our client's `<code> <reason>: ` prefix.
+    return denied(`kubevirt failed getting the vmi: ${(e as Error).message.replace(/^\d+ \w+: /, '')}`);
+  }
+
+  const strategy = effectiveEvictionStrategy(ctx, vmi);
+  const migratable = isVmiMigratable(vmi);
+  let markForEviction = false;
   switch (strategy) {
     case 'LiveMigrate':
       if (!migratable)
-        return tooManyRequests(`VMI ${name} is configured with an eviction strategy but is not live-migratable`);
-      await evacuate();
-      return tooManyRequests(`Eviction triggered evacuation of VMI "${name}"`);
+        return denied(`VMI ${vmi.metadata.name} is configured with an eviction strategy but is not live-migratable`);
+      markForEviction = true;
+      break;
     case 'LiveMigrateIfPossible':
-      if (!migratable) return allow;
-      await evacuate();
-      return tooManyRequests(`Eviction triggered evacuation of VMI "${name}"`);
+      markForEviction = migratable;
+      break;
     case 'External':
-      await evacuate();
-      return tooManyRequests(`Eviction of VMI "${name}" is handled by an external controller`);
-    default:
-      return allow;
+      markForEviction = true;
+      break;
   }
+  if (!markForEviction) return allow;
+
+  const evacuation = `Eviction triggered evacuation of VMI "${vmi.metadata.namespace}/${vmi.metadata.name}"`;
+  if (vmi.status?.evacuationNodeName) return denied(`Evacuation in progress: ${evacuation}`);
+  // A migration target pod, or a source pod left behind, is not what runs the VM: refused, not allowed.
+  if (pod.spec?.nodeName !== vmi.status?.nodeName) return denied('Eviction request for target Pod');
+  if (!req.dryRun) {
+    try {
+      await ctx.client.patch(vmiPath(req.namespace ?? 'default', vmi.metadata.name), {
+        status: { evacuationNodeName: pod.spec?.nodeName },
+      });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      return denied(`kubevirt failed marking the vmi for eviction: ${(e as Error).message}`);
+    }
+  }
+  return denied(evacuation);
 }
 
 function migrationVerdict(ctx: SimContext, req: AdmissionRequest): Verdict {
   const m = req.object;
   const vmiName: string | undefined = m?.spec?.vmiName;
-  if (!m || !vmiName) return reject('spec.vmiName is required');
-  const vmi = ctx.informers.vmis.get(`${req.namespace}/${vmiName}`);
-  if (!vmi) return reject(`the VMI "${req.namespace}/${vmiName}" does not exist`);
-  const phase = vmi.status?.phase;
-  if (phase !== 'Running' || vmi.metadata.deletionTimestamp) {
-    return reject(`Cannot migrate VMI, VMI is not running (phase ${phase ?? 'unknown'})`);
+  if (!m || !vmiName) {
+    const cause = { type: 'FieldValueRequired', message: 'vmiName is missing', field: 'spec.vmiName' };
+    return { allowed: false, code: 422, reason: 'Invalid', message: cause.message, causes: [cause] };
   }
+  const vmi = ctx.informers.vmis.get(`${req.namespace}/${vmiName}`);
+  if (!vmi) return admissionError(`the VMI "${req.namespace}/${vmiName}" does not exist`);
+  // `vmi.IsFinal()`: only Succeeded or Failed is refused; a VMI not yet running is admitted (the migration
+  // controller waits for it).
+  const phase = vmi.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return admissionError('Cannot migrate VMI in finalized state.');
   const condition = (vmi.status?.conditions ?? []).find((c: { type: string }) => c.type === 'LiveMigratable');
   if (condition?.status === 'False') {
-    return reject(`Cannot migrate VMI, Reason: ${condition.reason}, Message: ${condition.message}`);
+    return admissionError(`Cannot migrate VMI, Reason: ${condition.reason}, Message: ${condition.message}`);
   }
+  // `ensureNoMigrationConflict`: any migration of the VMI that is neither Succeeded nor Failed, named by its uid.
   const inFlight = migrationsOfVmi(ctx, req.namespace, vmiName).find((o) => !isMigrationFinal(o));
   if (inFlight)
-    return reject(
-      `in-flight migration detected. Active migration job (${inFlight.metadata.name}) is currently already in progress for VMI ${vmiName}.`,
+    return admissionError(
+      `in-flight migration detected. Active migration job (${inFlight.metadata.uid}) is currently already in progress for VMI ${vmiName}.`,
     );
   return allow;
 }
@@ -135,7 +165,8 @@ export async function startWebhookServer(ctx: SimContext, tls: { cert: string; k
                 : {
                     code: verdict.code,
                     message: verdict.message,
-                    reason: verdict.code === 429 ? 'TooManyRequests' : 'Invalid',
+                    reason: verdict.reason,
+                    details: verdict.causes ? { causes: verdict.causes } : undefined,
                   },
             },
           }),

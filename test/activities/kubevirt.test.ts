@@ -61,12 +61,14 @@ beforeAll(async () => {
       { name: 'legacy', node: 'a', terminationGracePeriodSeconds: 1 },
       { name: 'hangs', node: 'a', knobs: { stopHangs: true } },
       { name: 'loner', node: 'a', standalone: true },
+      { name: 'finished', node: 'a', standalone: true },
+      { name: 'raced', node: 'a', knobs: { migrationDuration: '2s' } },
       { name: 'external', node: 'a', evictionStrategy: 'External' },
     ],
   });
   kube = sandbox.cluster.client;
   act = KubeClient.fromFile(sandbox.kubeconfigPath);
-  await untilVmisRunning(kube, 15, NS);
+  await untilVmisRunning(kube, 17, NS);
 });
 
 afterAll(async () => {
@@ -146,6 +148,46 @@ describe('migrations', () => {
     expect(failure.type).toBe('NotMigratable');
     expect(failure.message).toBe('cannot migrate vms/rwo: DisksNotLiveMigratable');
     expect(await migrationsOf(kube, NS, 'rwo')).toHaveLength(0);
+  });
+
+  it('refuses a VMI that has finished (KubeVirt: 400 "finalized state") as VmiNotRunning, creating nothing', async () => {
+    const vmi = (await vmiOf(kube, NS, 'finished'))!;
+    const pod = await launcherPodOf(kube, vmi);
+    await kube.delete(`/api/v1/namespaces/${NS}/pods/${pod!.metadata.name}`, { gracePeriodSeconds: 0 });
+    await eventually('VMI finished', async () =>
+      ['Succeeded', 'Failed'].includes((await vmiOf(kube, NS, 'finished'))?.status?.phase),
+    );
+    const failure = await failureOf(start('finished'));
+    expect(failure).toMatchObject({ type: 'VmiNotRunning', nonRetryable: true });
+    expect(failure.message).toBe('cannot migrate vms/finished: the VMI has finished (Succeeded or Failed)');
+    expect(await migrationsOf(kube, NS, 'finished')).toHaveLength(0);
+  });
+
+  it('adopts a migration that started between its look and its create (KubeVirt: 400 "in-flight migration")', async () => {
+    // Someone else's migration, created after Pitstop listed (its first list is made to see none): the create is
+    // refused as in flight, and the activity adopts it instead of failing.
+    const other = await createMigration(kube, NS, 'raced', 'someone-elses');
+    // KubeVirt labels every VMIM with its VMI (its migration-create mutator); Pitstop finds migrations by it.
+    await eventually(
+      'labelled by KubeVirt',
+      async () => (await vmimOf(other.metadata.name))?.metadata.labels?.['kubevirt.io/vmi-name'] === 'raced',
+    );
+    let lists = 0;
+    const racing = new Proxy(act, {
+      get(target, prop, receiver) {
+        if (prop === 'list') {
+          return async (...args: Parameters<KubeClient['list']>) => {
+            const answer = await target.list(...args);
+            return lists++ === 0 ? { ...answer, items: [] } : answer;
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const started = await startMigration(racing, { namespace: NS, vmi: 'raced', workflowId: WORKFLOW, attempt: 1 });
+    expect(started).toEqual({ name: 'someone-elses', adopted: true });
+    expect((await migrationsOf(kube, NS, 'raced')).map((m) => m.metadata.name)).toEqual(['someone-elses']);
   });
 
   it('reports a failed migration with its reason; the VMI stays where it was', async () => {

@@ -35,7 +35,6 @@ export function rwoVm(overrides: Partial<VmFacts> = {}): VmFacts {
 export function node(overrides: Partial<NodeFacts> = {}): NodeFacts {
   return {
     name: 'worker-1',
-    labels: {},
     unschedulable: false,
     ready: true,
     controlPlane: false,
@@ -43,6 +42,8 @@ export function node(overrides: Partial<NodeFacts> = {}): NodeFacts {
     requestedMemoryBytes: 0,
     taints: [],
     ...overrides,
+    // virt-handler's label on every node that runs KubeVirt: a node without it takes no VM.
+    labels: { 'kubevirt.io/schedulable': 'true', ...overrides.labels },
   };
 }
 

@@ -139,7 +139,7 @@ describe('preflight: refusals', () => {
     ];
     const verdict = preflight(snapshot({ nodes, vms: [vm({ name: 'a' }), vm({ name: 'b' })] }), request);
     expect(verdict.refusals.map((r) => r.message)).toEqual([
-      '8 GiB missing: apps/a (4 GiB), apps/b (4 GiB) do not fit on the other nodes (no other node is Ready, schedulable and untainted)',
+      '8 GiB missing: apps/a (4 GiB), apps/b (4 GiB) do not fit on the other nodes (no other node is Ready, schedulable, kubevirt.io/schedulable=true and untainted)',
     ]);
   });
 
@@ -208,12 +208,46 @@ describe('preflight: capacity', () => {
     ];
     const vms = [vm({ name: 'trainer', memoryBytes: 8 * GiB, nodeSelector: { gpu: 'true' } }), vm({ name: 'web' })];
     const kept = keepSelectedLabels(nodes, vms);
-    expect(kept.map((n) => n.labels)).toEqual([{ gpu: 'true' }, { gpu: 'false' }, {}]);
+    const schedulable = { 'kubevirt.io/schedulable': 'true' };
+    expect(kept.map((n) => n.labels)).toEqual([
+      { gpu: 'true', ...schedulable },
+      { gpu: 'false', ...schedulable },
+      schedulable,
+    ]);
     expect(preflight(snapshot({ nodes: kept, vms }), request)).toEqual(preflight(snapshot({ nodes, vms }), request));
-    // Without a nodeSelector no label is kept, and placing a VM needs none.
-    expect(keepSelectedLabels(nodes, [vm({ name: 'web' })]).every((n) => Object.keys(n.labels).length === 0)).toBe(
-      true,
+    // Without a nodeSelector only KubeVirt's schedulable label is kept: every launcher pod selects on it.
+    expect(keepSelectedLabels(nodes, [vm({ name: 'web' })]).map((n) => n.labels)).toEqual([
+      schedulable,
+      schedulable,
+      schedulable,
+    ]);
+  });
+
+  it('counts no room on a node KubeVirt does not mark kubevirt.io/schedulable=true, however free it is', () => {
+    // virt-handler gone or its heartbeat stale: the node is Ready and uncordoned, yet no launcher pod lands there.
+    const stale = node({ name: 'worker-2', labels: { 'kubevirt.io/schedulable': 'false' } });
+    const unlabelled = { ...node({ name: 'worker-1' }), labels: {} };
+    const verdict = preflight(snapshot({ nodes: [unlabelled, stale, target] }), request);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.capacity).toMatchObject({ freeBytes: 0, unplaced: ['apps/web'] });
+    expect(verdict.refusals[0]?.message).toContain(
+      'no other node is Ready, schedulable, kubevirt.io/schedulable=true and untainted',
     );
+    // The same cluster with virt-handler healthy on worker-1 fits.
+    const healthy = preflight(snapshot({ nodes: [node({ name: 'worker-1' }), stale, target] }), request);
+    expect(healthy.ok).toBe(true);
+    expect(healthy.capacity.freeBytes).toBe(64 * GiB);
+  });
+
+  it('keeps the kubevirt.io/schedulable label through keepSelectedLabels, so the snapshot decides as the cluster', () => {
+    const nodes = [
+      node({ name: 'worker-1' }),
+      node({ name: 'worker-2', labels: { 'kubevirt.io/schedulable': 'false' } }),
+      target,
+    ];
+    const vms = [vm({ name: 'web', memoryBytes: 8 * GiB })];
+    const kept = keepSelectedLabels(nodes, vms);
+    expect(preflight(snapshot({ nodes: kept, vms }), request).capacity.freeBytes).toBe(64 * GiB);
   });
 
   it('says when a nodeSelector matches no usable node at all', () => {

@@ -45,6 +45,7 @@ beforeAll(async () => {
       { name: 'hangs', node: 'zone-b', knobs: { stopHangs: true } },
       { name: 'history', node: 'zone-a-2', knobs: { migrationDuration: '50ms' } },
       { name: 'loner', node: 'zone-b', standalone: true },
+      { name: 'finished', node: 'zone-b', standalone: true },
     ],
   });
   kube = sandbox.cluster.client;
@@ -52,7 +53,7 @@ beforeAll(async () => {
   await eventually('every VMI running', async () => {
     const list = await kube.list(kv('virtualmachineinstances', NS));
     states = list.items.map((v) => `${v.metadata.name}:${v.status?.phase}`).join(' ');
-    return list.items.length === 24 && list.items.every((v) => v.status?.phase === 'Running');
+    return list.items.length === 25 && list.items.every((v) => v.status?.phase === 'Running');
   }).catch(async (e: Error) => {
     const vms = await kube.list(kv('virtualmachines', NS));
     const vmStates = vms.items.map((v) => `${v.metadata.name}:${v.status?.printableStatus}`).join(' ');
@@ -103,23 +104,47 @@ describe('VMIs and their launcher pods', () => {
 });
 
 describe('migration admission (KubeVirt webhook)', () => {
-  it('rejects a migration of a non-migratable VMI at create time, with the reason', async () => {
+  // KubeVirt answers through ToAdmissionResponseError: HTTP 400, no reason, the admitter's text after the API
+  // server's "admission webhook ... denied the request: ".
+  // (Pitstop's client words an answer without a reason "<code> error: <message>".)
+  const denied = '400 error: admission webhook "migration-create-validator.kubevirt.io" denied the request: ';
+
+  it('refuses a migration of a non-migratable VMI with 400 and the LiveMigratable condition', async () => {
     const refused = await rejection(createMigration(kube, NS, 'rwo'));
-    expect(refused.statusCode).toBe(422);
-    expect(refused.message).toContain('DisksNotLiveMigratable');
+    expect(refused.statusCode).toBe(400);
+    const condition = (await vmiOf(kube, NS, 'rwo'))?.status.conditions.find(
+      (c: { type: string }) => c.type === 'LiveMigratable',
+    );
+    expect(refused.message).toBe(
+      `${denied}Cannot migrate VMI, Reason: DisksNotLiveMigratable, Message: ${condition.message}`,
+    );
     expect(await migrationsOf(kube, NS, 'rwo')).toHaveLength(0);
   });
 
-  it('rejects a migration of a VMI that does not exist or is not running', async () => {
-    const refused = await rejection(createMigration(kube, NS, 'no-such-vmi'));
-    expect(refused.message).toContain('does not exist');
+  it('refuses a migration of a VMI that does not exist, or has finished, with 400', async () => {
+    const missing = await rejection(createMigration(kube, NS, 'no-such-vmi'));
+    expect(missing).toEqual({ statusCode: 400, message: `${denied}the VMI "vms/no-such-vmi" does not exist` });
+
+    // The guest is gone (its launcher pod killed): the standalone VMI has finished and stays so.
+    const vmi = await running(NS, 'finished');
+    const pod = await launcherPodOf(kube, vmi);
+    await kube.delete(`/api/v1/namespaces/${NS}/pods/${pod!.metadata.name}`, { gracePeriodSeconds: 0 });
+    await eventually('VMI finished', async () =>
+      ['Succeeded', 'Failed'].includes((await vmiOf(kube, NS, 'finished'))?.status?.phase),
+    );
+    const finalized = await rejection(createMigration(kube, NS, 'finished'));
+    expect(finalized).toEqual({ statusCode: 400, message: `${denied}Cannot migrate VMI in finalized state.` });
+    expect(await migrationsOf(kube, NS, 'finished')).toHaveLength(0);
   });
 
-  it('rejects a second migration while one is in flight', async () => {
+  it('refuses a second migration while one is in flight with 400, naming the running one by its uid', async () => {
     const first = await createMigration(kube, NS, 'slow');
     await migrationPhase(first, ['Running']);
     const refused = await rejection(createMigration(kube, NS, 'slow'));
-    expect(refused.message).toContain('in-flight migration');
+    expect(refused).toEqual({
+      statusCode: 400,
+      message: `${denied}in-flight migration detected. Active migration job (${first.metadata.uid}) is currently already in progress for VMI slow.`,
+    });
     await kube.delete(kv('virtualmachineinstancemigrations', NS, first.metadata.name));
   });
 });
@@ -248,8 +273,11 @@ describe('eviction of virt-launcher pods (KubeVirt eviction webhook)', () => {
     const vmi = await running(NS, 'evict-me');
     const pod = await launcherPodOf(kube, vmi);
     const refused = await rejection(evict(kube, pod!));
-    expect(refused.statusCode).toBe(429);
-    expect(refused.message).toContain('evacuation');
+    expect(refused).toEqual({
+      statusCode: 429,
+      message:
+        '429 error: admission webhook "virt-launcher-eviction-interceptor.kubevirt.io" denied the request: Eviction triggered evacuation of VMI "vms/evict-me"',
+    });
     const moved = await eventually('evacuated', async () => {
       const now = await vmiOf(kube, NS, 'evict-me');
       return now?.status?.nodeName !== 'src' && now?.status?.phase === 'Running' ? now : undefined;
@@ -263,7 +291,13 @@ describe('eviction of virt-launcher pods (KubeVirt eviction webhook)', () => {
   it('answers 429 forever for a LiveMigrate VM that cannot migrate, and starts nothing', async () => {
     const vmi = await running(NS, 'evict-rwo');
     const pod = await launcherPodOf(kube, vmi);
-    for (let i = 0; i < 2; i++) expect((await rejection(evict(kube, pod!))).statusCode).toBe(429);
+    for (let i = 0; i < 2; i++) {
+      expect(await rejection(evict(kube, pod!))).toEqual({
+        statusCode: 429,
+        message:
+          '429 error: admission webhook "virt-launcher-eviction-interceptor.kubevirt.io" denied the request: VMI evict-rwo is configured with an eviction strategy but is not live-migratable',
+      });
+    }
     expect(await migrationsOf(kube, NS, 'evict-rwo')).toHaveLength(0);
     expect((await vmiOf(kube, NS, 'evict-rwo'))?.status.nodeName).toBe('src');
   });
@@ -299,6 +333,12 @@ describe('eviction of virt-launcher pods (KubeVirt eviction webhook)', () => {
       return now?.status?.evacuationNodeName === 'src' ? now : undefined;
     });
     expect(marked.status.nodeName).toBe('src');
+    // Asked again while the VMI is marked: refused, and KubeVirt says the evacuation is under way.
+    expect(await rejection(evict(kube, pod!))).toEqual({
+      statusCode: 429,
+      message:
+        '429 error: admission webhook "virt-launcher-eviction-interceptor.kubevirt.io" denied the request: Evacuation in progress: Eviction triggered evacuation of VMI "vms/evict-external"',
+    });
     expect(await migrationsOf(kube, NS, 'evict-external')).toHaveLength(0);
   });
 });

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { KubeApiError, isAlreadyExists, type KubeClient, type KubeObject } from '../../k8s/client.js';
 import { MANAGED_BY_LABEL, PITSTOP, VMI_NAME_LABEL, WORKFLOW_ID_LABEL } from '../../domain/contract.js';
+import { readMigrationRefusal, type MigrationRefusal } from '../../domain/migrationRefusal.js';
 import { classify, kube } from '../errors.js';
 import { isFinalMigration, vmimPath } from './objects.js';
 
@@ -52,24 +53,43 @@ async function inFlightMigrationOf(client: KubeClient, ns: string, vmi: string):
     .sort((a, b) => Number(!!a.metadata.deletionTimestamp) - Number(!!b.metadata.deletionTimestamp))[0];
 }
 
-/** KubeVirt's admission refusal, as a short non-retryable failure. */
-function refusal(e: KubeApiError, ns: string, vmi: string): ApplicationFailure {
-  const text = e.message.replace(/^.*?denied the request: /, '');
-  const reason = /Reason: (\w+)/.exec(text)?.[1];
-  const [type, message] = reason
-    ? ['NotMigratable', `cannot migrate ${ns}/${vmi}: ${reason}`]
-    : /not running/i.test(text)
-      ? ['VmiNotRunning', `cannot migrate ${ns}/${vmi}: ${text.slice(0, 120)}`]
-      : /does not exist/i.test(text)
-        ? ['VmiNotFound', `cannot migrate ${ns}/${vmi}: the VMI does not exist`]
-        : ['MigrationRefused', `cannot migrate ${ns}/${vmi}: ${text.slice(0, 160)}`];
-  return ApplicationFailure.create({ message, type, nonRetryable: true, details: reason ? [reason] : undefined });
+/** KubeVirt's admission refusal, as a short non-retryable failure of its own type. */
+function refusalFailure(refusal: Exclude<MigrationRefusal, { kind: 'InFlight' }>, ns: string, vmi: string) {
+  const what = `cannot migrate ${ns}/${vmi}`;
+  switch (refusal.kind) {
+    case 'NotMigratable':
+      return ApplicationFailure.create({
+        message: `${what}: ${refusal.reason}`,
+        type: 'NotMigratable',
+        nonRetryable: true,
+        details: [refusal.reason],
+      });
+    case 'VmiNotRunning':
+      return ApplicationFailure.create({
+        message: `${what}: ${refusal.message}`,
+        type: 'VmiNotRunning',
+        nonRetryable: true,
+      });
+    case 'VmiNotFound':
+      return ApplicationFailure.create({
+        message: `${what}: the VMI does not exist`,
+        type: 'VmiNotFound',
+        nonRetryable: true,
+      });
+    case 'MigrationRefused':
+      return ApplicationFailure.create({
+        message: `${what}: ${refusal.message.slice(0, 160)}`,
+        type: 'MigrationRefused',
+        nonRetryable: true,
+      });
+  }
 }
 
 /**
  * Starts a live migration of a VMI, or adopts the one already in flight (a KubeVirt evacuation, or ours from an
  * earlier try). The VMIM's name is deterministic, so a retry never creates a second one.
- * KubeVirt's refusal (not migratable, not running) is a non-retryable failure with its short reason.
+ * KubeVirt's refusal (HTTP 400: not migratable, finished, missing) is a non-retryable failure with its short reason;
+ * its "in-flight migration detected" refusal means one started meanwhile, which is adopted.
  */
 export async function startMigration(client: KubeClient, input: StartMigrationInput): Promise<StartedMigration> {
   const { namespace: ns, vmi } = input;
@@ -116,10 +136,9 @@ export async function startMigration(client: KubeClient, input: StartMigrationIn
         }
         return { name, adopted: false };
       }
-      if (e instanceof KubeApiError && e.statusCode === 422) {
-        if (/in-flight migration/i.test(e.message)) continue; // one started meanwhile: adopt it
-        throw refusal(e, ns, vmi);
-      }
+      const refusal = e instanceof KubeApiError ? readMigrationRefusal(e.statusCode, e.message) : undefined;
+      if (refusal?.kind === 'InFlight') continue; // one started meanwhile: adopt it
+      if (refusal) throw refusalFailure(refusal, ns, vmi);
       throw classify(e, what);
     }
   }

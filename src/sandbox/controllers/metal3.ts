@@ -38,10 +38,11 @@ export async function reconcileBmh(ctx: SimContext, key: string): Promise<void> 
           path,
           guarded(bmh, {
             status: {
+              ...bmhStatus(bmh, actual === true),
               operationalStatus: 'error',
               errorType: 'power management error',
               errorMessage: failure,
-              poweredOn: actual,
+              errorCount: (bmh.status?.errorCount ?? 0) + 1,
             },
           }),
         );
@@ -57,15 +58,36 @@ export async function reconcileBmh(ctx: SimContext, key: string): Promise<void> 
     pendingSince.delete(key);
   }
   const poweredOn = want === actual ? actual : want;
-  const status = {
-    operationalStatus: 'OK',
-    errorType: '',
-    errorMessage: '',
-    poweredOn,
-    provisioning: { state: 'provisioned' },
-  };
   const s = bmh.status ?? {};
-  if (s.operationalStatus !== 'OK' || s.poweredOn !== poweredOn || s.errorMessage) {
-    await ctx.client.patch(path, guarded(bmh, { status }));
+  if (
+    s.operationalStatus !== 'OK' ||
+    s.poweredOn !== poweredOn ||
+    s.errorMessage !== '' ||
+    s.errorType !== undefined ||
+    !s.provisioning?.ID
+  ) {
+    await ctx.client.patch(path, guarded(bmh, { status: bmhStatus(bmh, poweredOn === true) }));
   }
+}
+
+/**
+ * A status the real BareMetalHost CRD accepts (metal3-io/baremetal-operator,
+ * config/base/crds/bases/metal3.io_baremetalhosts.yaml): errorCount, errorMessage, operationalStatus, poweredOn and
+ * provisioning (with ID and state) are required; errorType is an enum, so "no error" is the field left out (a merge
+ * patch null removes it), as the operator's `omitempty` does.
+ */
+export function bmhStatus(bmh: KubeObject, poweredOn: boolean): Record<string, unknown> {
+  return {
+    operationalStatus: 'OK',
+    errorType: null,
+    errorMessage: '',
+    errorCount: 0,
+    poweredOn,
+    provisioning: {
+      ...(bmh.status?.provisioning ?? {}),
+      // Ironic's node UUID in real life; the sandbox's "Ironic" reuses the host's uid.
+      ID: bmh.status?.provisioning?.ID || bmh.metadata.uid || bmh.metadata.name,
+      state: bmh.status?.provisioning?.state ?? 'provisioned',
+    },
+  };
 }

@@ -258,13 +258,13 @@ async function progress(
       const due = enteredAt(m, 'Running') + duration - Date.now();
       if (due > 0) return ctx.queues.migration.add(key, due);
       // Decide the outcome once and record it, so a retried reconcile cannot count a failure twice.
-      const outcome: string | undefined = m.status?.sandboxOutcome;
+      const outcome = annotation(m, HW.migrationOutcome);
       if (!outcome) {
         const failedSoFar = countKnob(vmi, HW.migrationsFailed);
         const decided = failedSoFar < countKnob(vmi, KNOB.migrationFailures) ? `fail:${failedSoFar + 1}` : 'succeed';
         await ctx.client.patch(
-          vmimPath(m.metadata.namespace ?? 'default', m.metadata.name, 'status'),
-          guarded(m, { status: { sandboxOutcome: decided } }),
+          vmimPath(m.metadata.namespace ?? 'default', m.metadata.name),
+          guarded(m, { metadata: { annotations: { [HW.migrationOutcome]: decided } } }),
         );
         return; // the update re-queues us
       }

@@ -3,7 +3,7 @@
 import { isAlreadyExists, isNotFound, paths, type KubeObject } from '../../k8s/client.js';
 import { parseQuantity } from '../../domain/quantity.js';
 import { vmiPath, guarded, launcherPods, type SimContext } from '../context.js';
-import { FINALIZER, GVR, KNOB, LABEL, annotation, durationKnob, isPodReady, isTrue, ownerRef } from '../model.js';
+import { FINALIZER, GVR, HW, KNOB, LABEL, annotation, durationKnob, isPodReady, isTrue, ownerRef } from '../model.js';
 
 /** Memory the launcher pod requests: the guest's memory plus KubeVirt's per-VM overhead. */
 export function vmiMemoryBytes(vmi: KubeObject): number {
@@ -84,7 +84,9 @@ function launcherPodManifest(vmi: KubeObject, nodeName?: string, extra?: { migra
         },
       }
     : vmi.spec?.affinity;
-  const nodeSelector = { ...(vmi.spec?.nodeSelector ?? {}) };
+  // virt-controller adds `kubevirt.io/schedulable: "true"` to every launcher pod's nodeSelector
+  // (kubevirt/kubevirt pkg/virt-controller/services/nodeselectorrenderer.go): only nodes virt-handler marks take VMs.
+  const nodeSelector = { ...(vmi.spec?.nodeSelector ?? {}), 'kubevirt.io/schedulable': 'true' };
   // "Stuck in Scheduling" knob: a target that no node can take, as when no node has room or matches.
   if (extra && annotation(vmi, KNOB.migrationStuck) === 'Scheduling')
     nodeSelector['sandbox.pitstop.io/unmatchable'] = 'true';
@@ -106,7 +108,7 @@ function launcherPodManifest(vmi: KubeObject, nodeName?: string, extra?: { migra
     },
     spec: {
       nodeName,
-      nodeSelector: Object.keys(nodeSelector).length ? nodeSelector : undefined,
+      nodeSelector,
       affinity: sourceAntiAffinity,
       tolerations: vmi.spec?.tolerations,
       terminationGracePeriodSeconds: grace,
@@ -228,7 +230,9 @@ async function stopVmi(ctx: SimContext, key: string, vmi: KubeObject, pods: Kube
   const since = Date.parse(stoppingSince(vmi));
   const remaining = since + stopMs - Date.now();
   if (vmi.status?.phase === 'Running' && remaining > 0) {
-    if (!vmi.status?.stoppingSince) await patchVmi(ctx, vmi, { status: { stoppingSince: stoppingSince(vmi) } });
+    if (!annotation(vmi, HW.stoppingSince)) {
+      await patchVmi(ctx, vmi, { metadata: { annotations: { [HW.stoppingSince]: stoppingSince(vmi) } } });
+    }
     ctx.queues.vmi.add(key, remaining);
     return;
   }
@@ -242,5 +246,5 @@ async function stopVmi(ctx: SimContext, key: string, vmi: KubeObject, pods: Kube
 
 // deletionTimestamp has second precision and includes the grace period; our own millisecond mark is better.
 function stoppingSince(vmi: KubeObject): string {
-  return vmi.status?.stoppingSince ?? new Date().toISOString();
+  return annotation(vmi, HW.stoppingSince) ?? new Date().toISOString();
 }

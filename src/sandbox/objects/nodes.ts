@@ -1,6 +1,6 @@
 // A scenario node: the Node, its BareMetalHost and BMC Secret (Metal3), and the hardware knobs the sandbox's
 // kubelet and BMC read from its annotations.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { paths, type KubeClient } from '../../k8s/client.js';
 import { createIgnoringExisting } from './create.js';
 import { bmhPath } from '../context.js';
@@ -8,7 +8,15 @@ import { GVR, HW, KNOB, LABEL, nodeReadyCondition, nowIso } from '../model.js';
 import { BMC_NAMESPACE, MACHINE_NAMESPACE, type BmcCredential, type NodeSpec } from '../scenario.js';
 
 export async function createNode(client: KubeClient, node: NodeSpec): Promise<BmcCredential[]> {
+  const taints =
+    node.controlPlane && !node.schedulable
+      ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]
+      : undefined;
   const nodeLabels: Record<string, string> = {
+    // virt-handler (a DaemonSet that does not tolerate the control-plane taint) labels the nodes it runs on
+    // (kubevirt/kubevirt pkg/virt-handler/heartbeat/heartbeat.go); every launcher pod selects on it. A scenario's
+    // own labels may say "false", as a stale heartbeat does.
+    ...(taints ? {} : { 'kubevirt.io/schedulable': 'true' }),
     [LABEL.hostname]: node.name,
     'kubernetes.io/os': 'linux',
     'kubernetes.io/arch': 'amd64',
@@ -17,10 +25,6 @@ export async function createNode(client: KubeClient, node: NodeSpec): Promise<Bm
       : { 'node-role.kubernetes.io/worker': '' }),
     ...node.labels,
   };
-  const taints =
-    node.controlPlane && !node.schedulable
-      ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]
-      : undefined;
   const annotations: Record<string, string> = { [HW.power]: 'on', [HW.powerChangedAt]: new Date(0).toISOString() };
   const knob = (key: string, value: string | boolean | undefined) => {
     if (value !== undefined) annotations[key] = String(value);
@@ -124,8 +128,19 @@ export async function createNode(client: KubeClient, node: NodeSpec): Promise<Bm
       },
     });
     if (bmh) {
+      // A provisioned host as the baremetal-operator reports it: every field its CRD requires (errorMessage,
+      // errorCount, provisioningFailCount, provisioning.ID = the Ironic node's UUID), errorType omitted (omitempty).
+      // metal3-io/baremetal-operator apis/metal3.io/v1alpha1/baremetalhost_types.go, BareMetalHostStatus.
       await client.patch(bmhPath(MACHINE_NAMESPACE, bmhName, 'status'), {
-        status: { poweredOn: true, operationalStatus: 'OK', provisioning: { state: 'provisioned' } },
+        status: {
+          operationalStatus: 'OK',
+          errorMessage: '',
+          errorCount: 0,
+          provisioningFailCount: 0,
+          poweredOn: true,
+          provisioning: { ID: randomUUID(), state: 'provisioned' },
+          lastUpdated: nowIso(),
+        },
       });
     }
     await client

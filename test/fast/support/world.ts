@@ -79,7 +79,6 @@ export class World {
   node(name: string, options: Partial<Omit<FakeNode, 'name' | 'events'>> = {}): this {
     this.nodes.set(name, {
       name,
-      labels: {},
       memoryGi: 256,
       controlPlane: false,
       unschedulable: false,
@@ -88,6 +87,8 @@ export class World {
       power: 'on',
       ready: true,
       ...options,
+      // virt-handler's label on every node that runs KubeVirt: a node without it takes no VM.
+      labels: { 'kubevirt.io/schedulable': 'true', ...options.labels },
       events: [],
     });
     return this;
