@@ -39,6 +39,9 @@ export const KNOB = {
   stuckTerminating: 'sandbox.pitstop.io/stuck-terminating',
   /** Node: boot time from power-on to Ready. */
   bootDelay: 'sandbox.pitstop.io/boot-delay',
+  /** Node: the OS is dead (kernel panic, NIC gone): the machine stays powered on as its BMC sees it, the kubelet
+   * and virt-handler are silent. Removing the annotation or a power cycle through the BMC ends it. */
+  crashed: 'sandbox.pitstop.io/crashed',
   /** Node: never becomes Ready after power-on. */
   neverReady: 'sandbox.pitstop.io/never-ready',
   /** BMH / Node (Redfish): power actions fail with an error. */
@@ -93,6 +96,10 @@ export interface Timing {
   /** Longest graceful VM shutdown (the VMI's terminationGracePeriodSeconds applies when shorter). */
   vmStopMs: number;
   evacuationRetryMs: number;
+  /** kube-controller-manager --node-monitor-grace-period: a silent kubelet's node goes Ready=Unknown after this. */
+  nodeMonitorGracePeriodMs: number;
+  /** A migration whose source virt-handler is silent fails after this (KubeVirt's progressTimeout, 150 s). */
+  deadSourceMigrationTimeoutMs: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -105,6 +112,8 @@ export const DEFAULT_TIMING: Timing = {
   podStopMs: 100,
   vmStopMs: 500,
   evacuationRetryMs: 1000,
+  nodeMonitorGracePeriodMs: 3000,
+  deadSourceMigrationTimeoutMs: 150_000,
 };
 
 export const annotation = (o: KubeObject | undefined, key: string): string | undefined =>
@@ -159,6 +168,13 @@ export const isNodeReady = (node: KubeObject | undefined) =>
   );
 
 export const isPoweredOn = (node: KubeObject | undefined) => annotation(node, HW.power) !== 'off';
+
+export const isCrashed = (node: KubeObject | undefined) => isTrue(node, KNOB.crashed);
+
+/** The kubelet and virt-handler answer: the machine is on and its OS alive. */
+export const isNodeAlive = (node: KubeObject | undefined) => !!node && isPoweredOn(node) && !isCrashed(node);
+
+export const OUT_OF_SERVICE_TAINT = 'node.kubernetes.io/out-of-service';
 
 /** The Node Ready condition as the kubelet posts it, or as the node lifecycle controller marks a silent node. */
 export function nodeReadyCondition(ready: boolean, now = nowIso()) {

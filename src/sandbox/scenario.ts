@@ -35,6 +35,8 @@ const nodeSchema = z
     bootDelay: z.string().optional(),
     powerDelay: z.string().optional(),
     neverReady: z.boolean().optional(),
+    /** The OS is dead while the machine stays on (kernel panic, NIC failure): see KNOB.crashed. */
+    crashed: z.boolean().optional(),
     powerFails: z.boolean().optional(),
     bmcUnreachable: z.boolean().optional(),
   })

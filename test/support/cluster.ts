@@ -72,3 +72,28 @@ export async function applicationFailureOf(promise: Promise<unknown>): Promise<A
   }
   throw new Error('expected a failure, but the call succeeded');
 }
+
+/** The node's OS dies (kernel panic, NIC gone): the machine stays on, the kubelet and virt-handler go silent. */
+export const crashNode = (kube: KubeClient, node: string) =>
+  kube.patch(paths.node(node), { metadata: { annotations: { 'sandbox.pitstop.io/crashed': 'true' } } });
+
+/** The crash ends (the network comes back): the kubelet and virt-handler answer again. */
+export const reviveNode = (kube: KubeClient, node: string) =>
+  kube.patch(paths.node(node), { metadata: { annotations: { 'sandbox.pitstop.io/crashed': null } } });
+
+/** The `node.kubernetes.io/out-of-service=nodeshutdown:NoExecute` taint, as an operator adds it to a fenced node. */
+export async function outOfService(kube: KubeClient, node: string): Promise<void> {
+  const current = await kube.get(paths.node(node));
+  const taints = [
+    ...(current.spec?.taints ?? []),
+    { key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' },
+  ];
+  await kube.patch(paths.node(node), {
+    metadata: { resourceVersion: current.metadata.resourceVersion },
+    spec: { taints },
+  });
+}
+
+/** The node's Ready condition status: "True", "False" or "Unknown" (the kubelet went silent). */
+export const nodeReadyStatus = (node: KubeObject | undefined): string | undefined =>
+  (node?.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready')?.status;

@@ -1,12 +1,16 @@
 // Simulated kubelet (pods run, deleted pods go after they stop) and node health (Ready follows the machine's
 // power; NotReady nodes get the unreachable taint the node lifecycle controller would add).
-import { isNotFound, paths } from '../../k8s/client.js';
+import { isConflict, isNotFound, paths, type KubeObject } from '../../k8s/client.js';
+import { INDEX } from '../runtime.js';
 import { guarded, type SimContext } from '../context.js';
 import {
   HW,
   KNOB,
   annotation,
   durationKnob,
+  OUT_OF_SERVICE_TAINT,
+  isCrashed,
+  isNodeAlive,
   isNodeReady,
   isPoweredOn,
   isTrue,
@@ -19,8 +23,35 @@ export async function reconcilePod(ctx: SimContext, key: string): Promise<void> 
   const nodeName: string | undefined = pod?.spec?.nodeName;
   if (!pod || !nodeName) return; // unscheduled pods are the scheduler's
   const node = ctx.informers.nodes.get(nodeName);
-  if (!node || !isPoweredOn(node)) return; // no kubelet answers on a machine that is off
+  if (!node || !isNodeAlive(node)) return; // no kubelet answers on a machine that is off or crashed
   const ns = pod.metadata.namespace ?? 'default';
+
+  // A power-off killed what ran: the kubelet that boots again reports those pods failed (restartPolicy Never).
+  if (killedByPowerOff.has(pod.metadata.uid ?? '') && pod.status?.phase === 'Running') {
+    if (!isNodeReady(node)) return;
+    const now = nowIso();
+    await ctx.client.patch(
+      paths.podStatus(ns, pod.metadata.name),
+      guarded(pod, {
+        status: {
+          phase: 'Failed',
+          reason: 'NodeShutdown',
+          message: 'Pod was terminated in response to imminent node shutdown.',
+          conditions: (pod.status?.conditions ?? []).map((c: { type: string }) =>
+            c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', lastTransitionTime: now } : c,
+          ),
+          containerStatuses: (pod.status?.containerStatuses ?? []).map((c: Record<string, unknown>) => ({
+            ...c,
+            ready: false,
+            started: false,
+            state: { terminated: { exitCode: 137, reason: 'Error', finishedAt: now } },
+          })),
+        },
+      }),
+    );
+    killedByPowerOff.delete(pod.metadata.uid ?? '');
+    return;
+  }
 
   if (pod.metadata.deletionTimestamp) {
     if (isTrue(pod, KNOB.stuckTerminating)) return;
@@ -73,6 +104,9 @@ export async function reconcilePod(ctx: SimContext, key: string): Promise<void> 
 
 const stopRequestedAt = new Map<string, number>();
 
+/** Pods that were running when their machine lost power (uids): the kubelet reports them failed once it is back. */
+const killedByPowerOff = new Set<string>();
+
 function fakePodIp(uid: string): string {
   const n = parseInt(uid.replace(/-/g, '').slice(0, 6) || '0', 16);
   return `10.244.${(n >> 8) & 255}.${n & 255}`;
@@ -84,19 +118,29 @@ const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
 const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
 const healthTaint = (t: { key: string }) => t.key === UNREACHABLE_TAINT || t.key === NOT_READY_TAINT;
 
+/** When each node's OS was first seen dead (the kubelet's last heartbeat, as the node lifecycle controller sees it). */
+const crashedSince = new Map<string, number>();
+
 /** Node Ready follows the machine: off → NotReady (after the monitor grace), on → Ready after booting. */
 export async function reconcileNode(ctx: SimContext, key: string): Promise<void> {
   const node = ctx.informers.nodes.get(key);
   if (!node) return;
+  if (!isNodeReady(node)) await releaseOutOfService(ctx, node);
   const poweredOn = isPoweredOn(node);
   const changedAt = Date.parse(annotation(node, HW.powerChangedAt) ?? '') || 0;
-  const delay = poweredOn ? durationKnob(node, KNOB.bootDelay, ctx.timing.bootDelayMs) : ctx.timing.notReadyDelayMs;
-  const due = changedAt + delay - Date.now();
+  const crashed = poweredOn && isCrashed(node);
+  if (crashed && !crashedSince.has(key)) crashedSince.set(key, Date.now());
+  if (!crashed) crashedSince.delete(key);
+  const due = crashed
+    ? (crashedSince.get(key) ?? 0) + ctx.timing.nodeMonitorGracePeriodMs - Date.now()
+    : changedAt +
+      (poweredOn ? durationKnob(node, KNOB.bootDelay, ctx.timing.bootDelayMs) : ctx.timing.notReadyDelayMs) -
+      Date.now();
   if (due > 0) return ctx.queues.node.add(key, due);
 
   // never-ready is about coming *back*: the node is up until its machine is first power-cycled (changedAt is
   // the epoch until then), so a scenario can run workloads on it before maintenance reboots it.
-  const wantReady = poweredOn && !(changedAt > 0 && isTrue(node, KNOB.neverReady));
+  const wantReady = poweredOn && !crashed && !(changedAt > 0 && isTrue(node, KNOB.neverReady));
   const conditions: { type: string; status: string; reason?: string }[] = node.status?.conditions ?? [];
   const ready = conditions.find((c) => c.type === 'Ready');
   const taints: { key: string; effect: string }[] = node.spec?.taints ?? [];
@@ -126,10 +170,45 @@ export async function reconcileNode(ctx: SimContext, key: string): Promise<void>
   }
 }
 
-/** The machine behind a node changes power state (what the BMC did). */
+/**
+ * The out-of-service taint on a node that is not Ready: its pods go at once, force-deleted, as the real pod GC
+ * controller does (kubernetes/kubernetes pkg/controller/podgc, gcTerminating). Nothing else frees them.
+ */
+async function releaseOutOfService(ctx: SimContext, node: KubeObject) {
+  const taints: { key: string; effect: string }[] = node.spec?.taints ?? [];
+  if (!taints.some((t) => t.key === OUT_OF_SERVICE_TAINT && t.effect === 'NoExecute')) return;
+  for (const pod of ctx.informers.pods.byIndex(INDEX.node, node.metadata.name)) {
+    try {
+      await ctx.client.delete(paths.pod(pod.metadata.namespace ?? 'default', pod.metadata.name), undefined, {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        gracePeriodSeconds: 0,
+        preconditions: { uid: pod.metadata.uid },
+      });
+    } catch (e) {
+      if (!isNotFound(e) && !isConflict(e)) throw e;
+    }
+  }
+}
+
+/**
+ * The machine behind a node changes power state (what the BMC did). Powering off ends a crash: the OS that boots
+ * on the next power-on is a fresh one.
+ */
 export async function setMachinePower(ctx: SimContext, nodeName: string, on: boolean): Promise<void> {
+  if (!on) {
+    for (const pod of ctx.informers.pods.byIndex(INDEX.node, nodeName)) {
+      if (pod.status?.phase === 'Running') killedByPowerOff.add(pod.metadata.uid ?? '');
+    }
+  }
   await ctx.client.patch(paths.node(nodeName), {
-    metadata: { annotations: { [HW.power]: on ? 'on' : 'off', [HW.powerChangedAt]: nowIso() } },
+    metadata: {
+      annotations: {
+        [HW.power]: on ? 'on' : 'off',
+        [HW.powerChangedAt]: nowIso(),
+        ...(on ? {} : { [KNOB.crashed]: null }),
+      },
+    },
   });
 }
 

@@ -22,6 +22,7 @@ import {
   countKnob,
   durationKnob,
   isMigrationFinal,
+  isNodeAlive,
   isPodReady,
   isTrue,
   nowIso,
@@ -229,6 +230,7 @@ async function progress(
     case 'Scheduled':
     case 'PreparingTarget':
     case 'TargetReady': {
+      if (await sourceSilent(ctx, slots, m, vmi, key, phase)) return;
       const due = enteredAt(m, phase) + t.migrationPhaseStepMs - Date.now();
       if (due > 0) return ctx.queues.migration.add(key, due);
       const target = targetPodOf(ctx, vmi, m);
@@ -254,6 +256,7 @@ async function progress(
       return await setPhase(ctx, m, next);
     }
     case 'Running': {
+      if (await sourceSilent(ctx, slots, m, vmi, key, phase)) return;
       const duration = durationKnob(vmi, KNOB.migrationDuration, t.migrationDurationMs);
       const due = enteredAt(m, 'Running') + duration - Date.now();
       if (due > 0) return ctx.queues.migration.add(key, due);
@@ -283,6 +286,35 @@ async function progress(
       return await complete(ctx, slots, m, vmi);
     }
   }
+}
+
+/**
+ * A source whose virt-handler is silent (machine off or OS crashed) never hands its guest over: the migration
+ * holds where it is and fails once KubeVirt's progress timeout has passed (scenario timing).
+ */
+async function sourceSilent(
+  ctx: SimContext,
+  slots: MigrationSlots,
+  m: KubeObject,
+  vmi: KubeObject,
+  key: string,
+  phase: string,
+): Promise<boolean> {
+  if (isNodeAlive(ctx.informers.nodes.get(vmi.status?.nodeName ?? ''))) return false;
+  const waited = Date.now() - enteredAt(m, phase);
+  const timeout = ctx.timing.deadSourceMigrationTimeoutMs;
+  if (waited >= timeout) {
+    await fail(
+      ctx,
+      slots,
+      m,
+      vmi,
+      `source node ${vmi.status?.nodeName} unresponsive: no progress for ${Math.round(waited / 1000)}s`,
+    );
+  } else {
+    ctx.queues.migration.add(key, Math.min(1000, timeout - waited));
+  }
+  return true;
 }
 
 async function complete(ctx: SimContext, slots: MigrationSlots, m: KubeObject, vmi: KubeObject) {

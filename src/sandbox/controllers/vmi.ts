@@ -3,7 +3,19 @@
 import { isAlreadyExists, isNotFound, paths, type KubeObject } from '../../k8s/client.js';
 import { parseQuantity } from '../../domain/quantity.js';
 import { vmiPath, guarded, launcherPods, type SimContext } from '../context.js';
-import { FINALIZER, GVR, HW, KNOB, LABEL, annotation, durationKnob, isPodReady, isTrue, ownerRef } from '../model.js';
+import {
+  FINALIZER,
+  GVR,
+  HW,
+  KNOB,
+  LABEL,
+  annotation,
+  durationKnob,
+  isNodeAlive,
+  isPodReady,
+  isTrue,
+  ownerRef,
+} from '../model.js';
 
 /** Memory the launcher pod requests: the guest's memory plus KubeVirt's per-VM overhead. */
 export function vmiMemoryBytes(vmi: KubeObject): number {
@@ -198,12 +210,24 @@ export async function reconcileVmi(ctx: SimContext, key: string): Promise<void> 
   if (phase === 'Running') {
     const nodeName: string = vmi.status.nodeName;
     const own = pods.filter((p) => !migrationTarget(p) && p.spec?.nodeName === nodeName);
-    const alive = own.find((p) => !p.metadata.deletionTimestamp);
+    const ended = (p: KubeObject) => p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded';
+    const alive = own.find((p) => !p.metadata.deletionTimestamp && !ended(p));
     if (!alive) {
-      // The launcher pod is going or gone (evicted, deleted): the guest was shut down with it.
-      const graceful = own.some((p) => p.metadata.deletionTimestamp);
+      // On a silent node nobody can tell whether the guest still runs: KubeVirt waits while the launcher pod is
+      // still in the API (Terminating), and fails the VMI once it is gone (force-deleted, out-of-service).
+      const node = ctx.informers.nodes.get(nodeName);
+      const silent = !isNodeAlive(node);
+      if (silent && own.length > 0) return;
+      // The launcher pod is going or gone (evicted, deleted): the guest was shut down with it. A pod the kubelet
+      // reports failed (killed by a power-off) failed the guest too.
+      const graceful = !silent && own.some((p) => p.metadata.deletionTimestamp && !ended(p));
+      const killed = own.some((p) => p.status?.phase === 'Failed');
       await patchVmi(ctx, vmi, {
-        status: { phase: graceful ? 'Succeeded' : 'Failed', conditions: [{ type: 'Ready', status: 'False' }] },
+        status: {
+          phase: graceful ? 'Succeeded' : 'Failed',
+          ...(silent || killed ? { reason: 'NodeUnresponsive' } : {}),
+          conditions: [{ type: 'Ready', status: 'False' }],
+        },
       });
       return;
     }
@@ -224,9 +248,15 @@ export async function reconcileVmi(ctx: SimContext, key: string): Promise<void> 
 
 /** Graceful stop: the guest shuts down within its grace period, then the launcher goes and the VMI is gone. */
 async function stopVmi(ctx: SimContext, key: string, vmi: KubeObject, pods: KubeObject[]) {
-  if (isTrue(vmi, KNOB.stopHangs) && vmi.status?.phase === 'Running') return;
+  // Nobody answers on a dead node: the stop never completes (the launcher pod stays until force-deleted).
+  const silent = !isNodeAlive(ctx.informers.nodes.get(vmi.status?.nodeName ?? ''));
+  if (vmi.status?.phase === 'Running' && silent && pods.length > 0) return;
   const graceMs = (vmi.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
-  const stopMs = durationKnob(vmi, KNOB.stopDuration, Math.min(graceMs, ctx.timing.vmStopMs));
+  // A guest that ignores the shutdown is destroyed when its grace period ends (virt-launcher's
+  // KillVMI after terminationGracePeriodSeconds): the stop takes the whole grace period, never longer.
+  const stopMs = isTrue(vmi, KNOB.stopHangs)
+    ? graceMs
+    : Math.min(graceMs, durationKnob(vmi, KNOB.stopDuration, Math.min(graceMs, ctx.timing.vmStopMs)));
   const since = Date.parse(stoppingSince(vmi));
   const remaining = since + stopMs - Date.now();
   if (vmi.status?.phase === 'Running' && remaining > 0) {

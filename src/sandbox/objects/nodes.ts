@@ -32,6 +32,7 @@ export async function createNode(client: KubeClient, node: NodeSpec): Promise<Bm
   knob(KNOB.bootDelay, node.bootDelay);
   knob(KNOB.powerDelay, node.powerDelay);
   knob(KNOB.neverReady, node.neverReady);
+  knob(KNOB.crashed, node.crashed);
   if (node.bmc === 'redfish') {
     knob(KNOB.powerFails, node.powerFails);
     knob(KNOB.bmcUnreachable, node.bmcUnreachable);
