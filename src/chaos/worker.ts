@@ -17,6 +17,7 @@ async function main() {
     taskQueue: config.taskQueue,
     kube: KubeClient.fromFile(config.kube.path),
     workflowBundlePath: config.workflowBundlePath,
+    admission: config.admission,
   });
   console.log(`pitstop worker polling task queue "${config.taskQueue}"`);
   await worker.run();

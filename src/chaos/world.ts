@@ -96,6 +96,9 @@ export class World {
         PITSTOP_TASK_QUEUE: this.taskQueue,
         KUBECONFIG: kubeconfig,
         PITSTOP_WORKFLOW_BUNDLE: this.bundlePath,
+        // Several maintenances at once (--concurrent) test the runbook under contention, not the budget: the
+        // admission still judges capacity, but lets every node be down (the budget has its own sandbox test).
+        PITSTOP_MAX_NODES_DOWN: '100%',
       },
       this.log,
     );

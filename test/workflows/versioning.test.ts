@@ -35,6 +35,10 @@ function stubActivities(buildId: string): Partial<Activities> {
         workflowId,
       };
     },
+    // The dry run previews the cluster-wide admission; nothing here is down, so it would admit.
+    async admitMaintenance() {
+      return { admit: true, code: 'Admitted', reason: 'admitted', down: [], budget: 1 };
+    },
   };
 }
 
