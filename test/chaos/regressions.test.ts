@@ -47,12 +47,16 @@ describe('chaos regressions', () => {
     expect(report.outcome).toBe('RollbackIncomplete');
     expect(report.detail).toContain('power the machine on by hand');
     expect(report.violations).toEqual([]);
-  });
+    // Every roll-back step is bounded (the power-on by the power timeout, the others by their retry limit), which
+    // with the worker kills makes this run take about two minutes.
+  }, 300_000);
 
-  it('seed 38: a guest that ignores shutdown: the roll-back leaves its VM wanting to run, nothing recorded left', async () => {
+  it('seed 38: a guest that ignores shutdown: the run ends, its VM wanting to run, nothing recorded left', async () => {
     expect(generatePlan(38).faults).toContain('vm-3: guest ignores shutdown');
     const report = await run(38);
-    expect(report.outcome).toBe('RolledBack');
+    // The sandbox's guest that ignores shutdown is destroyed at its grace period, as KubeVirt destroys the domain,
+    // so the stop may now finish and the maintenance complete; either way nothing may be left recorded.
+    expect(['RolledBack', 'Completed']).toContain(report.outcome);
     expect(report.violations).toEqual([]);
   });
 
@@ -64,7 +68,9 @@ describe('chaos regressions', () => {
     // the run was Unfinished, the lease, the node's annotation and the VM's record left behind. Now every roll-back
     // step is bounded: it ends RollbackIncomplete naming vm-2 and its record (node annotated NeedsAttention, lease
     // released), or, on a cluster where the hung stop ends with the grace period, rolled back in full.
-    expect(['RollbackIncomplete', 'RolledBack']).toContain(report.outcome);
+    // Since the sandbox destroys a guest that ignores shutdown at its grace period (as KubeVirt does), the stop
+    // finishes and this seed may complete; the unbounded wait itself is pinned by test/fast/rollback-bounded.test.ts.
+    expect(['RollbackIncomplete', 'RolledBack', 'Completed']).toContain(report.outcome);
     if (report.outcome === 'RollbackIncomplete') {
       expect(report.detail).toContain('VM chaos-20281/vm-2 was not started again');
       expect(report.detail).toContain('the lease is released');
