@@ -42,7 +42,12 @@ export const NODE_MARKS = {
 } as const;
 
 /** The node lease of the medik8s convention, so NMO, SNR and FAR see the node is busy too. */
-export const NODE_LEASE = { namespace: 'medik8s-leases', name: (node: string) => `node-${node}` } as const;
+export const NODE_LEASE = {
+  namespace: 'medik8s-leases',
+  name: (node: string) => `node-${node}`,
+  /** The node a lease of this namespace is for, or undefined for another lease (e.g. the admission's). */
+  nodeOf: (leaseName: string) => (leaseName.startsWith('node-') ? leaseName.slice('node-'.length) : undefined),
+} as const;
 
 /** The Lease that serializes admissions (src/domain/admission.ts): held only for the moment one admission decides. */
 export const ADMISSION_LEASE = { namespace: NODE_LEASE.namespace, name: 'pitstop-admission' } as const;

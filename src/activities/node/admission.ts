@@ -15,7 +15,7 @@ import { isConflict, isAlreadyExists, isNotFound, paths, type KubeClient, type K
 import { kube } from '../errors.js';
 import { vmsOnNode } from '../kubevirt/facts.js';
 import { describeNodes } from './facts.js';
-import { acquireNodeLease, ensureNamespace, isLive, microTime } from './lease.js';
+import { acquireNodeLease, ensureNamespace, isLive, liveHolder, microTime } from './lease.js';
 
 export interface AdmissionInput {
   node: string;
@@ -95,10 +95,9 @@ async function nodeHolders(client: KubeClient, now: number): Promise<Record<stri
   const { items: leases } = await client.list<KubeObject>(paths.leases(NODE_LEASE.namespace));
   const holders: Record<string, LeaseHolder> = {};
   for (const lease of leases) {
-    const name = lease.metadata.name ?? '';
-    if (!name.startsWith('node-') || !isLive(lease, now)) continue;
-    const ours = lease.metadata.labels?.[MANAGED_BY_LABEL] === PITSTOP;
-    holders[name.slice('node-'.length)] = { holder: lease.spec.holderIdentity, source: ours ? 'pitstop' : 'medik8s' };
+    const node = NODE_LEASE.nodeOf(lease.metadata.name ?? '');
+    const holder = node && liveHolder(lease, now);
+    if (holder) holders[node] = holder;
   }
   return holders;
 }

@@ -34,12 +34,18 @@ export const isLive = (lease: KubeObject, now: number) => {
   return !!lease.spec?.holderIdentity && (expiry === undefined || expiry >= now);
 };
 
+/** Who holds a node lease, if it is held and not expired: Pitstop (by its label) or another remediator. */
+export function liveHolder(lease: KubeObject, now: number): LeaseHolder | undefined {
+  if (!isLive(lease, now)) return undefined;
+  const ours = lease.metadata.labels?.[MANAGED_BY_LABEL] === PITSTOP;
+  return { holder: lease.spec.holderIdentity, source: ours ? 'pitstop' : 'medik8s' };
+}
+
 /** The current holder of the node's lease, if it is held and not expired. */
 export async function nodeLeaseHolders(client: KubeClient, node: string, now = Date.now()): Promise<LeaseHolder[]> {
   const lease = await client.find(leasePath(node));
-  if (!lease || !isLive(lease, now)) return [];
-  const ours = lease.metadata.labels?.[MANAGED_BY_LABEL] === PITSTOP;
-  return [{ holder: lease.spec.holderIdentity, source: ours ? 'pitstop' : 'medik8s' }];
+  const holder = lease && liveHolder(lease, now);
+  return holder ? [holder] : [];
 }
 
 export async function ensureNamespace(client: KubeClient, name: string) {
