@@ -39,6 +39,18 @@ export const policySchema = z.strictObject({
   hold: z.strictObject({ deadline: duration('72h'), reminderEvery: duration('1h') }).prefault({}),
   ready: z.strictObject({ timeout: duration('20m') }).prefault({}),
   restore: z.strictObject({ timeout: duration('15m') }).prefault({}),
+  // The repair runbook (a failed node). notReadyFor: how long a node must be NotReady before `mode: auto` fences it
+  // (Node Health Check's default unhealthy duration is 300s); recoverTimeout: how long each VM may take to run
+  // again elsewhere; podsGoneTimeout: how long the out-of-service taint may take before Pitstop force-deletes the
+  // fenced node's pods itself; startManual: start the node's Manual VMs elsewhere (KubeVirt does not).
+  repair: z
+    .strictObject({
+      notReadyFor: duration('5m'),
+      recoverTimeout: duration('15m'),
+      podsGoneTimeout: duration('5m'),
+      startManual: flag(true),
+    })
+    .prefault({}),
   escalation: z
     .strictObject({
       onNonMigratable: oneOf(NON_MIGRATABLE_CHOICES).default('ask'),
@@ -67,6 +79,7 @@ export interface MaintenancePolicy {
   hold: { deadlineMs: number; reminderEveryMs: number };
   ready: { timeoutMs: number };
   restore: { timeoutMs: number };
+  repair: { notReadyForMs: number; recoverTimeoutMs: number; podsGoneTimeoutMs: number; startManual: boolean };
   escalation: { onNonMigratable: NonMigratableChoice; decisionTimeoutMs: number; onTimeout: DecisionTimeoutChoice };
   overallTimeoutMs: number;
 }
@@ -95,6 +108,12 @@ export function toPolicy(policy: z.output<typeof policySchema>): MaintenancePoli
     hold: { deadlineMs: ms(hold.deadline), reminderEveryMs: ms(hold.reminderEvery) },
     ready: { timeoutMs: ms(policy.ready.timeout) },
     restore: { timeoutMs: ms(policy.restore.timeout) },
+    repair: {
+      notReadyForMs: ms(policy.repair.notReadyFor),
+      recoverTimeoutMs: ms(policy.repair.recoverTimeout),
+      podsGoneTimeoutMs: ms(policy.repair.podsGoneTimeout),
+      startManual: policy.repair.startManual,
+    },
     escalation: {
       onNonMigratable: escalation.onNonMigratable,
       decisionTimeoutMs: ms(escalation.decisionTimeout),
@@ -127,6 +146,12 @@ export function toPolicyInput(p: MaintenancePolicy): PolicyInput {
     hold: { deadline: text(p.hold.deadlineMs), reminderEvery: text(p.hold.reminderEveryMs) },
     ready: { timeout: text(p.ready.timeoutMs) },
     restore: { timeout: text(p.restore.timeoutMs) },
+    repair: {
+      notReadyFor: text(p.repair.notReadyForMs),
+      recoverTimeout: text(p.repair.recoverTimeoutMs),
+      podsGoneTimeout: text(p.repair.podsGoneTimeoutMs),
+      startManual: p.repair.startManual,
+    },
     escalation: {
       onNonMigratable: p.escalation.onNonMigratable,
       decisionTimeout: text(p.escalation.decisionTimeoutMs),

@@ -13,13 +13,19 @@ import {
   type AdmissionMode,
   type HoldMode,
   type MaintenanceInput,
+  type MaintenanceMode,
   type ParsedMaintenanceInput,
   type PowerProvider,
 } from './requestSchema.js';
 
 // The request's own vocabulary, so a caller imports the request from one place.
 export { DEFAULT_POLICY, type MaintenancePolicy } from './policy.js';
-export { maintenanceInputSchema, type MaintenanceInput, type PowerProvider } from './requestSchema.js';
+export {
+  maintenanceInputSchema,
+  type MaintenanceInput,
+  type MaintenanceMode,
+  type PowerProvider,
+} from './requestSchema.js';
 
 export interface RedfishTarget {
   /** https URL of the BMC. */
@@ -33,6 +39,8 @@ export interface RedfishTarget {
 
 export interface MaintenanceRequest {
   node: string;
+  /** The runbook asked for; `auto` is decided at preflight (src/domain/repairMode.ts). */
+  mode: MaintenanceMode;
   reason?: string;
   requestedBy?: string;
   power: PowerProvider;
@@ -51,10 +59,11 @@ function toRedfishTarget(redfish: NonNullable<ParsedMaintenanceInput['redfish']>
 }
 
 function toRequest(input: ParsedMaintenanceInput): MaintenanceRequest {
-  const { node, reason, requestedBy, power, redfish, hold, dryRun, admission } = input;
+  const { node, mode, reason, requestedBy, power, redfish, hold, dryRun, admission } = input;
   // Absent optional fields stay absent (not `undefined`), so the JSON in workflow history stays clean.
   return {
     node,
+    mode,
     ...(reason !== undefined && { reason }),
     ...(requestedBy !== undefined && { requestedBy }),
     power,

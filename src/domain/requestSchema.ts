@@ -10,10 +10,16 @@ export const POWER_PROVIDERS = ['auto', 'metal3', 'redfish', 'none'] as const;
 export const HOLD_MODES = ['untilReleased', 'none'] as const;
 /** When the cluster-wide admission says "not now": wait in the queue (default) or end refused at once. */
 export const ADMISSION_MODES = ['wait', 'refuse'] as const;
+/**
+ * Which runbook: `planned` drains a healthy node (live migration first), `repair` fences a failed one and lets its
+ * VMs restart elsewhere, `auto` picks repair when the node has been NotReady for `policy.repair.notReadyFor`.
+ */
+export const MAINTENANCE_MODES = ['auto', 'planned', 'repair'] as const;
 
 export type PowerProvider = (typeof POWER_PROVIDERS)[number];
 export type HoldMode = (typeof HOLD_MODES)[number];
 export type AdmissionMode = (typeof ADMISSION_MODES)[number];
+export type MaintenanceMode = (typeof MAINTENANCE_MODES)[number];
 
 /** Why a BMC address is unusable; never repeats an address that carries credentials. */
 function addressProblem(address: string): string | undefined {
@@ -45,6 +51,7 @@ const redfishSchema = z.strictObject({
 /** The structure of the workflow input. Exported for the HTTP API's OpenAPI document (`z.toJSONSchema`). */
 export const maintenanceInputSchema = z.strictObject({
   node: kubernetesName('node'),
+  mode: oneOf(MAINTENANCE_MODES).default('auto'),
   reason: text(1024).optional(),
   requestedBy: text(253).optional(),
   power: oneOf(POWER_PROVIDERS).default('auto'),
