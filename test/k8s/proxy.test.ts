@@ -70,6 +70,9 @@ it('sends requests and watches through the proxy-url of the kubeconfig, TLS to t
 
     const events: string[] = [];
     const stop = new AbortController();
+    // The patch's answer can arrive after the watch event it causes: it is awaited before the client closes, or
+    // closing the client would cut it off mid-answer (an unhandled "socket hang up").
+    let patched: Promise<unknown> = Promise.resolve();
     await client.watch<KubeObject>(
       paths.namespaces(),
       { fieldSelector: 'metadata.name=default', resourceVersion: namespaces.metadata.resourceVersion },
@@ -78,8 +81,13 @@ it('sends requests and watches through the proxy-url of the kubeconfig, TLS to t
         stop.abort();
       },
       stop.signal,
-      { onOpen: () => void client.patch(paths.namespace('default'), { metadata: { labels: { proxied: 'yes' } } }) },
+      {
+        onOpen: () => {
+          patched = client.patch(paths.namespace('default'), { metadata: { labels: { proxied: 'yes' } } });
+        },
+      },
     );
+    await patched;
     expect(events).toEqual(['MODIFIED']);
     expect(tunnels.slice(before)).toEqual([apiServer, apiServer]);
   } finally {
