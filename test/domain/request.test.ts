@@ -51,7 +51,12 @@ describe('parseMaintenanceRequest: defaults', () => {
       hold: { deadlineMs: 72 * 3_600_000, reminderEveryMs: 3_600_000 },
       ready: { timeoutMs: 20 * 60_000 },
       restore: { timeoutMs: 15 * 60_000 },
-      repair: { notReadyForMs: 5 * 60_000, recoverTimeoutMs: 15 * 60_000, podsGoneTimeoutMs: 5 * 60_000, startManual: true },
+      repair: {
+        notReadyForMs: 5 * 60_000,
+        recoverTimeoutMs: 15 * 60_000,
+        podsGoneTimeoutMs: 5 * 60_000,
+        startManual: true,
+      },
       escalation: { onNonMigratable: 'ask', decisionTimeoutMs: 4 * 3_600_000, onTimeout: 'abort' },
       overallTimeoutMs: 7 * 86_400_000,
     });
