@@ -24,6 +24,8 @@ import {
   waitForVmiRunning,
 } from './kubevirt/lifecycle.js';
 import { startMigration } from './kubevirt/migrations.js';
+import { startVmElsewhere, waitForVmRecovered } from './kubevirt/recovery.js';
+import { forceDeleteNodePods, setOutOfService, waitForPodsGone } from './node/outOfService.js';
 import { cancelMigration, waitForMigration } from './kubevirt/migrationWaits.js';
 import { PodRequestCache } from './podRequests.js';
 import { powerOff, powerOn } from './power/actions.js';
@@ -95,6 +97,7 @@ export function createActivities({
           clusterEvictionStrategy: evictionStrategy,
           leases,
           workflowId: input.workflowId,
+          observedAt: new Date().toISOString(),
         };
       });
     },
@@ -142,6 +145,16 @@ export function createActivities({
       waitForVmiOffNode(client, { ...input, ...waitControls() }),
     deleteVmi: (input: Vm) => deleteVmi(client, input),
 
+    // The repair runbook, once the node is fenced: release its workloads, then see its VMs run elsewhere.
+    setOutOfService: (input: { node: string; on: boolean }) => setOutOfService(client, input),
+    waitForPodsGone: (input: { node: string; timeoutMs: number }) =>
+      waitForPodsGone(client, { ...input, ...waitControls() }),
+    forceDeleteNodePods: (input: { node: string }) => forceDeleteNodePods(client, input),
+    waitForVmRecovered: (input: Vm & { oldUid?: string; node: string; timeoutMs: number }) =>
+      waitForVmRecovered(client, { ...input, ...waitControls() }),
+    startVmElsewhere: (input: Vm & { oldUid?: string; startTimeoutMs: number }) =>
+      startVmElsewhere(client, { ...input, signal: Context.current().cancellationSignal }),
+
     /** With `mark`, the node's phase mark goes first in the same activity. */
     async drainRound(input: DrainRoundInput & { mark?: Omit<NodeMark, 'node'> }) {
       if (input.mark) await markNode({ node: input.node, ...input.mark });
@@ -170,7 +183,7 @@ export function createActivities({
         signal: ctx.cancellationSignal,
       });
     },
-    waitForNodeReady: (input: { node: string; ready: boolean; timeoutMs: number }) => {
+    waitForNodeReady: (input: { node: string; ready: boolean; kubevirtSchedulable?: boolean; timeoutMs: number }) => {
       const ctx = Context.current();
       return waitForNodeReady(client, {
         ...input,

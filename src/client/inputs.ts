@@ -2,10 +2,10 @@
 // started or sent; each problem is an InvalidInputError (400 / exit 2).
 import { InvalidInputError } from '../domain/errors.js';
 import { nameProblem } from '../domain/names.js';
-import type { Decision } from '../domain/plan.js';
+import { DECISIONS } from '../domain/vmPlan.js';
 import type { DecideInput, ReleaseInput } from '../domain/progress.js';
 
-export const DECISIONS: readonly Decision[] = ['shutdown', 'retry', 'delete'];
+export { DECISIONS };
 
 /** A name used in an id lookup (node or rolling name): anything else is refused before any call. */
 export function checkNode(node: string): void {

@@ -121,6 +121,16 @@ export function decideAdmission(facts: AdmissionFacts, limits: AdmissionLimits):
   const overBudget = budgetVerdict(facts, budget, down);
   if (overBudget) return overBudget;
 
+  // A repair's node is down already and its VMs with it: waiting for room would only keep the ones that fit from
+  // restarting. What does not fit is the preflight's warning, and stays Pending until room is made.
+  const admitted: AdmissionVerdict = {
+    admit: true,
+    code: 'Admitted',
+    reason: `admitted: ${down.length + 1} of at most ${budget} node(s) down`,
+    down,
+    budget,
+  };
+  if (facts.kind === 'repair') return admitted;
   // Capacity with every down node (and the target) gone: their VMs and the target's moving VMs need room.
   const gone = new Set([facts.target, ...downNodes.map((node) => node.name)]);
   const hosts = facts.nodes.filter((node) => !gone.has(node.name));
@@ -136,11 +146,5 @@ export function decideAdmission(facts: AdmissionFacts, limits: AdmissionLimits):
       budget,
     };
   }
-  return {
-    admit: true,
-    code: 'Admitted',
-    reason: `admitted: ${down.length + 1} of at most ${budget} node(s) down`,
-    down,
-    budget,
-  };
+  return admitted;
 }

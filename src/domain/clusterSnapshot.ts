@@ -7,6 +7,8 @@ export interface NodeFacts {
   labels: Record<string, string>;
   unschedulable: boolean;
   ready: boolean;
+  /** When the node's Ready condition last left True (its lastTransitionTime), while it is not Ready. */
+  notReadySince?: string;
   /** Label node-role.kubernetes.io/control-plane or node-role.kubernetes.io/master. */
   controlPlane: boolean;
   allocatableMemoryBytes: number;
@@ -33,6 +35,8 @@ export interface ClusterSnapshot {
   leases: LeaseHolder[];
   /** Our own workflow id: a lease it holds is no obstacle (a retry or a continued run). */
   workflowId: string;
+  /** When the snapshot was read (the activity's clock): how long the node has been NotReady is measured to it. */
+  observedAt?: string;
 }
 
 /**

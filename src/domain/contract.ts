@@ -78,6 +78,18 @@ export const LAUNCHER_SELECTOR = `${KUBEVIRT_LABELS.launcherKey}=${KUBEVIRT_LABE
 /** KubeVirt sets it on every VMIM: Pitstop lists a node's migrations by it. */
 export const VMI_NAME_LABEL = KUBEVIRT_LABELS.vmiName;
 
+/**
+ * The taint that tells Kubernetes a node is shut down for good (GA in 1.28, KEP-2268 "non-graceful node shutdown"):
+ * the pod GC controller force-deletes the node's terminating pods and the attach-detach controller detaches their
+ * volumes at once (kubernetes/kubernetes pkg/controller/podgc/gc_controller.go `gcTerminating`). Only ever put on
+ * a node that is fenced: pods then restart elsewhere while the old ones could still run if the node were alive.
+ */
+export const OUT_OF_SERVICE_TAINT = {
+  key: 'node.kubernetes.io/out-of-service',
+  value: 'nodeshutdown',
+  effect: 'NoExecute',
+} as const;
+
 /** Node → Machine (set by OpenShift's machine-api). */
 export const MACHINE_ANNOTATION = 'machine.openshift.io/machine';
 /** Machine → BareMetalHost (set by the Metal3 machine actuator). */

@@ -32,6 +32,8 @@ export function needsRoomElsewhere(plan: VmPlan): boolean {
   return (
     plan.action === 'migrate' ||
     plan.action === 'awaitExternal' ||
+    plan.action === 'restartElsewhere' ||
+    plan.action === 'startElsewhere' ||
     (plan.action === 'shutdown' && plan.restore === 'elsewhere')
   );
 }

@@ -9,8 +9,12 @@ export interface PlanSummary {
   awaitExternal: number;
   /** Escalations that roll the maintenance back without asking (policy escalation.onNonMigratable=abort). */
   willAbort: number;
-  /** VMs shut down for good (ShutdownStayOff, or already Halted). */
+  /** VMs shut down for good (ShutdownStayOff, or already Halted); in a repair, the VMs that stay off. */
   stayOff: number;
+  /** The repair runbook: VMs KubeVirt restarts elsewhere, Manual VMs Pitstop starts elsewhere, standalone VMIs lost. */
+  restartElsewhere: number;
+  startElsewhere: number;
+  lost: number;
 }
 
 export function summarizePlan(plans: readonly VmPlan[]): PlanSummary {
@@ -22,7 +26,10 @@ export function summarizePlan(plans: readonly VmPlan[]): PlanSummary {
     escalate: count((p) => p.action === 'escalate'),
     awaitExternal: count((p) => p.action === 'awaitExternal'),
     willAbort: count((p) => p.action === 'escalate' && p.onEscalation === 'abort'),
-    stayOff: count((p) => p.action === 'shutdown' && p.restore === 'never'),
+    stayOff: count((p) => (p.action === 'shutdown' && p.restore === 'never') || p.action === 'staysOff'),
+    restartElsewhere: count((p) => p.action === 'restartElsewhere'),
+    startElsewhere: count((p) => p.action === 'startElsewhere'),
+    lost: count((p) => p.action === 'lost'),
   };
 }
 
@@ -34,6 +41,11 @@ export function formatPlanSummary(summary: PlanSummary): string {
   if (summary.shutdown)
     parts.push(`${summary.shutdown} shut down${summary.stayOff ? ` (${summary.stayOff} stay off)` : ''}`);
   if (summary.awaitExternal) parts.push(`${summary.awaitExternal} wait for external controller`);
+  if (summary.restartElsewhere) parts.push(`${summary.restartElsewhere} restart elsewhere`);
+  if (summary.startElsewhere) parts.push(`${summary.startElsewhere} started elsewhere by Pitstop`);
+  // A drain counts the VMs that stay off among those it shuts down; a repair shuts nothing down.
+  if (!summary.shutdown && summary.stayOff) parts.push(`${summary.stayOff} stay off`);
+  if (summary.lost) parts.push(`${summary.lost} lost (standalone VMI)`);
   if (summary.escalate) {
     const abort = summary.willAbort ? ` (${summary.willAbort} abort the maintenance)` : '';
     parts.push(`${summary.escalate} need a decision${abort}`);

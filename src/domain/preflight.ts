@@ -12,6 +12,7 @@ import { refusalsFor, type Refusal } from './preflightRefusals.js';
 import { warningsFor } from './preflightWarnings.js';
 import type { MaintenanceRequest } from './request.js';
 import type { VmPlan } from './vmPlan.js';
+import type { RunbookChoice } from './repairMode.js';
 
 // The verdict's vocabulary, so a caller imports preflight from one place.
 export { formatBytes } from './bytes.js';
@@ -20,6 +21,8 @@ export { keepSelectedLabels, type ClusterSnapshot, type LeaseHolder, type NodeFa
 export interface PreflightVerdict {
   ok: boolean;
   node: string;
+  /** planned (drain a healthy node) or repair (fence a failed one), and why. */
+  runbook: RunbookChoice;
   refusals: Refusal[];
   plan: VmPlan[];
   summary: PlanSummary;
@@ -35,6 +38,7 @@ export function preflight(snapshot: ClusterSnapshot, request: MaintenanceRequest
   return {
     ok: refusals.length === 0,
     node: request.node,
+    runbook: context.runbook,
     refusals,
     plan: context.plan,
     summary: summarizePlan(context.plan),

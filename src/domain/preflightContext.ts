@@ -5,10 +5,14 @@ import { needsRoomElsewhere, placeVms, type Placement } from './placement.js';
 import type { MaintenanceRequest } from './request.js';
 import { vmiKey, type VmFacts } from './vmFacts.js';
 import type { VmPlan } from './vmPlan.js';
+import { chooseRunbook, type RunbookChoice } from './repairMode.js';
+import { planRepair } from './repairPlan.js';
 
 export interface PreflightContext {
   snapshot: ClusterSnapshot;
   request: MaintenanceRequest;
+  /** planned (drain) or repair (fence), from the request's mode and the node's state. */
+  runbook: RunbookChoice;
   plan: VmPlan[];
   /** Where the VMs that need room elsewhere would go. */
   placement: Placement;
@@ -16,9 +20,11 @@ export interface PreflightContext {
 }
 
 export function preflightContext(snapshot: ClusterSnapshot, request: MaintenanceRequest): PreflightContext {
-  const plan = planNode(snapshot.vms, snapshot.clusterEvictionStrategy, request.policy);
+  const runbook = chooseRunbook(request, snapshot.node, snapshot.observedAt);
+  const planFor = runbook.runbook === 'repair' ? planRepair : planNode;
+  const plan = planFor(snapshot.vms, snapshot.clusterEvictionStrategy, request.policy);
   const factsByVmi = new Map(snapshot.vms.map((vm) => [vmiKey(vm), vm]));
   const moving = plan.filter(needsRoomElsewhere).flatMap((p) => factsByVmi.get(p.vmi) ?? []);
   const placement = placeVms(moving, snapshot.nodes, request.node);
-  return { snapshot, request, plan, placement, factsByVmi };
+  return { snapshot, request, runbook, plan, placement, factsByVmi };
 }

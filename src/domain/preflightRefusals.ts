@@ -52,7 +52,8 @@ const quorumKept: Check = ({ snapshot }) => {
   );
 };
 
-const roomForVms: Check = ({ placement }) => {
+/** What does not fit elsewhere, in one sentence (a refusal for a drain, a warning for a repair). */
+export function missingRoom({ placement }: PreflightContext): string | undefined {
   const { capacity, unplacedDetails, missingBytes, hosts } = placement;
   if (capacity.unplaced.length === 0) return undefined;
   const nodes = `${hosts} Ready schedulable node${hosts === 1 ? '' : 's'}`;
@@ -62,10 +63,17 @@ const roomForVms: Check = ({ placement }) => {
       : `${formatBytes(capacity.neededBytes)} needed, ${formatBytes(capacity.freeBytes)} free on ${nodes}`;
   const verb = unplacedDetails.length === 1 ? 'does' : 'do';
   return `${formatBytes(missingBytes)} missing: ${unplacedDetails.join(', ')} ${verb} not fit on the other nodes (${room})`;
-};
+}
+
+/**
+ * A drain is refused when its VMs have nowhere to go. A repair is not: the node is already dead and its VMs already
+ * down, so refusing would only keep the others from restarting; what cannot fit is a warning (they stay Pending).
+ */
+const roomForVms: Check = (context) => (context.runbook.runbook === 'repair' ? undefined : missingRoom(context));
 
 /** With escalation.onNonMigratable=abort, a VM that cannot migrate would abort the run: refuse before changing anything. */
 const noAbortingVms: Check = ({ plan, factsByVmi }) => {
+  // The repair plan has no escalations (nothing is migrated off a dead node), so this never refuses a repair.
   const aborting = plan.filter((p) => p.action === 'escalate' && p.onEscalation === 'abort');
   if (aborting.length === 0) return undefined;
   const names = aborting.map((p) => {

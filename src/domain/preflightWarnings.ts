@@ -1,5 +1,6 @@
 /** What the user should know before saying yes to a maintenance, but that does not block it. */
 import type { PreflightContext } from './preflightContext.js';
+import { missingRoom } from './preflightRefusals.js';
 import { isFinished, vmiKey } from './vmFacts.js';
 
 type Warn = (context: PreflightContext) => string[];
@@ -9,10 +10,23 @@ const alreadyCordoned: Warn = ({ snapshot }) =>
     ? [`node "${snapshot.node.name}" is already cordoned: it will stay cordoned afterwards`]
     : [];
 
-const nodeNotReady: Warn = ({ snapshot }) =>
-  snapshot.node && !snapshot.node.ready
+const nodeNotReady: Warn = ({ snapshot, runbook }) =>
+  snapshot.node && !snapshot.node.ready && runbook.runbook === 'planned'
     ? [`node "${snapshot.node.name}" is NotReady: live migrations from it will likely fail`]
     : [];
+
+/** A repair fences the machine and restarts what it can elsewhere: say so, and what will not come back. */
+const repairAhead: Warn = (context) => {
+  const { runbook, plan, snapshot } = context;
+  if (runbook.runbook !== 'repair') return [];
+  const warnings = [`node "${snapshot.node?.name}" will be fenced (hard power-off): ${runbook.reason}`];
+  const room = missingRoom(context);
+  if (room) warnings.push(`${room}: those VMs stay Pending until room is made`);
+  for (const p of plan.filter((p) => p.action === 'lost' || p.action === 'staysOff')) {
+    warnings.push(`${p.vmi}: ${p.action === 'lost' ? 'lost' : 'stays off'}: ${p.reason}`);
+  }
+  return warnings;
+};
 
 const inFlightMigrations: Warn = ({ plan, factsByVmi }) =>
   plan.flatMap((p) => {
@@ -40,6 +54,7 @@ const staysOff: Warn = ({ plan }) =>
 const WARNINGS: readonly Warn[] = [
   alreadyCordoned,
   nodeNotReady,
+  repairAhead,
   inFlightMigrations,
   finishedVmis,
   decisionsAhead,

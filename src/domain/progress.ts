@@ -5,6 +5,7 @@
 import type { AdmissionVerdict } from './admission.js';
 import type { Decision, RestoreMode, VmAction } from './plan.js';
 import type { PreflightVerdict } from './preflight.js';
+import type { Runbook } from './repairMode.js';
 
 /** The runbook's phases, in the order a maintenance passes them, then the ways it ends. */
 export const PHASES = [
@@ -16,6 +17,10 @@ export const PHASES = [
   'EvacuateVMs',
   'EvictPods',
   'PowerOff',
+  // The repair runbook (a failed node) passes these instead of EvacuateVMs, EvictPods and PowerOff.
+  'Fence',
+  'ReleaseWorkloads',
+  'RecoverVMs',
   'Hold',
   'PowerOn',
   'WaitReady',
@@ -60,6 +65,10 @@ export const VM_STATES = [
   'deleted',
   'left',
   'failed',
+  // The repair runbook: waiting for the VM to run on another node, running there, or gone for good.
+  'recovering',
+  'recovered',
+  'lost',
 ] as const;
 export type VmState = (typeof VM_STATES)[number];
 
@@ -72,18 +81,25 @@ export interface VmRow {
   sourceNode: string;
   targetNode?: string;
   migration?: string;
+  /** The repair runbook: the uid of the VM's new VMI on the target node. */
+  newVmiUid?: string;
   startedAt?: string;
   finishedAt?: string;
   message?: string;
 }
 
 export interface PendingDecision {
+  /** "namespace/name" of the VM; for a repair's fence decision, `node/<node>` (fenceDecisionKey). */
   vmi: string;
   reason: string;
   allowed: Decision[];
   since: string;
-  deadline: string;
+  /** When the policy decides on its own; absent for the fence decision, which only an operator answers. */
+  deadline?: string;
 }
+
+/** The key of a repair's fence decision in decisionsPending and the decide update (it is about a node, not a VM). */
+export const fenceDecisionKey = (node: string) => `node/${node}`;
 
 export type PowerState = 'on' | 'off' | 'unknown' | 'unmanaged';
 
@@ -96,6 +112,8 @@ export interface PodProgress {
 
 export interface Progress {
   node: string;
+  /** Which runbook the run follows: chosen at preflight from the request's mode and the node's state. */
+  runbook?: Runbook;
   phase: Phase;
   dryRun: boolean;
   paused: boolean;
@@ -120,6 +138,9 @@ export interface MaintenanceSummary {
   leftOff: number;
   deleted: number;
   podsEvicted: number;
+  /** The repair runbook: VMs running on another node after the fence, and those lost or not back in time. */
+  recovered?: number;
+  notRecovered?: number;
 }
 
 export interface MaintenanceResult {

@@ -18,6 +18,8 @@ export interface VmFacts {
   namespace: string;
   name: string;
   nodeName: string;
+  /** The VMI's uid: the repair runbook tells the VM's new VMI (another uid) from the old one by it. */
+  uid?: string;
   /** VMI status.phase: Pending | Scheduling | Scheduled | Running | Succeeded | Failed. */
   phase: string;
   /** The VMI has a VirtualMachine controller owner (else it is a standalone VMI). */

@@ -7,12 +7,32 @@
  */
 import type { StrategyOverride, VmFacts } from './vmFacts.js';
 
-export type VmAction = 'migrate' | 'shutdown' | 'escalate' | 'awaitExternal';
-export const VM_ACTIONS: readonly VmAction[] = ['migrate', 'shutdown', 'escalate', 'awaitExternal'];
+/**
+ * The planned runbook's actions (migrate, shutdown, escalate, awaitExternal), then the repair runbook's, where the
+ * node is dead and nothing can be asked of it (src/domain/repairPlan.ts): KubeVirt restarts the VM elsewhere, Pitstop
+ * starts a Manual one elsewhere, the VM stays off, or a standalone VMI is lost.
+ */
+export type VmAction =
+  'migrate' | 'shutdown' | 'escalate' | 'awaitExternal' | 'restartElsewhere' | 'startElsewhere' | 'staysOff' | 'lost';
+export const VM_ACTIONS: readonly VmAction[] = [
+  'migrate',
+  'shutdown',
+  'escalate',
+  'awaitExternal',
+  'restartElsewhere',
+  'startElsewhere',
+  'staysOff',
+  'lost',
+];
 /** When a VM that ends up stopped (by plan, fallback or decision) comes back. */
 export type RestoreMode = 'afterMaintenance' | 'elsewhere' | 'never';
-/** Answers an operator may give to an escalation (the `decide` update). */
-export type Decision = 'shutdown' | 'retry' | 'delete';
+/**
+ * Answers an operator may give to an escalation (the `decide` update): for a VM, shutdown / retry / delete; for a
+ * repair whose machine could not be fenced through its BMC (the decision is keyed by the node's name),
+ * confirmFenced ("it is off: I pulled the power") or abort.
+ */
+export type Decision = 'shutdown' | 'retry' | 'delete' | 'confirmFenced' | 'abort';
+export const DECISIONS: readonly Decision[] = ['shutdown', 'retry', 'delete', 'confirmFenced', 'abort'];
 
 export interface VmPlan {
   /** "namespace/name". */
@@ -33,6 +53,8 @@ export interface VmPlan {
   override?: StrategyOverride;
   /** An in-flight migration to wait for instead of starting a new one. */
   adoptMigration?: string;
+  /** The repair runbook: the uid of the VMI on the failed node, so its successor (another uid) is told apart. */
+  vmiUid?: string;
 }
 
 /** Escalation answers that make sense for this VM. */

@@ -28,6 +28,11 @@ export const FAILURE_TYPES = {
   aborted: 'Aborted',
   /** The roll-back could not finish (the machine did not power on): the node is left for the operator. */
   rollbackIncomplete: 'RollbackIncomplete',
+  /**
+   * A repair stopped after its node was fenced (a hold deadline, a cancel, a step that failed): the node is left
+   * off, cordoned and tainted for the operator, never put back into service unrepaired.
+   */
+  leftFenced: 'LeftFenced',
   /** A rolling maintenance stopped after more than maxFailures nodes failed. */
   rollingStopped: 'RollingStopped',
 } as const;

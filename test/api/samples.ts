@@ -33,6 +33,7 @@ const pending = {
 export const verdict: Full<PreflightVerdict> = {
   ok: true,
   node: 'worker-3',
+  runbook: { runbook: 'planned', reason: 'the node is Ready: drained with live migration, not fenced' },
   refusals: [{ code: 'InsufficientCapacity', message: 'needs 16 GiB, 12.5 GiB free' }],
   plan: [
     {
@@ -46,9 +47,21 @@ export const verdict: Full<PreflightVerdict> = {
       strategy: 'LiveMigrate',
       override: 'Migrate',
       adoptMigration: 'kubevirt-evacuation-x7',
+      vmiUid: '0c9d3f7e-uid',
     },
   ],
-  summary: { total: 1, migrate: 1, shutdown: 0, escalate: 0, awaitExternal: 0, willAbort: 0, stayOff: 0 },
+  summary: {
+    total: 1,
+    migrate: 1,
+    shutdown: 0,
+    escalate: 0,
+    awaitExternal: 0,
+    willAbort: 0,
+    stayOff: 0,
+    restartElsewhere: 0,
+    startElsewhere: 0,
+    lost: 0,
+  },
   capacity: { neededBytes: 4294967296, freeBytes: 13421772800.5, unplaced: ['apps/huge'] },
   warnings: ['the cluster default eviction strategy is unset'],
 };
@@ -66,7 +79,7 @@ export const result: Full<MaintenanceResult> = {
   outcome: 'Completed',
   verdict,
   admission,
-  summary: { migrated: 1, restored: 1, leftOff: 0, deleted: 0, podsEvicted: 7 },
+  summary: { migrated: 1, restored: 1, leftOff: 0, deleted: 0, podsEvicted: 7, recovered: 0, notRecovered: 0 },
 };
 
 export const runningMaintenance: Full<Omit<MaintenanceView, 'result' | 'failure'>> = {
@@ -75,6 +88,7 @@ export const runningMaintenance: Full<Omit<MaintenanceView, 'result' | 'failure'
   phase: 'Hold',
   progress: {
     node: 'worker-3',
+    runbook: 'planned',
     phase: 'Hold',
     dryRun: false,
     paused: true,
@@ -92,6 +106,7 @@ export const runningMaintenance: Full<Omit<MaintenanceView, 'result' | 'failure'
         sourceNode: 'worker-3',
         targetNode: 'worker-4',
         migration: 'pitstop-web-1',
+        newVmiUid: '5d1c0e6a-uid',
         startedAt: at(1),
         finishedAt: at(2),
         message: 'migrated on the second attempt',

@@ -270,6 +270,9 @@ describe('planNode and summaries', () => {
       awaitExternal: 1,
       willAbort: 1,
       stayOff: 1,
+      restartElsewhere: 0,
+      startElsewhere: 0,
+      lost: 0,
     });
     expect(formatPlanSummary(summary)).toBe(
       '5 VMs: 1 migrate, 2 shut down (1 stay off), 1 wait for external controller, 1 need a decision (1 abort the maintenance)',

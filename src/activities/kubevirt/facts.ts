@@ -40,6 +40,7 @@ export function toVmFacts(
     namespace: vmi.metadata.namespace ?? 'default',
     name: vmi.metadata.name,
     nodeName: vmi.status?.nodeName ?? '',
+    ...(vmi.metadata.uid && { uid: vmi.metadata.uid }),
     phase: vmi.status?.phase ?? '',
     ownedByVm: !!owner,
     runStrategy: vm ? runStrategyOf(vm) : undefined,

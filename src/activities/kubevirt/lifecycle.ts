@@ -70,7 +70,7 @@ export async function waitForVmiGone(
  * The VMI waits share one shape: watch the VMI until `reached` answers, or until `timeoutMs` from the first try
  * (a resumed try keeps the clock) has passed, then `timedOut`.
  */
-async function waitForVmi<R>(
+export async function waitForVmi<R>(
   client: KubeClient,
   input: WaitControls & { namespace: string; name: string; timeoutMs: number },
   goal: string,

@@ -5,18 +5,22 @@ import { CONTROL_PLANE_LABELS } from '../../domain/contract.js';
 import type { NodeFacts } from '../../domain/preflight.js';
 import { listRequestedMemory, type RequestedMemorySource } from '../podRequests.js';
 
-const isReady = (node: KubeObject) =>
-  (node.status?.conditions ?? []).some(
-    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
-  );
+type Condition = { type: string; status: string; lastTransitionTime?: string };
+const readyCondition = (node: KubeObject): Condition | undefined =>
+  (node.status?.conditions ?? []).find((c: Condition) => c.type === 'Ready');
 
 export function toNodeFacts(node: KubeObject, requestedMemoryBytes: number): NodeFacts {
   const labels = node.metadata.labels ?? {};
+  const ready = readyCondition(node);
+  const isReady = ready?.status === 'True';
+  // A node that never reported is NotReady since it was created (the node lifecycle controller's view too).
+  const notReadySince = isReady ? undefined : (ready?.lastTransitionTime ?? node.metadata.creationTimestamp);
   return {
     name: node.metadata.name,
     labels,
     unschedulable: node.spec?.unschedulable === true,
-    ready: isReady(node),
+    ready: isReady,
+    ...(notReadySince && { notReadySince }),
     controlPlane: CONTROL_PLANE_LABELS.some((l) => l in labels),
     allocatableMemoryBytes: parseQuantity(node.status?.allocatable?.memory) ?? 0,
     requestedMemoryBytes,

@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { paths, type KubeClient, type KubeObject } from '../../k8s/client.js';
 import { waitFor, type WaitDetails } from '../../k8s/watch.js';
+import { KUBEVIRT_SCHEDULABLE } from '../../domain/contract.js';
 import { formatDuration } from '../../domain/durations.js';
 import { kube } from '../errors.js';
 
@@ -32,6 +33,11 @@ export interface WaitForNodeReadyInput {
   node: string;
   /** true: wait for Ready=True; false: wait for anything else (False, Unknown, node gone). */
   ready: boolean;
+  /**
+   * With ready: also wait for virt-handler's `kubevirt.io/schedulable=true` (its heartbeat is fresh again): until
+   * then the node takes no VM, and after a repair the node is only back in service once it does.
+   */
+  kubevirtSchedulable?: boolean;
   timeoutMs: number;
   /** Called on every change of the condition and at least every HEARTBEAT_EVERY_MS (pass Temporal's heartbeat). */
   heartbeat?: (details: NodeReadyProgress) => void;
@@ -57,13 +63,18 @@ export const HEARTBEAT_EVERY_MS = 5_000;
  */
 export async function waitForNodeReady(
   client: KubeClient,
-  { node, ready, timeoutMs, heartbeat, resumeFrom, signal }: WaitForNodeReadyInput,
+  { node, ready, kubevirtSchedulable, timeoutMs, heartbeat, resumeFrom, signal }: WaitForNodeReadyInput,
 ): Promise<NodeReadiness> {
   const since = resumeFrom?.since ?? Date.now();
   const deadline = since + timeoutMs;
   const waitingFor = ready ? 'Ready' : 'NotReady';
-  const timeout = (last: NodeReadiness) => {
-    const seen = ` (Ready=${last.status}${last.reason ? `, ${last.reason}` : ''})`;
+  const schedulableNeeded = ready && kubevirtSchedulable === true;
+  const schedulable = (object: KubeObject | undefined) =>
+    object?.metadata.labels?.[KUBEVIRT_SCHEDULABLE.label] === KUBEVIRT_SCHEDULABLE.value;
+  const timeout = (last: NodeReadiness, object: KubeObject | undefined) => {
+    const virtHandler =
+      schedulableNeeded && last.ready && !schedulable(object) ? `, not ${KUBEVIRT_SCHEDULABLE.label}=true` : '';
+    const seen = ` (Ready=${last.status}${last.reason ? `, ${last.reason}` : ''}${virtHandler})`;
     return ApplicationFailure.create({
       type: 'NodeReadyTimeout',
       message: `node ${node} ${ready ? 'not Ready' : 'still Ready'} after ${formatDuration(timeoutMs)}${seen}`,
@@ -82,8 +93,8 @@ export async function waitForNodeReady(
         phaseOf: (object) => nodeReadiness(node, object).status,
         decide: (object, now) => {
           const readiness = nodeReadiness(node, object);
-          if (readiness.ready === ready) return { done: readiness };
-          if (now >= deadline) throw timeout(readiness);
+          if (readiness.ready === ready && (!schedulableNeeded || schedulable(object))) return { done: readiness };
+          if (now >= deadline) throw timeout(readiness, object);
           return { recheckAt: deadline };
         },
       },

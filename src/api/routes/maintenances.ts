@@ -1,6 +1,7 @@
 // Node maintenance: start, plan, list, show, and the actions on a running one (decide, release, pause, ...).
 import type { FastifyPluginAsync } from 'fastify';
 import { maintenanceInputSchema } from '../../domain/request.js';
+import { DECISIONS } from '../../domain/vmPlan.js';
 import type { PitstopService } from '../../client/service.js';
 import { READ, WRITE } from '../authenticate.js';
 import { body, routeSchema } from '../replies.js';
@@ -80,7 +81,7 @@ export const maintenanceRoutes: FastifyPluginAsync<{ service: MaintenanceOperati
       run: (node, input) => service.decide(node, input),
       body: {
         type: 'object',
-        properties: { vmi: { type: 'string' }, action: { type: 'string', enum: ['shutdown', 'retry', 'delete'] } },
+        properties: { vmi: { type: 'string' }, action: { type: 'string', enum: [...DECISIONS] } },
         required: ['vmi', 'action'],
         additionalProperties: false,
       },

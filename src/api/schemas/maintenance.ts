@@ -6,6 +6,7 @@ import type { StrategyOverride } from '../../domain/vmFacts.js';
 import type { CapacityVerdict } from '../../domain/placement.js';
 import type { PreflightVerdict } from '../../domain/preflight.js';
 import type { Refusal } from '../../domain/preflightRefusals.js';
+import type { Runbook, RunbookChoice } from '../../domain/repairMode.js';
 import type { MaintenanceResult, PendingDecision, Phase, Progress, VmRow, VmState } from '../../domain/progress.js';
 import type { AdmissionCode, AdmissionVerdict } from '../../domain/admission.js';
 import { flag, list, number, object, oneOf, optional, text, time } from './json.js';
@@ -32,6 +33,9 @@ export const phaseSchema = oneOf<Phase>(
     EvacuateVMs: true,
     EvictPods: true,
     PowerOff: true,
+    Fence: true,
+    ReleaseWorkloads: true,
+    RecoverVMs: true,
     Hold: true,
     PowerOn: true,
     WaitReady: true,
@@ -46,16 +50,29 @@ export const phaseSchema = oneOf<Phase>(
   'Phase of the maintenance',
 );
 
-const decisionSchema = oneOf<Decision>({ shutdown: true, retry: true, delete: true });
-const vmActionSchema = oneOf<VmAction>({ migrate: true, shutdown: true, escalate: true, awaitExternal: true });
+const runbookSchema = oneOf<Runbook>(
+  { planned: true, repair: true },
+  'planned: drain a healthy node (live migration first); repair: fence a failed node, its VMs restart elsewhere',
+);
+const decisionSchema = oneOf<Decision>({ shutdown: true, retry: true, delete: true, confirmFenced: true, abort: true });
+const vmActionSchema = oneOf<VmAction>({
+  migrate: true,
+  shutdown: true,
+  escalate: true,
+  awaitExternal: true,
+  restartElsewhere: true,
+  startElsewhere: true,
+  staysOff: true,
+  lost: true,
+});
 const restoreSchema = oneOf<RestoreMode>({ afterMaintenance: true, elsewhere: true, never: true });
 
 export const pendingDecisionSchema = object<PendingDecision>({
-  vmi: text('"namespace/name" of the VM instance'),
+  vmi: text('"namespace/name" of the VM instance; "node/<node>" for the fence decision of a repair'),
   reason: text(),
   allowed: list(decisionSchema, 'Actions the decide endpoint accepts for it'),
   since: time(),
-  deadline: time('When the policy decides on its own'),
+  deadline: optional(time('When the policy decides on its own (absent: only an operator answers)')),
 });
 
 const vmPlanSchema = object<VmPlan>({
@@ -76,6 +93,7 @@ const vmPlanSchema = object<VmPlan>({
     }),
   ),
   adoptMigration: optional(text('An in-flight migration waited for instead of a new one')),
+  vmiUid: optional(text('Repair: the uid of the VM instance on the failed node')),
 });
 
 const planSummarySchema = object<PlanSummary>({
@@ -86,6 +104,9 @@ const planSummarySchema = object<PlanSummary>({
   awaitExternal: number(),
   willAbort: number('Escalations that roll the maintenance back without asking'),
   stayOff: number('VMs shut down for good'),
+  restartElsewhere: number('Repair: VMs KubeVirt restarts on another node'),
+  startElsewhere: number('Repair: Manual VMs Pitstop starts on another node'),
+  lost: number('Repair: standalone VMIs, which nothing restarts'),
 });
 
 const refusalSchema = object<Refusal>({
@@ -109,6 +130,7 @@ export const verdictSchema = object<PreflightVerdict>(
   {
     ok: flag(),
     node: text(),
+    runbook: object<RunbookChoice>({ runbook: runbookSchema, reason: text() }),
     refusals: list(refusalSchema),
     plan: list(vmPlanSchema, 'What happens to each VM'),
     summary: planSummarySchema,
@@ -136,11 +158,15 @@ const vmRowSchema = object<VmRow>({
     deleted: true,
     left: true,
     failed: true,
+    recovering: true,
+    recovered: true,
+    lost: true,
   }),
   attempts: number(),
   sourceNode: text(),
   targetNode: optional(text()),
   migration: optional(text()),
+  newVmiUid: optional(text('Repair: the uid of the VM instance on its new node')),
   startedAt: optional(time()),
   finishedAt: optional(time()),
   message: optional(text()),
@@ -153,6 +179,7 @@ type TimelineEntry = Progress['timeline'][number];
 export const progressSchema = object<Progress>(
   {
     node: text(),
+    runbook: optional(runbookSchema),
     phase: phaseSchema,
     dryRun: flag(),
     paused: flag(),
@@ -186,6 +213,8 @@ export const resultSchema = object<MaintenanceResult>(
         leftOff: number(),
         deleted: number(),
         podsEvicted: number(),
+        recovered: optional(number('Repair: VMs running on another node')),
+        notRecovered: optional(number('Repair: VMs lost or not running elsewhere in time')),
       }),
     ),
   },

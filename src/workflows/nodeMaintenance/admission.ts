@@ -7,7 +7,6 @@ import type { Activities } from '../../activities/index.js';
 import type { AdmissionKind, AdmissionVerdict } from '../../domain/admission.js';
 import { needsRoomElsewhere } from '../../domain/placement.js';
 import type { PreflightVerdict } from '../../domain/preflight.js';
-import type { MaintenanceRequest } from '../../domain/request.js';
 import { persistent } from './activities.js';
 import { beforeLease, refuse } from './preflight.js';
 import type { MaintenanceRun } from './state.js';
@@ -24,16 +23,11 @@ const door = proxyActivities<Activities>({
 /** Asking again: soon at first, then every minute (each ask is one activity in history). */
 const nextAskMs = (asked: number) => Math.min(60_000, 5_000 * 2 ** Math.min(asked, 4));
 
-/** `planned` unless the request is a repair (the `mode` field of the repair runbook, when it is there). */
-export function admissionKind(request: MaintenanceRequest): AdmissionKind {
-  return (request as { mode?: string }).mode === 'repair' ? 'repair' : 'planned';
-}
-
 function admissionInput(run: MaintenanceRun, verdict: PreflightVerdict, dryRun: boolean) {
   return {
     node: run.node,
     workflowId: run.workflowId,
-    kind: admissionKind(run.request),
+    kind: verdict.runbook.runbook satisfies AdmissionKind,
     moving: verdict.plan.filter(needsRoomElsewhere).map((plan) => plan.vmi),
     durationSeconds: Math.ceil(run.policy.overallTimeoutMs / 1000),
     dryRun,

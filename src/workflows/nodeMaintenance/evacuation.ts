@@ -57,5 +57,7 @@ async function handleVm(run: MaintenanceRun, plan: VmPlan, r: VmRow): Promise<vo
       return await awaitExternal(run, plan, r);
     case 'escalate':
       return await escalate(run, plan, r, plan.reason);
+    default:
+      throw new Error(`${plan.vmi}: "${plan.action}" belongs to the repair runbook, not to a drain`);
   }
 }

@@ -38,7 +38,10 @@ export function setHandlers(run: MaintenanceRun): void {
     {
       // A release may come early (the repair was quick): it is kept until the hold is reached.
       validator: (_input) => {
-        if (run.request.hold === 'none') throw new Error(`the maintenance of ${node} does not hold (hold: none)`);
+        // A repair always holds: its node comes back only on release, whatever the request's hold says.
+        if (run.request.hold === 'none' && progress.runbook !== 'repair') {
+          throw new Error(`the maintenance of ${node} does not hold (hold: none)`);
+        }
         if (run.released) throw new Error(`${node} is already released`);
         if ((ENDING_PHASES as readonly Phase[]).includes(progress.phase)) {
           throw new Error(`nothing to release: the maintenance of ${node} is ${progress.phase}`);

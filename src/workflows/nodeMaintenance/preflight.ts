@@ -32,7 +32,9 @@ export function refuse(run: MaintenanceRun, why: string, details?: unknown[]): n
 export async function checkCluster(run: MaintenanceRun): Promise<PreflightVerdict> {
   const { node, workflowId } = run;
   const snapshot = await beforeLease(() => quick.preflightSnapshot({ node, workflowId }));
-  return (run.progress.verdict = preflight(snapshot, run.request));
+  const verdict = (run.progress.verdict = preflight(snapshot, run.request));
+  run.progress.runbook = verdict.runbook.runbook;
+  return verdict;
 }
 
 /** A dry run ends with the verdict: the plan, or why the maintenance would be refused. */

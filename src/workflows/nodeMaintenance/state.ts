@@ -30,6 +30,15 @@ export interface Changes {
   migrations: Map<string, string>;
   /** vmi → plan of the VMs this run shut down and has not started again. */
   stopped: Map<string, VmPlan>;
+  /**
+   * The repair runbook: the machine is confirmed off (by its BMC or an operator). From here on nothing is rolled
+   * back: the node is never powered on or uncordoned but by the release.
+   */
+  fenced: boolean;
+  /** The out-of-service taint was asked for. */
+  outOfService: boolean;
+  /** Manual VMs this run set to runStrategy Always to start them elsewhere and has not set back to Manual. */
+  starting: Set<string>;
 }
 
 /** The timeline keeps the latest entries only, so the progress stays small in a long run. */
@@ -46,6 +55,9 @@ export class MaintenanceRun {
     powerOffAcknowledged: false,
     migrations: new Map(),
     stopped: new Map(),
+    fenced: false,
+    outOfService: false,
+    starting: new Set(),
   };
   /** Operators' answers to escalations (the decide update), by vmi, until the waiting VM takes its answer. */
   readonly decisions = new Map<string, Decision>();
@@ -136,6 +148,10 @@ export class MaintenanceRun {
       leftOff: count('left'),
       deleted: count('deleted'),
       podsEvicted: this.progress.pods.evicted,
+      ...(this.progress.runbook === 'repair' && {
+        recovered: count('recovered'),
+        notRecovered: count('lost') + count('failed'),
+      }),
     };
   }
 }

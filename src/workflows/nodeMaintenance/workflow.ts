@@ -1,6 +1,7 @@
 // The nodeMaintenance workflow: one JSON object in (what the Temporal UI's start form takes), the runbook out.
 // Preflight → cordon → evacuate VMs → evict pods → power off → hold → power on → wait Ready → uncordon → restore.
 // Any failure, abort or cancel after the lease is taken rolls back everything this run changed.
+// A failed node takes the repair runbook instead (repair.ts): the preflight chooses it (src/domain/repairMode.ts).
 import { CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { MaintenanceResult } from '../../domain/progress.js';
 import { parseMaintenanceRequest, type MaintenanceInput } from '../../domain/request.js';
@@ -15,6 +16,7 @@ import { parentReporter, type ParentReporter } from './parentReport.js';
 import { powerOff, powerOn } from './power.js';
 import { admissionPreview, admit } from './admission.js';
 import { checkCluster, dryRunResult, refuseUnlessAllowed, resolvePower } from './preflight.js';
+import { repair } from './repair.js';
 import { releaseNode, restoreVms, uncordon, waitReady } from './restore.js';
 import { rollBack } from './rollBack.js';
 import { MaintenanceRun } from './state.js';
@@ -41,6 +43,7 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
   await resolvePower(run);
   // The cluster-wide admission: waits (or refuses) while the budget or the room is taken; admitted = node leased.
   await admit(run, verdict);
+  if (verdict.runbook.runbook === 'repair') return await repair(run, verdict);
 
   try {
     // 2. Cordon (remembering whether it already was), taint, exclude from remediation.

@@ -41,6 +41,7 @@ const behaviours: { [K in Exclude<ActivityName, 'checkFleetNode' | 'admitMainten
       clusterEvictionStrategy: CLUSTER_EVICTION_STRATEGY,
       leases: w.leaseHolders(node),
       workflowId,
+      observedAt: iso(),
     };
   },
   resolvePower: (w, { node, power }) => {
@@ -138,6 +139,38 @@ const behaviours: { [K in Exclude<ActivityName, 'checkFleetNode' | 'admitMainten
       : { outcome: 'Moved', phase: 'Running', nodeName: vm.node };
   },
   deleteVmi: (w, { namespace, name }) => ({ deleted: w.vms.delete(`${namespace}/${name}`) }),
+
+  setOutOfService: (w, { node, on }) => {
+    w.nodeNamed(node).outOfService = on;
+  },
+  waitForPodsGone: (w, { node }) => {
+    const n = w.nodeNamed(node);
+    if (n.outOfService) n.pods = [];
+    return n.pods.length ? { outcome: 'TimedOut', remaining: n.pods } : { outcome: 'Gone', remaining: [] };
+  },
+  forceDeleteNodePods: (w, { node }) => {
+    const n = w.nodeNamed(node);
+    const pods = n.pods;
+    n.pods = [];
+    return { pods, volumeAttachments: [] };
+  },
+  waitForVmRecovered: (w, { namespace, name, oldUid, node }) => {
+    const vm = w.vmNamed(`${namespace}/${name}`);
+    if (vm.node === node) w.restartElsewhere(vm);
+    return vm.running && vm.uid !== oldUid && vm.node !== node
+      ? { outcome: 'Running', phase: 'Running', nodeName: vm.node, uid: vm.uid }
+      : { outcome: 'TimedOut', phase: 'Failed (the old VMI)' };
+  },
+  startVmElsewhere: (w, { namespace, name }) => {
+    const vm = w.vmNamed(`${namespace}/${name}`);
+    if (vm.previousRunStrategy === undefined && vm.runStrategy !== 'Manual') return { started: false };
+    vm.previousRunStrategy ??= vm.runStrategy;
+    vm.runStrategy = 'Always';
+    if (!w.restartElsewhere(vm)) throw failure(`${namespace}/${name}: no new VMI`, 'VmNotStarted');
+    vm.runStrategy = vm.previousRunStrategy;
+    delete vm.previousRunStrategy;
+    return { started: true };
+  },
 
   drainRound: (w, { node, mark: phaseMark }) => {
     const n = w.nodeNamed(node);

@@ -29,6 +29,10 @@ export interface FakeNode {
   bmc: boolean;
   power: 'on' | 'off';
   ready: boolean;
+  /** When Ready last left True (NotReady nodes only); unset = since long ago. */
+  notReadySince?: string;
+  /** The out-of-service taint: the node's pods go (the repair runbook puts it on a fenced node). */
+  outOfService?: boolean;
 }
 
 export interface FakeVm {
@@ -47,6 +51,8 @@ export interface FakeVm {
   memoryGi: number;
   /** How often a VM stopped by maintenance was started again (restoreVm that changed something). */
   starts: number;
+  /** The VMI's uid: a VMI restarted elsewhere gets a new one. */
+  uid: string;
 }
 
 export type ActivityName = keyof Activities;
@@ -94,7 +100,7 @@ export class World {
     return this;
   }
 
-  vm(name: string, node: string, options: Partial<Omit<FakeVm, 'name' | 'node' | 'starts'>> = {}): this {
+  vm(name: string, node: string, options: Partial<Omit<FakeVm, 'name' | 'node' | 'starts' | 'uid'>> = {}): this {
     const vm: FakeVm = {
       namespace: 'vms',
       name,
@@ -105,6 +111,7 @@ export class World {
       standalone: false,
       memoryGi: 4,
       starts: 0,
+      uid: `${name}-1`,
       ...options,
     };
     this.vms.set(key(vm.namespace, name), vm);
@@ -175,6 +182,7 @@ export class World {
       labels: node.labels,
       unschedulable: node.unschedulable,
       ready: node.ready,
+      ...(!node.ready && { notReadySince: node.notReadySince ?? '2026-01-01T00:00:00Z' }),
       controlPlane: node.controlPlane,
       allocatableMemoryBytes: node.memoryGi * GiB,
       requestedMemoryBytes: requested,
@@ -189,6 +197,7 @@ export class World {
         namespace: vm.namespace,
         name: vm.name,
         nodeName: vm.node,
+        uid: vm.uid,
         phase: 'Running',
         ownedByVm: !vm.standalone,
         runStrategy: vm.runStrategy,
@@ -207,6 +216,20 @@ export class World {
     const foreign = this.foreignLeases.get(node);
     if (foreign) holders.push({ holder: foreign, source: 'medik8s' });
     return holders;
+  }
+
+  /**
+   * What KubeVirt does once a fenced node's pods are gone (its out-of-service taint): a VM whose runStrategy restarts
+   * it gets a new VMI (another uid) on another node. Nothing happens while the node's pods are still there.
+   */
+  restartElsewhere(vm: FakeVm): boolean {
+    const home = this.nodes.get(vm.node);
+    if (!home?.outOfService || !['Always', 'RerunOnFailure'].includes(vm.runStrategy) || vm.standalone) return false;
+    vm.node = this.landingFor(vm.node);
+    vm.uid = `${vm.name}-${Number(vm.uid.split('-').at(-1)) + 1}`;
+    vm.running = true;
+    vm.starts += 1;
+    return true;
   }
 
   /** Where a VM leaving `from` lands: the first node (by name) that is up and schedulable. */
