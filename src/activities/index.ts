@@ -28,7 +28,7 @@ import { startVmElsewhere, waitForVmRecovered } from './kubevirt/recovery.js';
 import { forceDeleteNodePods, setOutOfService, waitForPodsGone } from './node/outOfService.js';
 import { cancelMigration, waitForMigration } from './kubevirt/migrationWaits.js';
 import { PodRequestCache } from './podRequests.js';
-import { powerOff, powerOn } from './power/actions.js';
+import { powerOff, powerOn, powerState } from './power/actions.js';
 import { resolvePowerProvider } from './power/resolve.js';
 import type { ResolvedPowerProvider } from './power/types.js';
 import { waitForPowerState } from './power/waits.js';
@@ -172,6 +172,18 @@ export function createActivities({
     powerOff: (input: { target: ResolvedPowerProvider; graceful: boolean }) =>
       powerOff(client, input.target, { graceful: input.graceful }),
     powerOn: (input: { target: ResolvedPowerProvider }) => powerOn(client, input.target),
+    /**
+     * What the BMC says now, for the progress (a crashed machine is still on; a powered-off one is off). A BMC that
+     * does not answer is an answer too (`error`): the progress then says unknown, and the run goes on.
+     */
+    async readPower(input: { target: ResolvedPowerProvider }): Promise<{ poweredOn?: boolean; error?: string }> {
+      try {
+        const reading = await powerState(client, input.target);
+        return reading ? { poweredOn: reading.poweredOn } : {};
+      } catch (e) {
+        return { error: (e instanceof Error ? e.message : String(e)).slice(0, 200) };
+      }
+    },
     async waitForPower(input: { target: ResolvedPowerProvider; on: boolean; timeoutMs: number }) {
       const ctx = Context.current();
       const previous = ctx.info.heartbeatDetails as { since?: number } | undefined;

@@ -115,6 +115,8 @@ describe.concurrent('the repair runbook', () => {
     const handle = await start({ node: 'n1' });
     const asked = await fenceAsked(handle);
     expect(asked.decisionsPending[0]?.reason).toContain('the BMC did not confirm n1 off: BMC unreachable');
+    // The power as the BMC last read it at preflight (a crashed machine is on), not assumed.
+    expect(asked.power).toBe('on');
     await decideFence(handle, 'abort');
     const failure = await failureOf(handle);
     expect(failure.type).toBe(FAILURE_TYPES.aborted);

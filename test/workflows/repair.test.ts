@@ -8,6 +8,7 @@ import { OUT_OF_SERVICE_TAINT } from '../../src/domain/contract.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
 import { bmhPathOf, crashNode, nodeReadyStatus, untilVmisRunning } from '../support/cluster.js';
 import { startTestApi, type TestApi } from '../support/api.js';
+import { recordHistory } from '../support/histories.js';
 import { MigrationMonitor, vmsOnTwoNodesNow } from '../support/invariants.js';
 
 const NS = 'vms';
@@ -111,6 +112,7 @@ describe('a crashed node with a BMC', () => {
       return v.status === 'Completed' ? v : undefined;
     });
     expect(done.result.summary).toMatchObject({ recovered: 4, notRecovered: 1, leftOff: 1 });
+    await recordHistory('repair-broken-completed', env.client.workflow.getHandle('maintenance-broken'));
     const node = await env.kube.get(paths.node('broken'));
     expect(nodeReadyStatus(node)).toBe('True');
     expect(node.spec?.unschedulable).toBeFalsy();

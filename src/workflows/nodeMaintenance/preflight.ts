@@ -52,6 +52,13 @@ export function refuseUnlessAllowed(run: MaintenanceRun, verdict: PreflightVerdi
 /** Which power provider switches the machine (`none`: the node is maintained without powering it off). */
 export async function resolvePower(run: MaintenanceRun): Promise<void> {
   const { node, request } = run;
-  run.power = await beforeLease(() => quick.resolvePower({ node, power: request.power, redfish: request.redfish }));
-  run.progress.power = run.power.kind === 'none' ? 'unmanaged' : 'on';
+  const target = await beforeLease(() => quick.resolvePower({ node, power: request.power, redfish: request.redfish }));
+  run.power = target;
+  if (target.kind === 'none') {
+    run.progress.power = 'unmanaged';
+    return;
+  }
+  // As the BMC reports it, not assumed: a failed node may be off already, or on with a dead OS.
+  const reading = await beforeLease(() => quick.readPower({ target }));
+  run.progress.power = reading.poweredOn === undefined ? 'unknown' : reading.poweredOn ? 'on' : 'off';
 }

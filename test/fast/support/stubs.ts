@@ -211,6 +211,7 @@ const behaviours: { [K in Exclude<ActivityName, 'checkFleetNode' | 'admitMainten
     node.ready = true;
     return { changed };
   },
+  readPower: (w, { target }) => ({ poweredOn: powered(w, target).power === 'on' }),
   waitForPower: (w, { target, on }) => {
     const node = powered(w, target);
     if ((node.power === 'on') !== on) throw failure(`${node.name} is not powered ${on ? 'on' : 'off'}`, 'PowerTimeout');
