@@ -4,11 +4,18 @@
 //            options: --sizes 10,50,200  --no-kubectl
 //   scale    rolling maintenance of many nodes: wall time, worker memory, largest history  bench/scale.ts
 //            options: --nodes 1000  --vms 20  --max-unavailable 20
-// Without a name all three run, in that order, with their default options.
+//   repair   a crashed node's VMs recovered elsewhere: time from the start vs ideal      bench/repair.ts
+//            options: --vms 20
+// Without a name all four run, in that order, with their default options.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHMARKS: Record<string, string> = { startup: 'run.ts', drain: 'drain.ts', scale: 'scale.ts' };
+const BENCHMARKS: Record<string, string> = {
+  startup: 'run.ts',
+  drain: 'drain.ts',
+  scale: 'scale.ts',
+  repair: 'repair.ts',
+};
 const [name, ...options] = process.argv.slice(2);
 if (name !== undefined && !(name in BENCHMARKS)) {
   console.error(`unknown benchmark "${name}"; choose one of: ${Object.keys(BENCHMARKS).join(', ')}`);
