@@ -1,6 +1,7 @@
 // Proves deploy/'s RBAC: the worker, authenticated to the sandbox API server (RBAC authorizer on) as deploy/'s
 // ServiceAccount with a token from the TokenRequest API, bound only to deploy/'s roles, runs a full maintenance
-// (migration, shutdown and restore, pod eviction, Metal3 power, events, lease). Without the eviction rule, or
+// (migration, shutdown and restore, pod eviction, Metal3 power, events, lease) and a repair (fence, out-of-service
+// taint, force delete, recovery). Without the eviction rule, or
 // without the VirtualMachineInstanceMigration rule, a maintenance fails and is rolled back.
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -15,7 +16,8 @@ import { createPitstopWorker } from '../../src/worker/worker.js';
 import { PodRequestCache } from '../../src/activities/podRequests.js';
 import type { MaintenanceResult, Progress } from '../../src/domain/progress.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
-import { untilVmisRunning } from '../support/cluster.js';
+import { crashNode, nodeReadyStatus, untilVmisRunning } from '../support/cluster.js';
+import { progressQuery, releaseUpdate } from '../../src/workflows/messages.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { TEST_POLICY } from '../support/maintenance.js';
 import { byKind, renderDeploy, type Manifest } from './kustomize.js';
@@ -121,6 +123,7 @@ beforeAll(async () => {
         { name: 'moves-1', node: 'worker-1', storage: 'rwx' },
         { name: 'moves-2', node: 'worker-2', storage: 'rwx' },
         { name: 'moves-3', node: 'worker-3', storage: 'rwx' },
+        { name: 'restarts', node: 'spare-1', storage: 'rwo' },
         { name: 'stops', node: 'worker-1', evictionStrategy: 'None', terminationGracePeriodSeconds: 1 },
         // Always on worker-2, so every maintenance of worker-2 shuts it down (and restores it).
         {
@@ -137,7 +140,7 @@ beforeAll(async () => {
       ],
     },
   });
-  await untilVmisRunning(env.kube, 5);
+  await untilVmisRunning(env.kube, 6);
 
   // deploy/'s RBAC objects, as `kubectl apply -k deploy/` would create them.
   for (const o of objects.filter((x) => RBAC_KINDS.includes(x.kind!))) {
@@ -234,7 +237,11 @@ describe("deploy/'s RBAC on a cluster with the RBAC authorizer", () => {
     );
     expect(who.status.userInfo.username).toBe('system:serviceaccount:pitstop:pitstop');
     expect(await saMay('create', '', 'pods', 'eviction')).toBe(true);
-    expect(await saMay('delete', '', 'pods')).toBe(false);
+    // The repair runbook force-deletes the pods and volume attachments of a node it has fenced; nothing creates them.
+    expect(await saMay('delete', '', 'pods')).toBe(true);
+    expect(await saMay('create', '', 'pods')).toBe(false);
+    expect(await saMay('delete', 'storage.k8s.io', 'volumeattachments', undefined, '')).toBe(true);
+    expect(await saMay('create', 'storage.k8s.io', 'volumeattachments', undefined, '')).toBe(false);
     expect(await saMay('get', '', 'secrets')).toBe(false);
     expect(await saMay('create', '', 'namespaces')).toBe(false);
     expect(await saMay('update', 'kubevirt.io', 'virtualmachines')).toBe(false);
@@ -294,6 +301,34 @@ describe("deploy/'s RBAC on a cluster with the RBAC authorizer", () => {
       expect(await pitstopEvents()).toBe(eventsBefore);
       expect(await invariantViolations(env.kube, before, 'worker-3')).toEqual([]);
     });
+  });
+
+  it('a repair of a crashed node succeeds as the ServiceAccount (fence, out-of-service, force delete, recovery)', async () => {
+    await crashNode(env.kube, 'spare-1');
+    await eventually(
+      'spare-1 Ready=Unknown',
+      async () => nodeReadyStatus(await env.kube.get(paths.node('spare-1'))) === 'Unknown',
+    );
+    const handle = await env.client.workflow.start('nodeMaintenance', {
+      taskQueue: env.taskQueue,
+      workflowId: `maintenance-spare-1-${randomUUID().slice(0, 8)}`,
+      // podsGoneTimeout 1s: the force delete of pods and volume attachments runs too when the taint is slower.
+      args: [
+        {
+          node: 'spare-1',
+          mode: 'repair',
+          power: 'metal3',
+          policy: { ...TEST_POLICY, repair: { podsGoneTimeout: '1s' } },
+        },
+      ],
+    });
+    await eventually('the repair held', async () => (await handle.query(progressQuery)).phase === 'Hold');
+    const held = await handle.query(progressQuery);
+    expect(held.vms).toEqual([expect.objectContaining({ vmi: 'vms/restarts', state: 'recovered' })]);
+    await handle.executeUpdate(releaseUpdate, { args: [{}] });
+    const result = (await handle.result()) as MaintenanceResult;
+    expect(result.summary).toMatchObject({ recovered: 1, notRecovered: 0 });
+    expect(await activityFailures(handle)).toEqual([]);
   });
 
   // Every other rule a maintenance needs on its way (secrets: Redfish only).
