@@ -33,6 +33,9 @@ const windowSchema = z.strictObject({
 const templateSchema = maintenanceInputSchema.omit({ node: true, dryRun: true }).extend({
   // A rolling upgrade reboots nodes and goes on; holding every node for a human is opt-in.
   hold: maintenanceInputSchema.shape.hold.removeDefault().default('none'),
+  // A roll is planned maintenance: a node of the fleet found failed is drained (its VMs escalate when they cannot
+  // move), never fenced by a roll unless its template says `mode: repair` or `auto`.
+  mode: maintenanceInputSchema.shape.mode.removeDefault().default('planned'),
 });
 
 function duration(defaultValue: string) {
