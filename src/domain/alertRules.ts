@@ -170,7 +170,7 @@ function readRule(raw: unknown, at: string, index: number, defaultNodeLabel: str
     name: (name as string | undefined)?.trim() ?? `#${index + 1}`,
     ...(alertnames && { alertnames }),
     matchers: parsed,
-    nodeLabel: nodeLabel as string,
+    nodeLabel: (nodeLabel as string).trim(),
     action: action as AlertAction,
   } satisfies AlertRule;
 }
