@@ -132,6 +132,7 @@ async function main(): Promise<void> {
       taskQueue: config.taskQueue,
       tokens: config.api.tokens,
       alertmanagerNodeLabel: config.api.alertmanagerNodeLabel,
+      alertmanagerRules: config.api.alertmanagerRules,
       onResponse: apiRequestRecorder(Runtime.instance().metricMeter),
       nodeExists: async (node) => (await kube.find(paths.node(node))) !== undefined,
     });

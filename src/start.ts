@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { createApiServer } from './api/server.js';
 import { CONFIG_VARIABLES, ConfigError } from './config/index.js';
+import { readAlertmanager } from './config/alertmanager.js';
 import { getter } from './config/read.js';
 import { generateToken, readApiTokens, type ApiToken } from './config/tokens.js';
 import { startTemporalDevServer } from './devserver/temporal.js';
@@ -26,6 +27,14 @@ function apiTokens(): { tokens: ApiToken[]; generated?: string } {
   if (tokens) return { tokens };
   const token = generateToken();
   return { tokens: [{ role: 'write', token }], generated: token };
+}
+
+/** The Alertmanager hook's alert table as the service reads it (PITSTOP_ALERTMANAGER_RULES_FILE, ...). */
+function alertRules() {
+  const problems: string[] = [];
+  const { rules } = readAlertmanager(getter(process.env), problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return rules;
 }
 
 const say = (line: string) => console.log(`[pitstop] ${line}`);
@@ -93,7 +102,7 @@ async function main() {
     namespace: 'default',
     taskQueue,
     tokens,
-    alertmanagerNodeLabel: process.env.PITSTOP_ALERTMANAGER_NODE_LABEL ?? 'node',
+    alertmanagerRules: alertRules(),
     nodeExists: async (node) => (await kube.find(paths.node(node))) !== undefined,
   });
   const apiPort = await portOr(Number(process.env.PITSTOP_API_PORT ?? 8080));

@@ -1,11 +1,11 @@
 /**
- * Alertmanager webhook (payload version 4): which firing alerts name a node, merged per node. Pure: the server
- * decides what to start from this.
+ * Alertmanager webhook (payload version 4): which maintenance each node named by a firing alert gets, under the
+ * alert table (src/domain/alertRules.ts), merged per node. Pure: the server starts what this decides.
  * https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
  */
 import { z } from 'zod';
 import { InvalidInputError } from '../domain/errors.js';
-import { nameProblem } from '../domain/names.js';
+import { decideAlerts, type AlertAction, type AlertMode, type AlertRule } from '../domain/alertRules.js';
 
 const alertSchema = z.looseObject({
   status: z.enum(['firing', 'resolved']),
@@ -55,7 +55,11 @@ export const alertName = (alert: Alert, index: number) =>
 
 export interface RepairCandidate {
   node: string;
-  /** The alerts naming this node (first one decides the reason). */
+  /** The runbook the node's alerts ask for (src/domain/alertRules.ts: repair wins over planned). */
+  mode: AlertMode;
+  /** The rule that chose `mode`. */
+  rule: string;
+  /** The alerts this maintenance answers (the deciding one gives the reason). */
   alerts: string[];
   /** The earliest startsAt among them: a maintenance started since then already answered them. */
   firingSince: Date;
@@ -66,44 +70,33 @@ export interface RepairCandidate {
 export interface SkippedAlert {
   alert: string;
   node?: string;
+  /** The rule of the alert table that matched it, when one did, and that rule's action. */
+  rule?: string;
+  action?: AlertAction;
   reason: string;
 }
 
+/** The maintenances a payload asks for under the alert table `rules`, and what it skips and why. */
 export function repairCandidates(
   payload: AlertmanagerPayload,
-  nodeLabel: string,
+  rules: readonly AlertRule[],
 ): { candidates: RepairCandidate[]; skipped: SkippedAlert[] } {
-  const byNode = new Map<string, RepairCandidate>();
-  const skipped: SkippedAlert[] = [];
-  payload.alerts.forEach((alert, index) => {
-    const name = alertName(alert, index);
-    if (alert.status !== 'firing') {
-      skipped.push({ alert: name, reason: 'resolved: nothing to repair' });
-      return;
-    }
-    const node = alert.labels[nodeLabel];
-    if (node === undefined) {
-      skipped.push({ alert: name, reason: `no "${nodeLabel}" label: it does not name a node` });
-      return;
-    }
-    const problem = nameProblem(node, 'node');
-    if (problem !== undefined) {
-      skipped.push({ alert: name, reason: `label "${nodeLabel}": ${problem}` });
-      return;
-    }
-    const since = new Date(alert.startsAt);
-    const existing = byNode.get(node);
-    if (existing) {
-      existing.alerts.push(name);
-      if (since < existing.firingSince) existing.firingSince = since;
-      return;
-    }
+  const { alerts } = payload;
+  const names = alerts.map(alertName);
+  const { nodes, skipped } = decideAlerts(rules, alerts);
+  const candidates = nodes.map((decision): RepairCandidate => {
+    const alert = alerts[decision.decidedBy] as Alert;
+    const firingSince = new Date(
+      Math.min(...decision.alerts.map((index) => new Date((alerts[index] as Alert).startsAt).getTime())),
+    );
     const summary = alert.annotations.summary ?? alert.annotations.description ?? '';
     const reason = `alert ${alert.labels.alertname ?? 'unnamed'}${summary ? `: ${summary}` : ''}`.slice(0, 1024);
-    byNode.set(node, {
-      node,
-      alerts: [name],
-      firingSince: since,
+    return {
+      node: decision.node,
+      mode: decision.mode,
+      rule: decision.rule,
+      alerts: decision.alerts.map((index) => names[index] ?? ''),
+      firingSince,
       reason,
       memo: {
         source: 'alertmanager',
@@ -111,8 +104,12 @@ export function repairCandidates(
         ...(alert.fingerprint && { fingerprint: alert.fingerprint }),
         startsAt: alert.startsAt,
         ...(alert.generatorURL && { generatorURL: alert.generatorURL }),
+        alertRule: decision.rule,
       },
-    });
+    };
   });
-  return { candidates: [...byNode.values()], skipped };
+  return {
+    candidates,
+    skipped: skipped.map(({ index, ...skip }) => ({ alert: names[index] ?? '', ...skip })),
+  };
 }

@@ -9,6 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
 import { PitstopService } from '../client/service.js';
+import { defaultAlertRules, type AlertRule } from '../domain/alertRules.js';
 import { TokenVerifier, type ApiToken } from './auth.js';
 import { authenticate } from './authenticate.js';
 import { replyToErrors } from './replies.js';
@@ -23,8 +24,10 @@ export interface ApiServerOptions {
   namespace: string;
   taskQueue: string;
   tokens: ApiToken[];
-  /** The alert label that names the node (default `node`). */
+  /** The alert label that names the node (default `node`): the default alert table's, when no table is given. */
   alertmanagerNodeLabel?: string;
+  /** The Alertmanager hook's alert table (default: defaultAlertRules(alertmanagerNodeLabel)). */
+  alertmanagerRules?: readonly AlertRule[];
   logger?: FastifyBaseLogger;
   onResponse?: (info: { method: string; route: string; status: number; durationMs: number }) => void;
   /** When given, starts naming a node the cluster does not have are refused (404) before anything starts. */
@@ -82,7 +85,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   void app.register(scheduleRoutes, { service: services.schedules });
   void app.register(alertmanagerRoutes, {
     service: services.maintenances,
-    nodeLabel: options.alertmanagerNodeLabel ?? 'node',
+    rules: options.alertmanagerRules ?? defaultAlertRules(options.alertmanagerNodeLabel ?? 'node'),
   });
   return app;
 }

@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseNodeCount, type AdmissionLimits } from '../domain/admission.js';
+import type { AlertRule } from '../domain/alertRules.js';
 import { durationProblem, parseDuration } from '../domain/durations.js';
+import { readAlertmanager } from './alertmanager.js';
 import { ConfigError, getter, parseListen, unreadable, type Getter, type Listen } from './read.js';
 import { readTemporal, type TemporalSettings } from './temporal.js';
 import { readApiTokens, type ApiToken } from './tokens.js';
@@ -24,7 +26,7 @@ export interface PitstopConfig {
   /** A kubeconfig file, or `in-cluster` (the pod's ServiceAccount). */
   kube: { kind: 'file'; path: string } | { kind: 'in-cluster' };
   /** The HTTP API; undefined when PITSTOP_API_ADDRESS is `off`. */
-  api?: { listen: Listen; tokens: ApiToken[]; alertmanagerNodeLabel: string };
+  api?: { listen: Listen; tokens: ApiToken[]; alertmanagerNodeLabel: string; alertmanagerRules: AlertRule[] };
   /** /metrics, /healthz, /readyz. */
   metrics: Listen;
   logLevel: LogLevel;
@@ -63,11 +65,12 @@ function readApi(get: Getter, problems: string[]): PitstopConfig['api'] {
       'the HTTP API needs tokens: set PITSTOP_API_TOKENS_FILE (or PITSTOP_API_TOKENS), or PITSTOP_API_ADDRESS=off',
     );
   }
+  const alertmanager = readAlertmanager(get, problems);
   return {
     listen,
     tokens: tokens ?? [],
-    alertmanagerNodeLabel:
-      get('PITSTOP_ALERTMANAGER_NODE_LABEL') ?? CONFIG_VARIABLES.PITSTOP_ALERTMANAGER_NODE_LABEL.default,
+    alertmanagerNodeLabel: alertmanager.nodeLabel,
+    alertmanagerRules: alertmanager.rules,
   };
 }
 

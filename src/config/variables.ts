@@ -17,6 +17,14 @@ export const CONFIG_VARIABLES = {
   PITSTOP_API_TOKENS_FILE: { default: undefined, meaning: 'API bearer tokens, one `read|write <token>` a line' },
   PITSTOP_API_TOKENS: { default: undefined, meaning: 'the same lines in a variable' },
   PITSTOP_ALERTMANAGER_NODE_LABEL: { default: 'node', meaning: 'alert label naming the node (Alertmanager hook)' },
+  PITSTOP_ALERTMANAGER_RULES_FILE: {
+    default: undefined,
+    meaning: "the Alertmanager hook's alert table: a JSON file of rules (docs/api.md#alertmanager)",
+  },
+  PITSTOP_ALERTMANAGER_RULES: {
+    default: 'KubeNodeNotReady, KubeNodeUnreachable: repair; any other alert naming a node: planned',
+    meaning: 'the same JSON in a variable',
+  },
   PITSTOP_MAX_NODES_DOWN: {
     default: '1',
     meaning: 'admission budget: worker nodes down at once (a count, or a percentage like `25%`)',

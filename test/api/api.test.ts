@@ -8,6 +8,7 @@ import { TEST_POLICY } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { exists, startTestApi, workflowsOn, type TestApi } from '../support/api.js';
 import { PitstopService } from '../../src/client/service.js';
+import { readAlertRules } from '../../src/domain/alertRules.js';
 
 let env: TestEnv;
 let api: TestApi;
@@ -391,10 +392,18 @@ describe('Alertmanager webhook', () => {
     const first = await api.call('POST', '/v1/hooks/alertmanager', { body: payload });
     expect(first.status).toBe(200);
     expect(first.body.started.map((s: { node: string }) => s.node).sort()).toEqual(['apiw-3', 'apiw-4']);
-    expect(first.body.started.find((s: { node: string }) => s.node === 'apiw-3').alerts).toEqual([
-      'NodeMemoryECC (f1)',
-      'NodeFanFailure (f2)',
-    ]);
+    expect(first.body.started.find((s: { node: string }) => s.node === 'apiw-3')).toMatchObject({
+      alerts: ['NodeMemoryECC (f1)', 'NodeFanFailure (f2)'],
+      // The default alert table: a hardware alert naming a node asks for the planned runbook.
+      mode: 'planned',
+      rule: 'names-a-node',
+    });
+    const started = await env.client.workflow.getHandle('maintenance-apiw-3').describe();
+    expect(started.memo).toMatchObject({
+      source: 'alertmanager',
+      alertname: 'NodeMemoryECC',
+      alertRule: 'names-a-node',
+    });
     const reasons = Object.fromEntries(
       first.body.skipped.map((s: { alert: string; reason: string }) => [s.alert, s.reason]),
     );
@@ -443,8 +452,67 @@ describe('Alertmanager webhook', () => {
       });
       expect(response.body).toEqual({
         started: [],
-        skipped: [{ alert: 'X (f9)', reason: 'no "instance" label: it does not name a node' }],
+        skipped: [
+          {
+            alert: 'X (f9)',
+            rule: 'names-a-node',
+            action: 'planned',
+            reason: 'no "instance" label: it does not name a node',
+          },
+        ],
       });
+    } finally {
+      await custom.close();
+    }
+  });
+
+  it('follows a configured alert table: an ignore rule and an alert no rule matches start nothing', async () => {
+    const { rules, problems } = readAlertRules(
+      JSON.stringify([
+        { name: 'fans', alertname: 'NodeFanFailure', action: 'ignore' },
+        { name: 'down', alertname: 'KubeNodeNotReady', action: 'repair' },
+      ]),
+      'node',
+    );
+    expect(problems).toEqual([]);
+    const custom = await startTestApi({
+      client: env.client,
+      taskQueue: `table-${randomUUID().slice(0, 6)}`,
+      kube: env.kube,
+      alertmanagerRules: rules,
+    });
+    try {
+      const response = await custom.call('POST', '/v1/hooks/alertmanager', {
+        body: {
+          ...payload,
+          alerts: [
+            alert('firing', { alertname: 'NodeFanFailure', node: 'apiw-6' }, 'i1'),
+            alert('firing', { alertname: 'NodeFanFailure', node: 'apiw-6' }, 'i2'),
+            alert('firing', { alertname: 'NodeMemoryECC', node: 'apiw-6' }, 'u1'),
+          ],
+        },
+      });
+      expect(response.body).toEqual({
+        started: [],
+        skipped: [
+          {
+            alert: 'NodeFanFailure (i1)',
+            node: 'apiw-6',
+            rule: 'fans',
+            action: 'ignore',
+            reason: 'rule fans says ignore',
+          },
+          {
+            alert: 'NodeFanFailure (i2)',
+            node: 'apiw-6',
+            rule: 'fans',
+            action: 'ignore',
+            reason: 'rule fans says ignore',
+          },
+          { alert: 'NodeMemoryECC (u1)', reason: 'no rule of the alert table matches it' },
+        ],
+      });
+      expect(await exists(env.client, 'maintenance-apiw-6')).toBe(false);
     } finally {
       await custom.close();
     }

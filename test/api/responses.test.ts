@@ -5,6 +5,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance } from 'fastify';
 import { buildApi, type ApiServices } from '../../src/api/server.js';
 import { NotFoundError, RefusedError } from '../../src/client/errors.js';
+import { readAlertRules } from '../../src/domain/alertRules.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import {
   finishedMaintenance,
@@ -207,11 +208,13 @@ describe('response bodies', () => {
     await custom.close();
   });
 
-  it('answers the Alertmanager hook with what it started and what it skipped, node included', async () => {
+  it('answers the Alertmanager hook with what it started, in which mode and by which rule, and what it skipped', async () => {
+    const inputs: unknown[] = [];
     const custom = api(
       services({
         maintenances: {
           startMaintenance: async (input) => {
+            inputs.push(input);
             if ((input as { node: string }).node === 'worker-9')
               throw new NotFoundError('node worker-9 does not exist');
             return startOutcome;
@@ -219,27 +222,106 @@ describe('response bodies', () => {
         },
       }),
     );
-    const alert = (node: string, fingerprint: string) => ({
+    const alert = (alertname: string, node: string, fingerprint: string) => ({
       status: 'firing',
-      labels: { alertname: 'NodeMemoryECC', node },
+      labels: { alertname, node },
       startsAt: run.startTime,
       fingerprint,
     });
-    const payload = { version: '4', status: 'firing', alerts: [alert('worker-3', 'f1'), alert('worker-9', 'f2')] };
+    const payload = {
+      version: '4',
+      status: 'firing',
+      alerts: [
+        alert('NodeMemoryECC', 'worker-3', 'f1'),
+        alert('KubeNodeNotReady', 'worker-3', 'f3'),
+        alert('NodeMemoryECC', 'worker-9', 'f2'),
+      ],
+    };
     expect(await call(custom, 'POST', '/v1/hooks/alertmanager', payload)).toEqual({
       status: 200,
       body: {
         started: [
           {
             node: 'worker-3',
+            mode: 'repair',
+            rule: 'node-down',
             workflowId: startOutcome.workflowId,
             runId: startOutcome.runId,
-            alerts: ['NodeMemoryECC (f1)'],
+            alerts: ['NodeMemoryECC (f1)', 'KubeNodeNotReady (f3)'],
           },
         ],
-        skipped: [{ alert: 'NodeMemoryECC (f2)', node: 'worker-9', reason: 'node worker-9 does not exist' }],
+        skipped: [
+          {
+            alert: 'NodeMemoryECC (f2)',
+            node: 'worker-9',
+            rule: 'names-a-node',
+            action: 'planned',
+            reason: 'node worker-9 does not exist',
+          },
+        ],
       },
     });
+    // The maintenance is asked for in that mode, its reason from the alert that chose it.
+    expect(inputs).toEqual([
+      { node: 'worker-3', mode: 'repair', reason: 'alert KubeNodeNotReady', requestedBy: 'alertmanager' },
+      { node: 'worker-9', mode: 'planned', reason: 'alert NodeMemoryECC', requestedBy: 'alertmanager' },
+    ]);
+    await custom.close();
+  });
+
+  it('applies a configured alert table: per-rule node label, ignore, and no rule matching', async () => {
+    const inputs: unknown[] = [];
+    const { rules, problems } = readAlertRules(
+      JSON.stringify([
+        { name: 'hardware', alertname: 'NodeRAIDDiskFailure', nodeLabel: 'instance', action: 'planned' },
+        { name: 'quiet', matchers: ['severity="info"'], action: 'ignore' },
+        { name: 'down', matchers: ['alertname=~"KubeNode(NotReady|Unreachable)"'], action: 'repair' },
+      ]),
+      'node',
+    );
+    expect(problems).toEqual([]);
+    const custom = buildApi({
+      namespace: 'default',
+      taskQueue: 'test',
+      tokens: [{ role: 'write', token: WRITE_TOKEN }],
+      services: services({
+        maintenances: {
+          startMaintenance: async (input) => {
+            inputs.push(input);
+            return startOutcome;
+          },
+        },
+      }),
+      alertmanagerRules: rules,
+    });
+    const alert = (labels: Record<string, string>, fingerprint: string) => ({
+      status: 'firing',
+      labels,
+      startsAt: run.startTime,
+      fingerprint,
+    });
+    const payload = {
+      version: '4',
+      status: 'firing',
+      alerts: [
+        alert({ alertname: 'NodeRAIDDiskFailure', instance: 'worker-4', device: 'md0' }, 'r1'),
+        alert({ alertname: 'KubeNodeReadinessFlapping', node: 'worker-5', severity: 'info' }, 'q1'),
+        alert({ alertname: 'KubeNodeNotReadyish', node: 'worker-6' }, 'u1'),
+      ],
+    };
+    const { body } = await call(custom, 'POST', '/v1/hooks/alertmanager', payload);
+    expect(body.started).toEqual([expect.objectContaining({ node: 'worker-4', mode: 'planned', rule: 'hardware' })]);
+    expect(body.skipped).toEqual([
+      {
+        alert: 'KubeNodeReadinessFlapping (q1)',
+        node: 'worker-5',
+        rule: 'quiet',
+        action: 'ignore',
+        reason: 'rule quiet says ignore',
+      },
+      { alert: 'KubeNodeNotReadyish (u1)', reason: 'no rule of the alert table matches it' },
+    ]);
+    expect(inputs).toEqual([expect.objectContaining({ node: 'worker-4', mode: 'planned' })]);
     await custom.close();
   });
 });

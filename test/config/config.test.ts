@@ -143,6 +143,56 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the Alertmanager alert table from a file or a variable, and reports every bad rule at once', () => {
+    const base = { TEMPORAL_ADDRESS: 'temporal:7233', KUBECONFIG: kubeconfig, PITSTOP_API_TOKENS_FILE: tokens };
+    const defaults = loadConfig(base).api;
+    expect(defaults?.alertmanagerNodeLabel).toBe('node');
+    expect(defaults?.alertmanagerRules.map((r) => [r.name, r.action])).toEqual([
+      ['node-down', 'repair'],
+      ['names-a-node', 'planned'],
+    ]);
+    const rules = [
+      { name: 'disk', alertname: 'NodeFilesystemAlmostOutOfSpace', nodeLabel: 'instance', action: 'planned' },
+      { matchers: ['severity="critical"'], action: 'repair' },
+    ];
+    const file = join(dir, 'alert-rules.json');
+    writeFileSync(file, JSON.stringify(rules, null, 2));
+    const fromFile = loadConfig({
+      ...base,
+      PITSTOP_ALERTMANAGER_RULES_FILE: file,
+      PITSTOP_ALERTMANAGER_NODE_LABEL: 'host',
+    });
+    expect(fromFile.api?.alertmanagerRules.map((r) => [r.name, r.nodeLabel, r.action])).toEqual([
+      ['disk', 'instance', 'planned'],
+      ['#2', 'host', 'repair'],
+    ]);
+    const inline = loadConfig({ ...base, PITSTOP_ALERTMANAGER_RULES: JSON.stringify(rules) });
+    expect(inline.api?.alertmanagerRules).toHaveLength(2);
+
+    const bad = JSON.stringify([{ alertname: 'KubeNodeNotReady', action: 'fence' }, { matchers: ['node~"x"'] }]);
+    let error: unknown;
+    try {
+      loadConfig({ ...base, PITSTOP_ALERTMANAGER_RULES: bad, PITSTOP_LOG_LEVEL: 'loud' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'PITSTOP_ALERTMANAGER_RULES: [0].action: "fence" is not one of repair, planned, ignore',
+      'PITSTOP_ALERTMANAGER_RULES: [1].matchers[0]: "node~\\"x\\"" is not a matcher: use label=value, !=, =~ or !~',
+      'PITSTOP_ALERTMANAGER_RULES: [1].action: required: repair, planned, ignore',
+      'PITSTOP_LOG_LEVEL "loud" is not one of TRACE, DEBUG, INFO, WARN, ERROR',
+    ]);
+    const missing = join(dir, 'no-such-rules.json');
+    expect(() => loadConfig({ ...base, PITSTOP_ALERTMANAGER_RULES_FILE: missing })).toThrow(
+      `PITSTOP_ALERTMANAGER_RULES_FILE ${missing} cannot be read (ENOENT)`,
+    );
+    writeFileSync(join(dir, 'not-json.json'), 'action: repair\n');
+    expect(() => loadConfig({ ...base, PITSTOP_ALERTMANAGER_RULES_FILE: join(dir, 'not-json.json') })).toThrow(
+      /PITSTOP_ALERTMANAGER_RULES_FILE .*not-json\.json: not JSON/,
+    );
+  });
+
   it('collects every problem at once', () => {
     let error: unknown;
     try {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { createApiServer } from '../../src/api/server.js';
+import type { AlertRule } from '../../src/domain/alertRules.js';
 import { paths, type KubeClient } from '../../src/k8s/client.js';
 
 export interface TestApi {
@@ -24,6 +25,7 @@ export async function startTestApi(options: {
   taskQueue: string;
   kube?: KubeClient;
   alertmanagerNodeLabel?: string;
+  alertmanagerRules?: readonly AlertRule[];
 }): Promise<TestApi> {
   const writeToken = randomBytes(24).toString('base64url');
   const readToken = randomBytes(24).toString('base64url');
@@ -37,6 +39,7 @@ export async function startTestApi(options: {
       { role: 'read', token: readToken },
     ],
     alertmanagerNodeLabel: options.alertmanagerNodeLabel ?? 'node',
+    ...(options.alertmanagerRules && { alertmanagerRules: options.alertmanagerRules }),
     ...(kube && { nodeExists: async (node: string) => (await kube.find(paths.node(node))) !== undefined }),
   });
   await server.listen({ host: '127.0.0.1', port: 0 });
