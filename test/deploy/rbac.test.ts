@@ -324,11 +324,14 @@ describe("deploy/'s RBAC on a cluster with the RBAC authorizer", () => {
     });
     await eventually('the repair held', async () => (await handle.query(progressQuery)).phase === 'Hold');
     const held = await handle.query(progressQuery);
-    expect(held.vms).toEqual([expect.objectContaining({ vmi: 'vms/restarts', state: 'recovered' })]);
+    // Earlier tests may have moved other VMs onto spare-1: each of them recovers too.
+    expect(held.vms).toContainEqual(expect.objectContaining({ vmi: 'vms/restarts', state: 'recovered' }));
+    expect(held.vms.filter((r) => r.state !== 'recovered')).toEqual([]);
     await handle.executeUpdate(releaseUpdate, { args: [{}] });
     const result = (await handle.result()) as MaintenanceResult;
-    expect(result.summary).toMatchObject({ recovered: 1, notRecovered: 0 });
-    expect(await activityFailures(handle)).toEqual([]);
+    expect(result.summary).toMatchObject({ recovered: held.vms.length, notRecovered: 0 });
+    // Nothing the repair called was forbidden (a passing API hiccup under load may be retried, a 403 never).
+    expect((await activityFailures(handle)).filter((m) => /403|[Ff]orbidden/.test(m))).toEqual([]);
   });
 
   // Every other rule a maintenance needs on its way (secrets: Redfish only).
