@@ -10,24 +10,24 @@
  * matches starts nothing. Per node, repair wins over planned, and a node is left alone only when every alert
  * naming it says ignore.
  */
+import { matcherMatches, parseMatcher, type LabelMatcher } from './alertMatchers.js';
 import { nameProblem } from './names.js';
 import { didYouMean } from './suggest.js';
+
+// The matcher vocabulary, so callers import the table from one place.
+export {
+  anchoredRegex,
+  matcherMatches,
+  parseMatcher,
+  MATCH_OPERATORS,
+  type LabelMatcher,
+  type MatchOperator,
+} from './alertMatchers.js';
 
 export const ALERT_ACTIONS = ['repair', 'planned', 'ignore'] as const;
 export type AlertAction = (typeof ALERT_ACTIONS)[number];
 /** What a node gets: an action other than ignore (a maintenance `mode`). */
 export type AlertMode = Exclude<AlertAction, 'ignore'>;
-
-export const MATCH_OPERATORS = ['=', '!=', '=~', '!~'] as const;
-export type MatchOperator = (typeof MATCH_OPERATORS)[number];
-
-export interface LabelMatcher {
-  label: string;
-  op: MatchOperator;
-  value: string;
-  /** For `=~` and `!~`: the value, anchored. */
-  regex?: RegExp;
-}
 
 export interface AlertRule {
   /** How answers and logs name the rule: its `name`, else `#<position>` (1-based). */
@@ -52,66 +52,6 @@ export function defaultAlertRules(nodeLabel: string): AlertRule[] {
     },
     { name: 'names-a-node', matchers: [], nodeLabel, action: 'planned' },
   ];
-}
-
-// Alertmanager's classic matcher (pkg/labels/parse.go): a Prometheus label name, an operator ('=~' before '='), and
-// a value that may be double-quoted, with OpenMetrics escapes (\" \n \\) inside.
-const MATCHER = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*([\s\S]*?)\s*$/;
-
-/** The anchored regex Alertmanager builds (`^(?:v)$`); a leading `(?i)` (RE2's inline flag) becomes the `i` flag. */
-export function anchoredRegex(value: string): RegExp {
-  const insensitive = value.startsWith('(?i)');
-  return new RegExp(`^(?:${insensitive ? value.slice(4) : value})$`, insensitive ? 'i' : '');
-}
-
-function unquote(raw: string): { value: string } | { problem: string } {
-  const quoted = raw.startsWith('"');
-  const body = quoted ? raw.slice(1) : raw;
-  let value = '';
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i];
-    if (c === '\\' && i < body.length - 1) {
-      const next = body[++i];
-      value += next === 'n' ? '\n' : next === '"' || next === '\\' ? next : `\\${next}`;
-    } else if (c === '"') {
-      if (!quoted || i < body.length - 1) return { problem: 'the value contains an unescaped double quote' };
-      return { value };
-    } else value += c;
-  }
-  return quoted ? { problem: 'the value has no closing double quote' } : { value };
-}
-
-/** A matcher from Alertmanager's syntax (`severity=~"critical|warning"`), or why it is not one. */
-export function parseMatcher(text: string): LabelMatcher | { problem: string } {
-  const m = MATCHER.exec(text);
-  if (!m) return { problem: `${JSON.stringify(text)} is not a matcher: use label=value, !=, =~ or !~` };
-  const [, label = '', op = '=', raw = ''] = m;
-  const unquoted = unquote(raw);
-  if ('problem' in unquoted) return { problem: `${JSON.stringify(text)}: ${unquoted.problem}` };
-  const matcher: LabelMatcher = { label, op: op as MatchOperator, value: unquoted.value };
-  if (op === '=~' || op === '!~') {
-    try {
-      matcher.regex = anchoredRegex(unquoted.value);
-    } catch (e) {
-      return { problem: `${JSON.stringify(text)}: not a valid regular expression (${(e as Error).message})` };
-    }
-  }
-  return matcher;
-}
-
-/** Whether the labels satisfy the matcher; a missing label is the empty string, as in Alertmanager. */
-export function matcherMatches(matcher: LabelMatcher, labels: Readonly<Record<string, string>>): boolean {
-  const value = labels[matcher.label] ?? '';
-  switch (matcher.op) {
-    case '=':
-      return value === matcher.value;
-    case '!=':
-      return value !== matcher.value;
-    case '=~':
-      return matcher.regex?.test(value) ?? false;
-    case '!~':
-      return !(matcher.regex?.test(value) ?? false);
-  }
 }
 
 export function ruleMatches(rule: AlertRule, labels: Readonly<Record<string, string>>): boolean {

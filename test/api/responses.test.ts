@@ -164,6 +164,14 @@ afterAll(async () => {
   await server?.close();
 });
 
+/** One firing alert of an Alertmanager webhook payload. */
+const firing = (labels: Record<string, string>, fingerprint: string) => ({
+  status: 'firing',
+  labels,
+  startsAt: run.startTime,
+  fingerprint,
+});
+
 describe('response bodies', () => {
   it.each(CASES)('$route answers $status with what the service returned, every field kept', async (c) => {
     const [method = ''] = c.route.split(' ');
@@ -222,12 +230,7 @@ describe('response bodies', () => {
         },
       }),
     );
-    const alert = (alertname: string, node: string, fingerprint: string) => ({
-      status: 'firing',
-      labels: { alertname, node },
-      startsAt: run.startTime,
-      fingerprint,
-    });
+    const alert = (alertname: string, node: string, fingerprint: string) => firing({ alertname, node }, fingerprint);
     const payload = {
       version: '4',
       status: 'firing',
@@ -294,12 +297,7 @@ describe('response bodies', () => {
       }),
       alertmanagerRules: rules,
     });
-    const alert = (labels: Record<string, string>, fingerprint: string) => ({
-      status: 'firing',
-      labels,
-      startsAt: run.startTime,
-      fingerprint,
-    });
+    const alert = firing;
     const payload = {
       version: '4',
       status: 'firing',
