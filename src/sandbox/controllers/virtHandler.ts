@@ -46,12 +46,6 @@ export function heartbeatCadence(ctx: SimContext): Cadence {
   return { intervalMs, timeoutMs: Math.max(ctx.timing.virtHandlerHeartbeatTimeoutMs, 3 * intervalMs) };
 }
 
-/** The node's last heartbeat is older than the timeout (false when it has none: virt-controller then waits). */
-export function heartbeatStale(ctx: SimContext, node: KubeObject | undefined): boolean {
-  const beat = Date.parse(annotation(node, ANNOTATION.heartbeat) ?? '');
-  return !Number.isNaN(beat) && beat + heartbeatCadence(ctx).timeoutMs <= Date.now();
-}
-
 export async function reconcileHeartbeat(ctx: SimContext, key: string): Promise<void> {
   const { lastBeat } = stateOf(ctx);
   const node = ctx.informers.nodes.get(key);
