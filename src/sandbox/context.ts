@@ -14,7 +14,7 @@ export interface SimContext {
   informers: Informers;
   timing: Timing;
   log: (message: string) => void;
-  queues: Record<'vm' | 'vmi' | 'migration' | 'evacuation' | 'pod' | 'node' | 'bmh', WorkQueue>;
+  queues: Record<'vm' | 'vmi' | 'migration' | 'evacuation' | 'pod' | 'node' | 'heartbeat' | 'bmh', WorkQueue>;
 }
 
 export function kubevirtConfig(ctx: SimContext): KubeVirtConfig {

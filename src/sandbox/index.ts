@@ -10,9 +10,12 @@ import type { SimContext } from './context.js';
 import { migrationsOfVmi, vmimPath } from './context.js';
 import { reconcileVm } from './controllers/vm.js';
 import { reconcileVmi } from './controllers/vmi.js';
-import { MigrationSlots, reconcileEvacuation, reconcileMigration } from './controllers/migration.js';
+import { reconcileMigration } from './controllers/migration.js';
+import { MigrationSlots } from './controllers/migrationSlots.js';
+import { reconcileEvacuation } from './controllers/evacuation.js';
 import { reconcileNode, reconcilePod } from './controllers/kubelet.js';
 import { reconcileBmh } from './controllers/metal3.js';
+import { onlyHeartbeatChanged, reconcileHeartbeat } from './controllers/virtHandler.js';
 import { DEFAULT_TIMING, LABEL, type Timing } from './model.js';
 import { INDEX, makeInformers, WorkQueue } from './runtime.js';
 import { startRedfish, type RedfishServer } from './redfish.js';
@@ -69,6 +72,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     evacuation: queue('evacuation', (k) => reconcileEvacuation(ctx, k)),
     pod: queue('pod', (k) => reconcilePod(ctx, k)),
     node: queue('node', (k) => reconcileNode(ctx, k)),
+    heartbeat: queue('heartbeat', (k) => reconcileHeartbeat(ctx, k)),
     bmh: queue('bmh', (k) => reconcileBmh(ctx, k)),
   };
   wireEvents(ctx);
@@ -138,7 +142,10 @@ function wireEvents(ctx: SimContext) {
       if (m) q.migration.add(keyOf(m));
     }
   });
-  inf.nodes.on((_e, node) => {
+  inf.nodes.on((e, node, previous) => {
+    q.heartbeat.add(keyOf(node));
+    // A heartbeat (every node, every interval) changes nothing the other controllers read.
+    if (e === 'update' && previous && onlyHeartbeatChanged(previous, node)) return;
     q.node.add(keyOf(node));
     for (const pod of inf.pods.byIndex(INDEX.node, node.metadata.name)) q.pod.add(keyOf(pod));
     for (const bmh of inf.bmhs.list()) q.bmh.add(keyOf(bmh));
@@ -160,6 +167,7 @@ function resyncAll(ctx: SimContext) {
   add(ctx.queues.migration, ctx.informers.vmims.list());
   add(ctx.queues.pod, ctx.informers.pods.list());
   add(ctx.queues.node, ctx.informers.nodes.list());
+  add(ctx.queues.heartbeat, ctx.informers.nodes.list());
   add(ctx.queues.bmh, ctx.informers.bmhs.list());
 }
 

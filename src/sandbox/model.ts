@@ -74,6 +74,13 @@ export const LABEL = {
   vmiName: 'kubevirt.io/vmi-name',
   migrationJob: 'kubevirt.io/migrationJobUID',
   hostname: 'kubernetes.io/hostname',
+  /** virt-handler's mark that the node takes VMs ("false" once virt-controller finds its heartbeat stale). */
+  schedulable: 'kubevirt.io/schedulable',
+} as const;
+
+export const ANNOTATION = {
+  /** virt-handler's heartbeat on its Node, an RFC 3339 time (kubevirt.io/api core/v1 VirtHandlerHeartbeat). */
+  heartbeat: 'kubevirt.io/heartbeat',
 } as const;
 
 export const FINALIZER = {
@@ -100,6 +107,10 @@ export interface Timing {
   nodeMonitorGracePeriodMs: number;
   /** A migration whose source virt-handler is silent fails after this (KubeVirt's progressTimeout, 150 s). */
   deadSourceMigrationTimeoutMs: number;
+  /** virt-handler refreshes its node's `kubevirt.io/heartbeat` this often (1 min upstream, with jitter). */
+  virtHandlerHeartbeatIntervalMs: number;
+  /** virt-controller marks a node whose heartbeat is older than this `kubevirt.io/schedulable=false` (5 min upstream). */
+  virtHandlerHeartbeatTimeoutMs: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -114,6 +125,8 @@ export const DEFAULT_TIMING: Timing = {
   evacuationRetryMs: 1000,
   nodeMonitorGracePeriodMs: 3000,
   deadSourceMigrationTimeoutMs: 150_000,
+  virtHandlerHeartbeatIntervalMs: 1000,
+  virtHandlerHeartbeatTimeoutMs: 5000,
 };
 
 export const annotation = (o: KubeObject | undefined, key: string): string | undefined =>
@@ -152,6 +165,9 @@ export function ownerRef(o: KubeObject, gvr: { group: string; version: string; k
 }
 
 export const nowIso = () => new Date().toISOString();
+
+/** Now as a Kubernetes metav1.Time serializes it: RFC 3339, whole seconds, UTC. */
+export const rfc3339Now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export const MIGRATION_ACTIVE_PHASES = ['Scheduling', 'Scheduled', 'PreparingTarget', 'TargetReady', 'Running'];
 export const MIGRATION_FINAL_PHASES = ['Succeeded', 'Failed'];

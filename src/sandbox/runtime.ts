@@ -89,7 +89,7 @@ export interface Informers {
 
 /** Index names of the shared caches: lookups the controllers make on every event, kept off full scans. */
 export const INDEX = {
-  /** pods by `spec.nodeName` */
+  /** pods by `spec.nodeName`; VMIs by their `kubevirt.io/nodeName` label */
   node: 'node',
   /** launcher pods by `<namespace>/<VMI uid>` (label kubevirt.io/created-by) */
   createdBy: 'createdBy',
@@ -116,7 +116,9 @@ export function makeInformers(client: KubeClient, onError: (e: unknown) => void)
         return [uid ? `${ns(p)}/${uid}` : undefined];
       }),
     vms: make(r(GVR.vm)),
-    vmis: make(r(GVR.vmi)).addIndex(INDEX.namespace, (v) => [ns(v)]),
+    vmis: make(r(GVR.vmi))
+      .addIndex(INDEX.namespace, (v) => [ns(v)])
+      .addIndex(INDEX.node, (v) => [v.metadata.labels?.['kubevirt.io/nodeName']]),
     vmims: make(r(GVR.vmim))
       .addIndex(INDEX.vmi, (m) => [`${ns(m)}/${m.spec?.vmiName}`])
       .addIndex(INDEX.uid, (m) => [m.metadata.uid])

@@ -1,6 +1,7 @@
 // A node whose OS dies, and a machine that is powered off, fail as real hardware does: nothing on the dead node
 // answers, the pods stay in the API until the out-of-service taint (or a force delete) frees them, and only then
-// does KubeVirt restart the VMs that want to run elsewhere.
+// does KubeVirt restart the VMs that want to run elsewhere. virt-handler's heartbeat goes stale with it, and
+// virt-controller then marks the node kubevirt.io/schedulable=false.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kv, paths, type KubeClient, type KubeObject } from '../../src/k8s/client.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
@@ -12,6 +13,7 @@ import {
   nodeReady,
   nodeReadyStatus,
   outOfService,
+  reviveNode,
   untilVmisRunning,
   vmiOf,
 } from '../support/cluster.js';
@@ -19,6 +21,11 @@ import {
 const NS = 'vms';
 let sandbox: Sandbox;
 let kube: KubeClient;
+const HEARTBEAT = 'kubevirt.io/heartbeat';
+const SCHEDULABLE = 'kubevirt.io/schedulable';
+const ON_DEAD = ['always', 'rerun', 'manual', 'once', 'orphan', 'lone', 'stopper'];
+/** The uid of each VMI on the node that crashes, as it was before the crash. */
+const uids = new Map<string, string>();
 
 beforeAll(async () => {
   sandbox = await startSandboxOnly({
@@ -26,6 +33,8 @@ beforeAll(async () => {
     timing: {
       nodeMonitorGracePeriod: '1s',
       deadSourceMigrationTimeout: '2s',
+      virtHandlerHeartbeatInterval: '500ms',
+      virtHandlerHeartbeatTimeout: '2s',
       migrationDuration: '300ms',
       bootDelay: '300ms',
       powerDelay: '200ms',
@@ -35,12 +44,16 @@ beforeAll(async () => {
       { name: 'always', node: 'dead', runStrategy: 'Always' },
       { name: 'rerun', node: 'dead', runStrategy: 'RerunOnFailure' },
       { name: 'manual', node: 'dead', runStrategy: 'Manual' },
+      { name: 'once', node: 'dead', runStrategy: 'Once' },
+      { name: 'orphan', node: 'dead', runStrategy: 'Manual' },
+      { name: 'lone', node: 'dead', standalone: true },
       { name: 'stopper', node: 'dead', runStrategy: 'Always' },
       { name: 'victim', node: 'cycled', runStrategy: 'Always' },
     ],
   });
   kube = sandbox.cluster.client;
-  await untilVmisRunning(kube, 5, NS);
+  await untilVmisRunning(kube, 8, NS);
+  for (const name of ON_DEAD) uids.set(name, (await vmiOf(kube, NS, name))?.metadata.uid ?? '');
 });
 
 afterAll(async () => {
@@ -49,6 +62,19 @@ afterAll(async () => {
 
 const podsOn = async (node: string) =>
   (await kube.list(paths.pods(NS))).items.filter((p: KubeObject) => p.spec?.nodeName === node);
+
+const heartbeatOf = async (node: string) =>
+  Date.parse((await kube.get(paths.node(node))).metadata.annotations?.[HEARTBEAT] ?? '');
+
+describe('virt-handler', () => {
+  it("keeps a live node's kubevirt.io/heartbeat fresh (RFC 3339, whole seconds) and kubevirt.io/schedulable=true", async () => {
+    const node = await kube.get(paths.node('spare-1'));
+    expect(node.metadata.annotations?.[HEARTBEAT]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(node.metadata.labels?.[SCHEDULABLE]).toBe('true');
+    const first = await heartbeatOf('spare-1');
+    await eventually('a newer heartbeat', async () => (await heartbeatOf('spare-1')) > first);
+  });
+});
 
 describe('a crashed node', () => {
   it('goes Ready=Unknown with the unreachable taint, while its BMC still reports the machine on', async () => {
@@ -60,6 +86,39 @@ describe('a crashed node', () => {
     expect((node.spec?.taints ?? []).map((t: { key: string }) => t.key)).toContain('node.kubernetes.io/unreachable');
     const bmh = await kube.get(bmhPathOf('dead'));
     expect(bmh.status?.poweredOn).toBe(true);
+  });
+
+  it('its heartbeat goes stale: kubevirt.io/schedulable=false after the timeout, its VMIs still Running with their pods', async () => {
+    const node = await eventually('dead marked unschedulable by virt-controller', async () => {
+      const n = await kube.get(paths.node('dead'));
+      return n.metadata.labels?.[SCHEDULABLE] === 'false' ? n : undefined;
+    });
+    expect(Date.now() - Date.parse(node.metadata.annotations?.[HEARTBEAT] ?? '')).toBeGreaterThanOrEqual(2000);
+    // Nothing fails and nothing restarts while the launcher pods are in the API: a pod on a dead node looks Running.
+    const pods = await podsOn('dead');
+    for (const name of ON_DEAD) {
+      const vmi = await vmiOf(kube, NS, name);
+      expect(vmi?.status?.phase, name).toBe('Running');
+      expect(vmi?.metadata.uid, name).toBe(uids.get(name));
+      expect(
+        pods.some((p) => p.metadata.labels?.['kubevirt.io/created-by'] === uids.get(name)),
+        name,
+      ).toBe(true);
+    }
+  });
+
+  it('a VMI whose launcher pod is no longer alive there is failed by virt-controller, reason NodeUnresponsive', async () => {
+    // The kubelet's last word before the node went silent: the launcher had died.
+    const pod = (await podsOn('dead')).find(
+      (p) => p.metadata.labels?.['kubevirt.io/created-by'] === uids.get('orphan'),
+    );
+    await kube.patch(paths.podStatus(NS, pod!.metadata.name), { status: { phase: 'Failed' } });
+    const vmi = await eventually('orphan Failed', async () => {
+      const v = await vmiOf(kube, NS, 'orphan');
+      return v?.status?.phase === 'Failed' ? v : undefined;
+    });
+    expect(vmi.status.reason).toBe('NodeUnresponsive');
+    expect((await vmiOf(kube, NS, 'always'))?.status?.phase).toBe('Running');
   });
 
   it('never completes a graceful stop, and a migration off it fails without reaching Running', async () => {
@@ -81,8 +140,7 @@ describe('a crashed node', () => {
     expect((await podsOn('dead')).some((p) => p.metadata.labels?.['vm.kubevirt.io/name'] === 'stopper')).toBe(true);
   });
 
-  it('the out-of-service taint frees its pods; Always and RerunOnFailure VMs restart elsewhere, Manual stays off', async () => {
-    const before = await vmiOf(kube, NS, 'always');
+  it('the out-of-service taint frees its pods; Always and RerunOnFailure VMs restart elsewhere in a new VMI, once the old pods are gone', async () => {
     await outOfService(kube, 'dead');
     await eventually('no pods on dead', async () => (await podsOn('dead')).length === 0);
     for (const name of ['always', 'rerun']) {
@@ -91,14 +149,43 @@ describe('a crashed node', () => {
         return v?.status?.phase === 'Running' && v.status.nodeName !== 'dead' ? v : undefined;
       });
       expect(vmi.status.nodeName).toMatch(/^(spare-\d|cycled)$/);
+      expect(vmi.metadata.uid).not.toBe(uids.get(name));
+      const old = (await kube.list(paths.pods(NS), { labelSelector: `kubevirt.io/created-by=${uids.get(name)}` }))
+        .items;
+      expect(old).toEqual([]);
     }
-    expect((await vmiOf(kube, NS, 'always'))?.metadata.uid).not.toBe(before?.metadata.uid);
-    const manual = await eventually('manual Failed', async () => {
-      const v = await vmiOf(kube, NS, 'manual');
-      return v?.status?.phase === 'Failed' ? v : undefined;
-    });
-    expect(manual.status.reason).toBe('NodeUnresponsive');
+  });
+
+  it('Manual, Once and Halted VMs stay off; a standalone VMI stays Failed', async () => {
+    // Failed by virt-controller once the pod is gone (its VMI controller gives no reason; its node controller, had it
+    // come first, NodeUnresponsive).
+    for (const name of ['manual', 'once', 'lone']) {
+      const vmi = await eventually(`${name} Failed`, async () => {
+        const v = await vmiOf(kube, NS, name);
+        return v?.status?.phase === 'Failed' ? v : undefined;
+      });
+      expect([undefined, 'NodeUnresponsive']).toContain(vmi.status.reason);
+    }
     await eventually('stopper gone', async () => !(await vmiOf(kube, NS, 'stopper')));
+    // Long enough for a controller that would start them again to have done so.
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const name of ['manual', 'once', 'orphan', 'lone']) {
+      const vmi = await vmiOf(kube, NS, name);
+      expect(vmi?.status?.phase, name).toBe('Failed');
+      expect(vmi?.metadata.uid, name).toBe(uids.get(name));
+    }
+    expect(await vmiOf(kube, NS, 'stopper')).toBeUndefined();
+    expect((await kube.get(kv('virtualmachines', NS, 'stopper'))).status?.printableStatus).toBe('Stopped');
+  });
+
+  it('lives again: virt-handler beats at once and sets kubevirt.io/schedulable=true itself', async () => {
+    const stale = await heartbeatOf('dead');
+    await reviveNode(kube, 'dead');
+    const node = await eventually('dead schedulable again', async () => {
+      const n = await kube.get(paths.node('dead'));
+      return n.metadata.labels?.[SCHEDULABLE] === 'true' ? n : undefined;
+    });
+    expect(Date.parse(node.metadata.annotations?.[HEARTBEAT] ?? '')).toBeGreaterThan(stale);
   });
 });
 

@@ -1,6 +1,6 @@
 // Simulated KubeVirt migration controller: VMIM phases with configurable timing, KubeVirt's parallel limits
-// (extra migrations wait in Pending), a target pod placed by the real scheduler, abort on delete, and the
-// evacuation controller that turns `status.evacuationNodeName` into `kubevirt-evacuation-*` migrations.
+// (extra migrations wait in Pending; the slots are migrationSlots.ts), a target pod placed by the real scheduler,
+// abort on delete. The evacuation controller that creates `kubevirt-evacuation-*` migrations is evacuation.ts.
 import { isNotFound, paths, type KubeObject } from '../../k8s/client.js';
 import {
   vmimPath,
@@ -9,7 +9,6 @@ import {
   launcherPods,
   migrationsOfVmi,
   kubevirtConfig,
-  effectiveEvictionStrategy,
   type SimContext,
 } from '../context.js';
 import {
@@ -17,7 +16,6 @@ import {
   HW,
   KNOB,
   LABEL,
-  MIGRATION_ACTIVE_PHASES,
   annotation,
   countKnob,
   durationKnob,
@@ -28,45 +26,8 @@ import {
   nowIso,
 } from '../model.js';
 import { createLauncherPod } from './vmi.js';
+import type { MigrationSlots } from './migrationSlots.js';
 import { INDEX } from '../runtime.js';
-
-/** Migrations holding a slot (uid → source node). Kept here, not read from the cache, which lags our own writes. */
-export class MigrationSlots {
-  private readonly active = new Map<string, string>();
-  private lock: Promise<void> = Promise.resolve();
-
-  rebuild(migrations: KubeObject[], vmiNode: (m: KubeObject) => string | undefined) {
-    this.active.clear();
-    for (const m of migrations) {
-      if (MIGRATION_ACTIVE_PHASES.includes(m.status?.phase)) this.active.set(m.metadata.uid ?? '', vmiNode(m) ?? '');
-    }
-  }
-  has(uid: string) {
-    return this.active.has(uid);
-  }
-  release(uid: string) {
-    this.active.delete(uid);
-  }
-  /** Runs `fn` alone: admission decisions must not interleave. */
-  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const previous = this.lock;
-    let done!: () => void;
-    this.lock = new Promise((r) => (done = r));
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      done();
-    }
-  }
-  tryReserve(uid: string, sourceNode: string, perCluster: number, perNode: number): boolean {
-    if (this.active.has(uid)) return true;
-    const fromNode = [...this.active.values()].filter((n) => n === sourceNode).length;
-    if (this.active.size >= perCluster || fromNode >= perNode) return false;
-    this.active.set(uid, sourceNode);
-    return true;
-  }
-}
 
 const vmiOf = (ctx: SimContext, m: KubeObject) => ctx.informers.vmis.get(`${m.metadata.namespace}/${m.spec?.vmiName}`);
 
@@ -75,7 +36,8 @@ const transitions = (m: KubeObject, phase: string) => [
   { phase, phaseTransitionTimestamp: nowIso() },
 ];
 
-function enteredAt(m: KubeObject, phase: string): number {
+/** When the migration last entered `phase` (now if it never did). */
+export function enteredAt(m: KubeObject, phase: string): number {
   const list: { phase: string; phaseTransitionTimestamp: string }[] = m.status?.phaseTransitionTimestamps ?? [];
   const entry = [...list].reverse().find((t) => t.phase === phase);
   return entry ? Date.parse(entry.phaseTransitionTimestamp) : Date.now();
@@ -388,32 +350,4 @@ async function garbageCollect(ctx: SimContext, m: KubeObject) {
       if (!isNotFound(e)) throw e;
     });
   }
-}
-
-/** Evacuation: a VMI marked by the eviction webhook gets a migration, retried until it has left the node. */
-export async function reconcileEvacuation(ctx: SimContext, key: string): Promise<void> {
-  const vmi = ctx.informers.vmis.get(key);
-  const node: string | undefined = vmi?.status?.evacuationNodeName;
-  if (!vmi || !node || vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) return;
-  if (effectiveEvictionStrategy(ctx, vmi) === 'External') return; // someone else's job
-  if (vmi.status.nodeName !== node) return;
-  const mine = migrationsOfVmi(ctx, vmi.metadata.namespace, vmi.metadata.name);
-  if (mine.some((m) => !isMigrationFinal(m))) return;
-  const lastFailure = mine
-    .filter((m) => m.status?.phase === 'Failed')
-    .map((m) => enteredAt(m, 'Failed'))
-    .sort((a, b) => b - a)[0];
-  const wait = lastFailure ? lastFailure + ctx.timing.evacuationRetryMs - Date.now() : 0;
-  if (wait > 0) return ctx.queues.evacuation.add(key, wait);
-  await ctx.client.create(vmimPath(vmi.metadata.namespace ?? 'default'), {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachineInstanceMigration',
-    metadata: {
-      generateName: 'kubevirt-evacuation-',
-      namespace: vmi.metadata.namespace,
-      labels: { [LABEL.vmiName]: vmi.metadata.name },
-      annotations: { 'kubevirt.io/evacuationMigration': node },
-    },
-    spec: { vmiName: vmi.metadata.name },
-  });
 }

@@ -98,7 +98,7 @@ function launcherPodManifest(vmi: KubeObject, nodeName?: string, extra?: { migra
     : vmi.spec?.affinity;
   // virt-controller adds `kubevirt.io/schedulable: "true"` to every launcher pod's nodeSelector
   // (kubevirt/kubevirt pkg/virt-controller/services/nodeselectorrenderer.go): only nodes virt-handler marks take VMs.
-  const nodeSelector = { ...(vmi.spec?.nodeSelector ?? {}), 'kubevirt.io/schedulable': 'true' };
+  const nodeSelector = { ...(vmi.spec?.nodeSelector ?? {}), [LABEL.schedulable]: 'true' };
   // "Stuck in Scheduling" knob: a target that no node can take, as when no node has room or matches.
   if (extra && annotation(vmi, KNOB.migrationStuck) === 'Scheduling')
     nodeSelector['sandbox.pitstop.io/unmatchable'] = 'true';
@@ -214,20 +214,18 @@ export async function reconcileVmi(ctx: SimContext, key: string): Promise<void> 
     const alive = own.find((p) => !p.metadata.deletionTimestamp && !ended(p));
     if (!alive) {
       // On a silent node nobody can tell whether the guest still runs: KubeVirt waits while the launcher pod is
-      // still in the API (Terminating), and fails the VMI once it is gone (force-deleted, out-of-service).
+      // still in the API (Terminating, or final but left there: virt-controller's node controller fails such a
+      // VMI with reason NodeUnresponsive once the heartbeat is stale, controllers/virtHandler.ts).
       const node = ctx.informers.nodes.get(nodeName);
       const silent = !isNodeAlive(node);
       if (silent && own.length > 0) return;
-      // The launcher pod is going or gone (evicted, deleted): the guest was shut down with it. A pod the kubelet
-      // reports failed (killed by a power-off) failed the guest too.
+      // The launcher pod is gone (force-deleted, out-of-service): virt-controller fails the VMI, without a reason
+      // (kubevirt/kubevirt pkg/virt-controller/watch/vmi/lifecycle.go, updateStatus: running, the pod does not
+      // exist). On a live node a pod that is going (evicted, deleted) took the guest down with it; one the kubelet
+      // reports failed (killed by a power-off) failed it, and virt-handler reports the VMI Failed.
       const graceful = !silent && own.some((p) => p.metadata.deletionTimestamp && !ended(p));
-      const killed = own.some((p) => p.status?.phase === 'Failed');
       await patchVmi(ctx, vmi, {
-        status: {
-          phase: graceful ? 'Succeeded' : 'Failed',
-          ...(silent || killed ? { reason: 'NodeUnresponsive' } : {}),
-          conditions: [{ type: 'Ready', status: 'False' }],
-        },
+        status: { phase: graceful ? 'Succeeded' : 'Failed', conditions: [{ type: 'Ready', status: 'False' }] },
       });
       return;
     }
@@ -248,9 +246,16 @@ export async function reconcileVmi(ctx: SimContext, key: string): Promise<void> 
 
 /** Graceful stop: the guest shuts down within its grace period, then the launcher goes and the VMI is gone. */
 async function stopVmi(ctx: SimContext, key: string, vmi: KubeObject, pods: KubeObject[]) {
-  // Nobody answers on a dead node: the stop never completes (the launcher pod stays until force-deleted).
+  const finalizers = (vmi.metadata.finalizers ?? []).filter((f) => f !== FINALIZER.vmi);
+  const notReady = [{ type: 'Ready', status: 'False' }];
+  // Nobody answers on a dead node: the stop never completes (the launcher pod stays until force-deleted). Once the
+  // pod is gone nobody stopped the guest: virt-controller fails the VMI (lifecycle.go, as in reconcileVmi).
   const silent = !isNodeAlive(ctx.informers.nodes.get(vmi.status?.nodeName ?? ''));
-  if (vmi.status?.phase === 'Running' && silent && pods.length > 0) return;
+  if (vmi.status?.phase === 'Running' && silent) {
+    if (pods.length === 0)
+      await patchVmi(ctx, vmi, { metadata: { finalizers }, status: { phase: 'Failed', conditions: notReady } });
+    return;
+  }
   const graceMs = (vmi.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
   // A guest that ignores the shutdown is destroyed when its grace period ends (virt-launcher's
   // KillVMI after terminationGracePeriodSeconds): the stop takes the whole grace period, never longer.
@@ -267,10 +272,14 @@ async function stopVmi(ctx: SimContext, key: string, vmi: KubeObject, pods: Kube
     return;
   }
   for (const pod of pods) if (!pod.metadata.deletionTimestamp) await deletePod(ctx, pod, 0);
-  const finalizers = (vmi.metadata.finalizers ?? []).filter((f) => f !== FINALIZER.vmi);
+  // A stopped VMI is Succeeded (a Failed one stays Failed). Its finalizer goes only once every launcher pod is gone
+  // (lifecycle.go, updateStatus: final, "all pods have been deleted, removing finalizer"), so the VM controller
+  // never starts a new VMI while an old pod is still there; the pods' deletion brings us back here.
+  const final = vmi.status?.phase === 'Succeeded' || vmi.status?.phase === 'Failed';
+  if (final && pods.length > 0) return;
   await patchVmi(ctx, vmi, {
-    metadata: { finalizers },
-    status: { phase: 'Succeeded', conditions: [{ type: 'Ready', status: 'False' }] },
+    ...(pods.length === 0 ? { metadata: { finalizers } } : {}),
+    ...(final ? {} : { status: { phase: 'Succeeded', conditions: notReady } }),
   });
 }
 

@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { paths, type KubeClient } from '../../k8s/client.js';
 import { createIgnoringExisting } from './create.js';
 import { bmhPath } from '../context.js';
-import { GVR, HW, KNOB, LABEL, nodeReadyCondition, nowIso } from '../model.js';
+import { ANNOTATION, GVR, HW, KNOB, LABEL, nodeReadyCondition, nowIso, rfc3339Now } from '../model.js';
 import { BMC_NAMESPACE, MACHINE_NAMESPACE, type BmcCredential, type NodeSpec } from '../scenario.js';
 
 export async function createNode(client: KubeClient, node: NodeSpec): Promise<BmcCredential[]> {
@@ -12,11 +12,12 @@ export async function createNode(client: KubeClient, node: NodeSpec): Promise<Bm
     node.controlPlane && !node.schedulable
       ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]
       : undefined;
+  // virt-handler (a DaemonSet that does not tolerate the control-plane taint) labels the nodes it runs on and keeps
+  // their heartbeat fresh (kubevirt/kubevirt pkg/virt-handler/heartbeat/heartbeat.go); every launcher pod selects on
+  // the label. A scenario's own label "false" keeps virt-handler off the node (no heartbeat, never schedulable).
+  const virtHandler = !taints && node.labels[LABEL.schedulable] !== 'false';
   const nodeLabels: Record<string, string> = {
-    // virt-handler (a DaemonSet that does not tolerate the control-plane taint) labels the nodes it runs on
-    // (kubevirt/kubevirt pkg/virt-handler/heartbeat/heartbeat.go); every launcher pod selects on it. A scenario's
-    // own labels may say "false", as a stale heartbeat does.
-    ...(taints ? {} : { 'kubevirt.io/schedulable': 'true' }),
+    ...(virtHandler ? { [LABEL.schedulable]: 'true' } : {}),
     [LABEL.hostname]: node.name,
     'kubernetes.io/os': 'linux',
     'kubernetes.io/arch': 'amd64',
@@ -25,7 +26,12 @@ export async function createNode(client: KubeClient, node: NodeSpec): Promise<Bm
       : { 'node-role.kubernetes.io/worker': '' }),
     ...node.labels,
   };
-  const annotations: Record<string, string> = { [HW.power]: 'on', [HW.powerChangedAt]: new Date(0).toISOString() };
+  const annotations: Record<string, string> = {
+    [HW.power]: 'on',
+    [HW.powerChangedAt]: new Date(0).toISOString(),
+    // virt-handler ran on the node before whatever the scenario says about it (a crashed node's goes stale).
+    ...(virtHandler ? { [ANNOTATION.heartbeat]: rfc3339Now() } : {}),
+  };
   const knob = (key: string, value: string | boolean | undefined) => {
     if (value !== undefined) annotations[key] = String(value);
   };
