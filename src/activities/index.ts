@@ -2,7 +2,7 @@
 // Each one is a thin adapter: Temporal context (heartbeat, cancellation, resume details) in, module function out.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { KubeClient } from '../k8s/client.js';
+import { paths, type KubeClient } from '../k8s/client.js';
 import { keepSelectedLabels, type ClusterSnapshot } from '../domain/preflight.js';
 import type { PowerProvider, RedfishTarget } from '../domain/request.js';
 import { kube } from './errors.js';
@@ -11,7 +11,7 @@ import { recordNodeEvent, removeNodePhase, setNodePhase } from './node/events.js
 import { describeNodes } from './node/facts.js';
 import { admitMaintenance, type AdmissionInput } from './node/admission.js';
 import { acquireNodeLease, nodeLeaseHolders, releaseNodeLease } from './node/lease.js';
-import { waitForNodeReady, type NodeReadyProgress } from './node/readiness.js';
+import { nodeReadiness, waitForNodeReady, type NodeReadyProgress } from './node/readiness.js';
 import { drainRound, type DrainRoundInput } from './drain.js';
 import { checkFleetNodes, listFleetNodes } from './fleet.js';
 import { clusterEvictionStrategy, vmsOnNode } from './kubevirt/facts.js';
@@ -195,6 +195,9 @@ export function createActivities({
         signal: ctx.cancellationSignal,
       });
     },
+    /** The node's Ready condition now: a drain whose migrations fail asks whether the node itself has failed. */
+    readNodeReadiness: async ({ node }: { node: string }) =>
+      nodeReadiness(node, await kube(`read node ${node}`, () => client.find(paths.node(node)))),
     waitForNodeReady: (input: { node: string; ready: boolean; kubevirtSchedulable?: boolean; timeoutMs: number }) => {
       const ctx = Context.current();
       return waitForNodeReady(client, {

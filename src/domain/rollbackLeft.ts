@@ -2,6 +2,7 @@
 // message, the node's NeedsAttention Event). Every roll-back step is bounded: a step that gives up adds one of these
 // instead of retrying forever, and the roll-back goes on with the next step.
 import { NODE_MARKS, PREVIOUS_RUN_STRATEGY } from './contract.js';
+import { repairFollowUp } from './nodeFailure.js';
 
 export type Leftover =
   /** The machine could not be powered on; `acknowledged`: the BMC had acknowledged the power-off. */
@@ -17,7 +18,9 @@ export type Leftover =
   /** The NeedsAttention mark itself could not be written. */
   | { kind: 'mark'; error: string }
   /** The lease could not be released. */
-  | { kind: 'lease'; error: string };
+  | { kind: 'lease'; error: string }
+  /** The node failed during the drain: it is kept cordoned (never uncordoned unrepaired); a repair finishes it. */
+  | { kind: 'nodeFailed'; failure: string };
 
 /** True when the node must stay cordoned: its machine's power state is not known to be on. */
 export const powerUnknown = (left: Leftover[]) => left.some((l) => l.kind === 'power');
@@ -58,21 +61,29 @@ export function needsAttentionNote(node: string, left: Leftover[]): string | und
       case 'lease':
         parts.push(`the lease of node ${node} could not be released (${l.error}): release it by hand.`);
         break;
+      case 'nodeFailed':
+        parts.push(`${l.failure}; the drain stopped and the node stays cordoned.`);
+        break;
     }
   }
   const leaseLeft = left.some((l) => l.kind === 'lease');
-  const cordoned = powerUnknown(left) || left.some((l) => l.kind === 'uncordon');
+  const failed = left.some((l) => l.kind === 'nodeFailed');
+  const cordoned = powerUnknown(left) || failed || left.some((l) => l.kind === 'uncordon');
   const state = cordoned
     ? `Node ${node} is left cordoned (tainted, excluded from remediation, annotated NeedsAttention)`
     : `Node ${node} is left annotated NeedsAttention`;
   const lease = leaseLeft ? 'the lease is still held' : 'the lease is released';
   // A node left cordoned needs the follow-up maintenance (it restores what the node was before); an uncordoned one
   // only loses its NeedsAttention mark once the operator has dealt with what is named.
-  const finish = powerUnknown(left)
-    ? `To finish: power the machine on by hand, and once the node is Ready ${followUp}, which puts the node back as ` +
-      `it was before`
-    : cordoned
-      ? `To finish: fix what is named above, then ${followUp}, which puts the node back as it was before`
-      : `To finish: fix what is named above, then remove the node's annotation ${NODE_MARKS.phase}`;
+  // A failed node is finished by the repair runbook: it fences the machine before anything restarts elsewhere.
+  const finish = failed
+    ? `To finish: ${repairFollowUp(node)} (it fences the machine, restarts its VMs elsewhere, and returns the ` +
+      `node to service once repaired)`
+    : powerUnknown(left)
+      ? `To finish: power the machine on by hand, and once the node is Ready ${followUp}, which puts the node back as ` +
+        `it was before`
+      : cordoned
+        ? `To finish: fix what is named above, then ${followUp}, which puts the node back as it was before`
+        : `To finish: fix what is named above, then remove the node's annotation ${NODE_MARKS.phase}`;
   return `${parts.join(' ')} ${state}; ${lease}. ${finish}`;
 }

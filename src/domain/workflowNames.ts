@@ -33,6 +33,11 @@ export const FAILURE_TYPES = {
    * off, cordoned and tainted for the operator, never put back into service unrepaired.
    */
   leftFenced: 'LeftFenced',
+  /**
+   * The node failed during a planned drain (NotReady: nothing migrates or stops off it); the drain stopped, the
+   * roll-back left the node cordoned, and a repair (mode repair) is what finishes it.
+   */
+  nodeFailed: 'NodeFailed',
   /** A rolling maintenance stopped after more than maxFailures nodes failed. */
   rollingStopped: 'RollingStopped',
 } as const;

@@ -12,6 +12,11 @@ export class Aborted extends Error {
   override readonly name = 'Aborted';
 }
 
+/** The drain stopped because its node failed (src/domain/nodeFailure.ts); the roll-back keeps the node cordoned. */
+export class NodeFailed extends Error {
+  override readonly name = 'NodeFailed';
+}
+
 /** What went wrong, in words: an activity's own failure (e.g. the API server's 403), not "Activity task failed". */
 export function failureMessage(e: unknown): string {
   let error: unknown = e;

@@ -22,7 +22,12 @@ beforeAll(async () => {
   env = await startTestEnv({
     scenario: {
       name: 'repair',
-      nodes: [{ name: 'broken' }, { name: 'nobmc', bmc: 'none' }, { name: 'spare-{n}', count: 3, bmc: 'none' }],
+      nodes: [
+        { name: 'broken' },
+        { name: 'nobmc', bmc: 'none' },
+        { name: 'midway' },
+        { name: 'spare-{n}', count: 3, bmc: 'none' },
+      ],
       vms: [
         { name: 'always', node: 'broken', storage: 'rwx' },
         { name: 'rwo', node: 'broken', storage: 'rwo' },
@@ -32,11 +37,26 @@ beforeAll(async () => {
         { name: 'halted', node: 'broken', runStrategy: 'Halted' },
         { name: 'bare', node: 'broken', standalone: true },
         { name: 'lonely', node: 'nobmc' },
+        // Long migrations: midway crashes while they run.
+        {
+          name: 'slow-1',
+          node: 'midway',
+          storage: 'rwx',
+          evictionStrategy: 'LiveMigrate',
+          knobs: { migrationDuration: '60s' },
+        },
+        {
+          name: 'slow-2',
+          node: 'midway',
+          storage: 'rwx',
+          evictionStrategy: 'LiveMigrate',
+          knobs: { migrationDuration: '60s' },
+        },
       ],
     },
     timing: { nodeMonitorGracePeriodMs: 1000, bootDelayMs: 300, powerDelayMs: 200, migrationDurationMs: 300 },
   });
-  await untilVmisRunning(env.kube, 7, NS);
+  await untilVmisRunning(env.kube, 9, NS);
   api = await startTestApi({ client: env.client, taskQueue: env.taskQueue, kube: env.kube });
   monitor = new MigrationMonitor(env.kube, NS, 5).start();
 });
@@ -162,6 +182,52 @@ describe('a crashed node without power control', () => {
     expect(node.metadata.annotations?.['pitstop.io/maintenance-phase']).toBe('NeedsAttention');
     const lease = await env.kube.find(paths.lease('medik8s-leases', 'node-nobmc'));
     expect(lease?.spec?.holderIdentity ?? '').toBe('');
+    expect(monitor.violations).toEqual([]);
+  });
+});
+
+describe('a node that crashes during a planned drain', () => {
+  it('stops with NodeFailed and stays cordoned; the repair it names then fences it and recovers its VMs', async () => {
+    const drain = await api.call('POST', '/v1/maintenances', {
+      body: { node: 'midway', mode: 'planned', hold: 'none', policy: { migration: { timeout: '6s', attempts: 1 } } },
+    });
+    expect(drain.status).toBe(201);
+    await eventually('a migration off midway running', async () =>
+      (await view('midway')).progress?.vms?.some((r: { state: string }) => r.state === 'migrating'),
+    );
+    const onMidway = (await env.kube.list(kv('virtualmachineinstances', NS))).items
+      .filter((v) => v.status?.nodeName === 'midway')
+      .map((v) => v.metadata.name);
+    await crashed('midway');
+
+    const stopped = await eventually('the drain ended', async () => {
+      const v = await view('midway');
+      return v.status !== 'Running' ? v : undefined;
+    });
+    expect(stopped.failure).toMatchObject({ type: 'NodeFailed' });
+    expect(stopped.failure.message).toContain('node midway failed during the drain (Ready=Unknown');
+    expect(stopped.failure.message).toContain('start nodeMaintenance {"node":"midway","mode":"repair"}');
+    expect((await env.kube.get(paths.node('midway'))).spec?.unschedulable).toBe(true);
+
+    const repair = await api.call('POST', '/v1/maintenances', {
+      body: { node: 'midway', mode: 'repair', reason: 'crashed mid-drain', policy: REPAIR_POLICY },
+    });
+    expect(repair.status).toBe(201);
+    const held = (await inPhase('midway', 'Hold')).progress;
+    expect(held.runbook).toBe('repair');
+    for (const name of onMidway) {
+      const now = await vmi(name);
+      expect(now?.status?.phase, name).toBe('Running');
+      expect(now?.status?.nodeName, name).not.toBe('midway');
+    }
+    await api.call('POST', '/v1/maintenances/midway/release', { body: { note: 'PSU replaced' } });
+    await eventually('the repair completed', async () =>
+      (await view('midway')).status === 'Completed' ? true : undefined,
+    );
+    const node = await env.kube.get(paths.node('midway'));
+    expect(nodeReadyStatus(node)).toBe('True');
+    expect(node.spec?.unschedulable).toBeFalsy();
+    expect(await vmsOnTwoNodesNow(env.kube, NS)).toEqual([]);
     expect(monitor.violations).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { CancellationScope } from '@temporalio/workflow';
 import type { VmPlan } from '../../domain/plan.js';
 import type { VmRow } from '../../domain/progress.js';
 import { iso, type MaintenanceRun } from './state.js';
-import { awaitExternal, escalate, migrate, migrationFailure, shutDown } from './strategies.js';
+import { awaitExternal, escalate, migrate, migrationFailure, shutDown, stopIfNodeFailed } from './strategies.js';
 
 export async function evacuate(run: MaintenanceRun, plans: readonly VmPlan[]): Promise<void> {
   run.enter('EvacuateVMs', `${plans.length} VMs`);
@@ -49,6 +49,7 @@ async function handleVm(run: MaintenanceRun, plan: VmPlan, r: VmRow): Promise<vo
   switch (plan.action) {
     case 'migrate':
       if (await migrate(run, plan, r)) return run.done(r, 'migrated');
+      await stopIfNodeFailed(run);
       if (plan.onMigrationFailure === 'shutdown') return await shutDown(run, plan, r);
       return await escalate(run, plan, r, migrationFailure(run, r));
     case 'shutdown':

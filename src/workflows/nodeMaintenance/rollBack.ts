@@ -37,11 +37,14 @@ async function powerOnForRollBack(run: MaintenanceRun, left: Leftover[]): Promis
   run.progress.power = on ? 'on' : 'unknown';
 }
 
-/** Undoes what this run changed; returns what is left for the operator when it cannot finish, else undefined. */
-export async function rollBack(run: MaintenanceRun, why: string): Promise<string | undefined> {
+/**
+ * Undoes what this run changed; returns what is left for the operator when it cannot finish, else undefined.
+ * `nodeFailure`: the node itself failed during the drain; it stays cordoned, and the note asks for a repair.
+ */
+export async function rollBack(run: MaintenanceRun, why: string, nodeFailure?: string): Promise<string | undefined> {
   const { node, workflowId, changed } = run;
   run.enter('RollingBack', why);
-  const left: Leftover[] = [];
+  const left: Leftover[] = nodeFailure ? [{ kind: 'nodeFailed', failure: nodeFailure }] : [];
   for (const [vmi, migration] of changed.migrations) {
     await step(
       left,
@@ -50,8 +53,8 @@ export async function rollBack(run: MaintenanceRun, why: string): Promise<string
     );
   }
   if (changed.poweredOff && run.power.kind !== 'none') await powerOnForRollBack(run, left);
-  // A machine whose power state is unknown stays cordoned: never schedule onto it.
-  if (changed.cordoned && !powerUnknown(left)) {
+  // A machine whose power state is unknown, or a node that failed, stays cordoned: never schedule onto it.
+  if (changed.cordoned && !powerUnknown(left) && !nodeFailure) {
     await step(
       left,
       (error) => ({ kind: 'uncordon', error }),

@@ -1,9 +1,10 @@
 // The ways one VM leaves the node: live migration, shut down (and start again elsewhere when the plan says so),
 // waiting for an external controller to move it, or asking an operator (the decide update).
 import { condition, sleep } from '@temporalio/workflow';
+import { nodeFailure } from '../../domain/nodeFailure.js';
 import type { VmPlan } from '../../domain/plan.js';
 import type { VmRow } from '../../domain/progress.js';
-import { Aborted } from '../failures.js';
+import { Aborted, NodeFailed } from '../failures.js';
 import { escalated, migrationEnded } from '../metrics.js';
 import { quick, waiting } from './activities.js';
 import { startAgain } from './restore.js';
@@ -52,6 +53,15 @@ export async function migrate(run: MaintenanceRun, plan: VmPlan, r: VmRow): Prom
   return false;
 }
 
+/**
+ * After a migration or a stop that did not work: when the node itself has failed, nothing more can leave it, and
+ * asking an operator or retrying would only wait; the drain ends with NodeFailed (the roll-back keeps it cordoned).
+ */
+export async function stopIfNodeFailed(run: MaintenanceRun): Promise<void> {
+  const failure = nodeFailure(run.node, await quick.readNodeReadiness({ node: run.node }));
+  if (failure) throw new NodeFailed(failure);
+}
+
 export function migrationFailure(run: MaintenanceRun, r: VmRow): string {
   const n = run.policy.migration.attempts;
   return `live migration failed ${n} ${n === 1 ? 'time' : 'times'}; last: ${r.message}`;
@@ -66,7 +76,10 @@ export async function shutDown(run: MaintenanceRun, plan: VmPlan, r: VmRow): Pro
   run.changed.stopped.set(plan.vmi, plan);
   await quick.stopVm(vm);
   const gone = await waiting(timeoutMs).waitForVmiGone({ ...vm, timeoutMs });
-  if (gone.outcome !== 'Gone') throw new Aborted(`${plan.vmi} did not stop within ${timeoutMs / 1000}s`);
+  if (gone.outcome !== 'Gone') {
+    await stopIfNodeFailed(run);
+    throw new Aborted(`${plan.vmi} did not stop within ${timeoutMs / 1000}s`);
+  }
   if (plan.restore === 'elsewhere') {
     // The node is cordoned: started again now, it lands on another node.
     r.state = 'restoring';
@@ -84,6 +97,7 @@ export async function awaitExternal(run: MaintenanceRun, plan: VmPlan, r: VmRow)
   run.show();
   const moved = await waiting(timeoutMs).waitForVmiOffNode({ ...vmRef(plan.vmi), node: run.node, timeoutMs });
   if (moved.outcome !== 'TimedOut') return run.done(r, 'movedExternally');
+  await stopIfNodeFailed(run);
   return await escalate(run, plan, r, `the external controller did not move it within ${timeoutMs / 1000}s`);
 }
 
@@ -128,5 +142,6 @@ export async function escalate(run: MaintenanceRun, plan: VmPlan, r: VmRow, reas
   }
   // retry: a fresh round of migration attempts
   if (await migrate(run, plan, r)) return run.done(r, 'migrated');
+  await stopIfNodeFailed(run);
   return await escalate(run, plan, r, `${migrationFailure(run, r)}, after a retry`);
 }

@@ -6,7 +6,7 @@ import { CancellationScope, isCancellation, workflowInfo } from '@temporalio/wor
 import type { MaintenanceResult } from '../../domain/progress.js';
 import { parseMaintenanceRequest, type MaintenanceInput } from '../../domain/request.js';
 import { FAILURE_TYPES } from '../../domain/workflowNames.js';
-import { Aborted, failureMessage, workflowFailure } from '../failures.js';
+import { Aborted, NodeFailed, failureMessage, workflowFailure } from '../failures.js';
 import { parseOrFail } from '../input.js';
 import { cordon, evictPods } from './drain.js';
 import { evacuate } from './evacuation.js';
@@ -68,7 +68,10 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
     return { node, outcome: 'Completed', verdict, summary: run.summary() };
   } catch (e) {
     const why = isCancellation(e) ? 'cancelled' : e instanceof Aborted ? e.message : failureMessage(e);
-    const left = await CancellationScope.nonCancellable(() => rollBack(run, why));
+    // A node that failed mid-drain is not rolled back into service: it stays cordoned and a repair finishes it.
+    const failed = e instanceof NodeFailed ? e.message : undefined;
+    const left = await CancellationScope.nonCancellable(() => rollBack(run, why, failed));
+    if (failed) throw workflowFailure(FAILURE_TYPES.nodeFailed, `maintenance of ${node} stopped: ${left}`);
     // The machine could not be powered on: whatever started the roll-back (a cancel too), the operator must hear
     // that the node is left cordoned and what to do.
     if (left) {

@@ -217,6 +217,12 @@ const behaviours: { [K in Exclude<ActivityName, 'checkFleetNode' | 'admitMainten
     if ((node.power === 'on') !== on) throw failure(`${node.name} is not powered ${on ? 'on' : 'off'}`, 'PowerTimeout');
     return { poweredOn: on, state: on ? 'On' : 'Off' };
   },
+  readNodeReadiness: (w, { node }) => {
+    const n = w.nodeNamed(node);
+    return n.ready
+      ? { node, ready: true, status: 'True' as const }
+      : { node, ready: false, status: 'Unknown' as const, reason: 'NodeStatusUnknown', lastTransitionTime: n.notReadySince };
+  },
   waitForNodeReady: (w, { node, ready }) => {
     const n = w.nodeNamed(node);
     if (n.ready !== ready) throw failure(`${node} did not become ${ready ? 'Ready' : 'NotReady'}`, 'NodeReadyTimeout');

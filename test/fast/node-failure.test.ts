@@ -1,0 +1,53 @@
+// A node that fails in the middle of a planned drain: its migrations fail because virt-handler on it answers nothing.
+// The drain stops and says the node failed (NodeFailed), instead of retrying, asking an operator or rolling the dead
+// node back into service; the note names the repair that finishes the job.
+import { describe, expect, it } from 'vitest';
+import { FAILURE_TYPES } from '../../src/domain/workflowNames.js';
+import { failureOf, progressOf, until, useFastWorker } from './support/harness.js';
+import type { World } from './support/world.js';
+
+const env = useFastWorker();
+
+/** n1 with two VMs and a spare; the first migration off n1 fails because n1 has just crashed. */
+function crashesMidDrain(world: World): World {
+  world.node('n1').node('spare-1').vm('web-1', 'n1').vm('web-2', 'n1');
+  return world.on('waitForMigration', async () => {
+    const n1 = world.nodeNamed('n1');
+    n1.ready = false;
+    n1.notReadySince = '2026-12-03T11:50:00Z';
+    return { outcome: 'Failed', phase: 'Failed', failureReason: 'source virt-handler did not answer' };
+  });
+}
+
+describe.concurrent('a node that fails during a planned drain', () => {
+  it('stops the drain with NodeFailed, keeps the node cordoned, releases the lease and names the repair', async () => {
+    const { world, start } = env.fresh();
+    crashesMidDrain(world);
+    const handle = await start({ node: 'n1', hold: 'none', policy: { migration: { attempts: 1 } } });
+    const failed = await failureOf(handle);
+    expect(failed.type).toBe(FAILURE_TYPES.nodeFailed);
+    expect(failed.message).toContain('node n1 failed during the drain (Ready=Unknown since 2026-12-03T11:50:00Z');
+    expect(failed.message).toContain('its VMs can neither live-migrate nor stop from a dead node');
+    expect(failed.message).toContain('start nodeMaintenance {"node":"n1","mode":"repair"}');
+    expect(world.nodeNamed('n1')).toMatchObject({ unschedulable: true, phase: 'NeedsAttention' });
+    expect(world.called('uncordon')).toEqual([]);
+    expect(world.leases.size).toBe(0);
+    const progress = await progressOf(handle);
+    expect(progress.phase).toBe('NeedsAttention');
+    expect(progress.decisionsPending).toEqual([]);
+  });
+
+  it('a migration that fails on a node still Ready is escalated as before, not called a node failure', async () => {
+    const { world, start } = env.fresh();
+    world.node('n1').node('spare-1').vm('web-1', 'n1');
+    world.on('waitForMigration', async () => ({ outcome: 'Failed', phase: 'Failed' }));
+    const handle = await start({ node: 'n1', hold: 'none', policy: { migration: { attempts: 1 } } });
+    const asked = await until(
+      'a pending decision',
+      () => progressOf(handle),
+      (p) => p.decisionsPending.length > 0,
+    );
+    expect(asked.decisionsPending[0]?.reason).toMatch(/^live migration failed 1 time/);
+    await handle.cancel();
+  });
+});
