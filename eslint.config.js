@@ -123,6 +123,31 @@ function layerConfigs() {
   );
 }
 
+// Temporal messages and workflow types go by their typed definitions, never by a name in a string: a query, update
+// or signal by its definition in src/workflows/messages.ts, a workflow by WORKFLOW_TYPES (src/domain/workflowNames.ts)
+// with `<typeof theWorkflow>`, as src/client does. A typo or a wrong argument is then a type error.
+const STRING_FIRST = '[arguments.0.type=/^(Literal|TemplateLiteral)$/]';
+const MESSAGES_HINT =
+  'Send a Temporal message by its typed definition from src/workflows/messages.ts, not by a string name.';
+const WORKFLOWS_HINT =
+  'Start a workflow as `workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, …)` ' +
+  '(src/domain/workflowNames.ts), not by a string name.';
+const typedMessages = {
+  'no-restricted-syntax': [
+    'error',
+    {
+      selector: `CallExpression[callee.property.name=/^(query|executeUpdate|startUpdate|signal)$/]${STRING_FIRST}`,
+      message: MESSAGES_HINT,
+    },
+    {
+      selector:
+        "CallExpression:matches([callee.object.name='workflow'], [callee.object.property.name='workflow'])" +
+        `[callee.property.name=/^(start|execute|signalWithStart)$/]${STRING_FIRST}`,
+      message: WORKFLOWS_HINT,
+    },
+  ],
+};
+
 export default tseslint.config(
   { ignores: ['node_modules', 'dist', '**/*.js', '!eslint.config.js'] },
   js.configs.recommended,
@@ -134,6 +159,7 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      ...typedMessages,
     },
   },
   ...layerConfigs(),

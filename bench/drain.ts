@@ -52,6 +52,8 @@ import {
   sum,
   timeOf,
 } from './lib.js';
+import { WORKFLOW_TYPES } from '../src/domain/workflowNames.js';
+import type { nodeMaintenance } from '../src/workflows/index.js';
 
 const args = process.argv.slice(2);
 const SIZES = (argValue(args, '--sizes') ?? '10,50,200').split(',').map((s) => Number(s));
@@ -224,7 +226,7 @@ try {
     // ---- Pitstop ----
     kube.reset();
     const startedAt = Date.now();
-    const handle = await client.workflow.start('nodeMaintenance', {
+    const handle = await client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
       taskQueue: 'bench-drain',
       workflowId: `maintenance-${node}-${randomUUID()}`,
       args: [

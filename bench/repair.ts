@@ -22,6 +22,8 @@ import { progressQuery } from '../src/workflows/messages.js';
 import { OUT_OF_SERVICE_TAINT } from '../src/domain/contract.js';
 import { argValue, finishBenchmark, seconds, startBenchServers } from './lib.js';
 import { startBenchWorker } from './worker.js';
+import { WORKFLOW_TYPES } from '../src/domain/workflowNames.js';
+import type { nodeMaintenance } from '../src/workflows/index.js';
 
 const args = process.argv.slice(2);
 const VMS = Number(argValue(args, '--vms') ?? '20');
@@ -113,7 +115,7 @@ try {
   })();
 
   const startedAt = Date.now();
-  const handle = await client.workflow.start('nodeMaintenance', {
+  const handle = await client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue: 'bench-repair',
     workflowId: 'maintenance-failed',
     args: [{ node: 'failed', mode: 'repair', reason: 'KubeNodeNotReady (repair benchmark)' }],

@@ -13,6 +13,8 @@ import { startSandbox } from '../src/sandbox/index.js';
 import { loadScenarioFile } from '../src/sandbox/scenario.js';
 import { kv } from '../src/k8s/client.js';
 import { startBenchWorker } from './worker.js';
+import { WORKFLOW_TYPES } from '../src/domain/workflowNames.js';
+import type { nodeMaintenance } from '../src/workflows/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pitstop-bench-'));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -43,7 +45,7 @@ const client = new Client({ connection: await Connection.connect({ address: temp
 const latencies: number[] = [];
 for (let i = 0; i < 20; i++) {
   const start = Date.now();
-  await client.workflow.execute('nodeMaintenance', {
+  await client.workflow.execute<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue: 'bench',
     workflowId: `maintenance-worker-1-${randomUUID()}`,
     args: [{ node: 'worker-1', dryRun: true }],

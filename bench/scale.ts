@@ -20,8 +20,11 @@ import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/clie
 import { parseScenario } from '../src/sandbox/scenario.js';
 import { writeWorkflowBundle } from '../src/worker/bundle.js';
 import type { MaintenanceResult } from '../src/domain/progress.js';
-import type { RollingProgress, RollingResult } from '../src/domain/rollingProgress.js';
+import type { RollingResult } from '../src/domain/rollingProgress.js';
 import { argValue, finishBenchmark, startBenchServers, median, peakRssMiB, seconds, spread, timeOf } from './lib.js';
+import { WORKFLOW_TYPES } from '../src/domain/workflowNames.js';
+import type { nodeMaintenance, rollingMaintenance } from '../src/workflows/index.js';
+import { rollingProgressQuery } from '../src/workflows/messages.js';
 
 const args = process.argv.slice(2);
 const intArg = (name: string, fallback: number, max: number) => {
@@ -127,20 +130,25 @@ try {
   const connection = await Connection.connect({ address: temporalServer.address });
   teardown.push(() => connection.close());
   const client = new Client({ connection });
-  const template = { power: 'none', hold: 'none', reason: 'scale benchmark', policy: { parallelMigrations: 2 } };
+  const template = {
+    power: 'none',
+    hold: 'none',
+    reason: 'scale benchmark',
+    policy: { parallelMigrations: 2 },
+  } as const;
   const nodeNames = Array.from({ length: NODES }, (_, i) => `node-${i + 1}`);
 
   const startedAt = Date.now();
   let failures = 0;
   if (ROLLING) {
-    const handle = await client.workflow.start('rollingMaintenance', {
+    const handle = await client.workflow.start<typeof rollingMaintenance>(WORKFLOW_TYPES.rollingMaintenance, {
       taskQueue: TASK_QUEUE,
       workflowId: 'rolling-scale',
       args: [{ name: 'scale', selector: 'pool=scale', maxUnavailable: MAX_UNAVAILABLE, template }],
     });
     const ticker = setInterval(() => {
       void handle
-        .query<RollingProgress>('progress')
+        .query(rollingProgressQuery)
         .then((p) => {
           const done = p.nodes.filter((n) => n.state === 'completed').length;
           const running = p.nodes.filter((n) => n.state === 'running').length;
@@ -157,7 +165,7 @@ try {
     const lane = async () => {
       for (let i = next++; i < nodeNames.length; i = next++) {
         const node = nodeNames[i] as string;
-        const result = (await client.workflow.execute('nodeMaintenance', {
+        const result = (await client.workflow.execute<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
           taskQueue: TASK_QUEUE,
           workflowId: `maintenance-${node}`,
           args: [{ node, ...template }],

@@ -12,6 +12,7 @@ import type { Outcome, RunReport } from './report.js';
 import { persist, sleep } from './retry.js';
 import { inputOf, setUpScenario } from './scenario.js';
 import type { World } from './world.js';
+import { WORKFLOW_TYPES } from '../domain/workflowNames.js';
 
 export interface RunOptions {
   /** Longest wait for one maintenance to end (default 5 min): longer counts as a violation. */
@@ -107,7 +108,7 @@ export async function runGroup(world: World, plans: ChaosPlan[], options: RunOpt
       const runDeadline = Date.now() + timeoutMs;
       const handle = await persist(
         () =>
-          world.client.workflow.start<typeof nodeMaintenance>('nodeMaintenance', {
+          world.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
             taskQueue: world.taskQueue,
             workflowId,
             args: [inputOf(plan, sandbox)],

@@ -23,3 +23,7 @@ export const rollingResumeUpdate = defineUpdate<string, []>('resume');
 export const skipUpdate = defineUpdate<string, [SkipInput]>('skip');
 /** A child nodeMaintenance's phase, pending decisions and outcome, sent to its parent roll. */
 export const childReportSignal = defineSignal<[ChildReport]>('childReport');
+
+// Temporal's built-in query, answered by every workflow: what the Temporal UI shows as "current details" (set with
+// setCurrentDetails). Only the field the tests read is typed.
+export const workflowMetadataQuery = defineQuery<{ currentDetails?: string }>('__temporal_workflow_metadata');

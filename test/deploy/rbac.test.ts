@@ -14,13 +14,15 @@ import { isAlreadyExists, KubeClient, paths, type KubeObject } from '../../src/k
 import { kubeconfigYaml } from '../../src/sandbox/cluster.js';
 import { createPitstopWorker } from '../../src/worker/worker.js';
 import { PodRequestCache } from '../../src/activities/podRequests.js';
-import type { MaintenanceResult, Progress } from '../../src/domain/progress.js';
+import type { MaintenanceResult } from '../../src/domain/progress.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { crashNode, nodeReadyStatus, untilVmisRunning } from '../support/cluster.js';
 import { progressQuery, releaseUpdate } from '../../src/workflows/messages.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { TEST_POLICY } from '../support/maintenance.js';
 import { byKind, renderDeploy, type Manifest } from './kustomize.js';
+import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
+import type { nodeMaintenance } from '../../src/workflows/index.js';
 
 let env: TestEnv;
 let saKube: KubeClient;
@@ -192,7 +194,7 @@ afterAll(async () => {
 });
 
 function start(node: string): Promise<WorkflowHandle> {
-  return env.client.workflow.start('nodeMaintenance', {
+  return env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue: env.taskQueue,
     workflowId: `maintenance-${node}-${randomUUID().slice(0, 8)}`,
     args: [
@@ -253,7 +255,7 @@ describe("deploy/'s RBAC on a cluster with the RBAC authorizer", () => {
     const result = (await handle.result()) as MaintenanceResult;
     expect(result.outcome).toBe('Completed');
     expect(result.summary).toMatchObject({ migrated: 1, restored: 1, podsEvicted: 1 });
-    const progress = await handle.query<Progress>('progress');
+    const progress = await handle.query(progressQuery);
     expect(progress.power).toBe('on');
     expect(await invariantViolations(env.kube, before, 'worker-1')).toEqual([]);
     // The pods rule lets the worker watch pods: capacity came from its cache, not from lists of every pod.
@@ -271,7 +273,7 @@ describe("deploy/'s RBAC on a cluster with the RBAC authorizer", () => {
       expect(await activityFailures(handle)).toEqual([
         expect.stringMatching(/403 Forbidden: .*cannot create resource "pods\/eviction"/),
       ]);
-      expect((await handle.query<Progress>('progress')).phase).toBe('RolledBack');
+      expect((await handle.query(progressQuery)).phase).toBe('RolledBack');
       expect(await invariantViolations(env.kube, before, 'worker-2')).toEqual([]);
     });
   });
@@ -283,7 +285,7 @@ describe("deploy/'s RBAC on a cluster with the RBAC authorizer", () => {
       const failure = await failureOf(handle);
       // Preflight already reads the migrations in flight: refused before anything changed.
       expect(failure).toMatch(/403 Forbidden: .*cannot list resource "virtualmachineinstancemigrations"/);
-      expect((await handle.query<Progress>('progress')).phase).toBe('Preflight');
+      expect((await handle.query(progressQuery)).phase).toBe('Preflight');
       expect(await invariantViolations(env.kube, before, 'worker-3')).toEqual([]);
     });
   });
@@ -309,7 +311,7 @@ describe("deploy/'s RBAC on a cluster with the RBAC authorizer", () => {
       'spare-1 Ready=Unknown',
       async () => nodeReadyStatus(await env.kube.get(paths.node('spare-1'))) === 'Unknown',
     );
-    const handle = await env.client.workflow.start('nodeMaintenance', {
+    const handle = await env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
       taskQueue: env.taskQueue,
       workflowId: `maintenance-spare-1-${randomUUID().slice(0, 8)}`,
       // podsGoneTimeout 1s: the force delete of pods and volume attachments runs too when the taint is slower.

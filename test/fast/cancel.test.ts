@@ -5,6 +5,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { expectCancelled, progressOf, reach, until, useFastWorker } from './support/harness.js';
 import { expectPutBack, expectRolledBackFrom, nodeWithTwoVms, startHeld } from './support/scenes.js';
 import { failure, onlyFirst, type Gate, type World } from './support/world.js';
+import { pauseUpdate } from '../../src/workflows/messages.js';
 
 const env = useFastWorker();
 
@@ -135,7 +136,7 @@ describe.concurrent('cancel rolls back from every phase', () => {
 
   it('Cordon (paused at the step boundary): the lease is given back and the node was never cordoned', async () => {
     const { world, gate, handle } = await startHeld(env, 'preflightSnapshot', { node: 'n1', hold: 'none' });
-    await handle.executeUpdate('pause');
+    await handle.executeUpdate(pauseUpdate);
     gate.open();
     const paused = await reach(handle, 'Cordon');
     expect(paused.paused).toBe(true);

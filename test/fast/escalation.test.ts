@@ -5,6 +5,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { failureOf, progressOf, refusal, until, useFastWorker } from './support/harness.js';
 import { expectPutBack, expectRolledBackFrom } from './support/scenes.js';
 import { failsPassingly, type World } from './support/world.js';
+import { decideUpdate } from '../../src/workflows/messages.js';
 
 const env = useFastWorker();
 
@@ -12,7 +13,7 @@ const env = useFastWorker();
 const rwoNode = (world: World) => world.node('n1').node('spare-1').vm('db', 'n1', { liveMigratable: false });
 
 const decide = (handle: WorkflowHandle, vmi: string, action: string) =>
-  handle.executeUpdate<string, [{ vmi: string; action: string }]>('decide', { args: [{ vmi, action }] });
+  handle.executeUpdate(decideUpdate, { args: [{ vmi, action }] });
 
 const asking = (handle: WorkflowHandle) =>
   until(

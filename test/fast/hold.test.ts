@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { failureOf, phases, progressOf, reach, refusal, until, useFastWorker } from './support/harness.js';
 import { expectPutBack, expectRolledBackFrom, nodeWithTwoVms, startHeld } from './support/scenes.js';
+import { pauseUpdate, resumeUpdate, releaseUpdate } from '../../src/workflows/messages.js';
 
 const env = useFastWorker();
 
@@ -23,10 +24,10 @@ describe.concurrent('the hold', () => {
     );
     expect(world.nodeNamed('n1').phase).toBe('Hold');
 
-    expect(await handle.executeUpdate('release', { args: [{ note: 'DIMM replaced' }] })).toBe(
+    expect(await handle.executeUpdate(releaseUpdate, { args: [{ note: 'DIMM replaced' }] })).toBe(
       'released n1: DIMM replaced',
     );
-    expect(await refusal(handle.executeUpdate('release', { args: [{}] }))).toBe('n1 is already released');
+    expect(await refusal(handle.executeUpdate(releaseUpdate, { args: [{}] }))).toBe('n1 is already released');
     expect((await handle.result()).outcome).toBe('Completed');
     const end = await progressOf(handle);
     expect(end.hold?.released).toBeDefined();
@@ -54,7 +55,7 @@ describe.concurrent('the hold', () => {
 
   it('a release sent before the hold is kept: the run does not stop there', async () => {
     const { world, gate, handle } = await startHeld(env, 'waitForMigration', { node: 'n1', power: 'metal3' });
-    expect(await handle.executeUpdate('release', { args: [{ note: 'quick fix' }] })).toBe('released n1: quick fix');
+    expect(await handle.executeUpdate(releaseUpdate, { args: [{ note: 'quick fix' }] })).toBe('released n1: quick fix');
     gate.open();
     expect((await handle.result()).outcome).toBe('Completed');
     expect(world.called('markNode').filter((m) => m.message?.startsWith('still'))).toEqual([]);
@@ -62,7 +63,7 @@ describe.concurrent('the hold', () => {
 
   it('a release of a maintenance without a hold is refused', async () => {
     const { gate, handle } = await startHeld(env, 'drainRound', { node: 'n1', hold: 'none' });
-    expect(await refusal(handle.executeUpdate('release', { args: [{}] }))).toBe(
+    expect(await refusal(handle.executeUpdate(releaseUpdate, { args: [{}] }))).toBe(
       'the maintenance of n1 does not hold (hold: none)',
     );
     gate.open();
@@ -75,7 +76,7 @@ describe.concurrent('pause and resume', () => {
     // One lane: the second VM waits for the first.
     const held = { node: 'n1', hold: 'none', policy: { parallelMigrations: 1 } } as const;
     const { world, gate, handle } = await startHeld(env, 'waitForMigration', held);
-    expect(await handle.executeUpdate('pause')).toBe('paused: no new step starts until resume');
+    expect(await handle.executeUpdate(pauseUpdate)).toBe('paused: no new step starts until resume');
     gate.open();
     await until(
       'vms/mig migrated',
@@ -87,7 +88,7 @@ describe.concurrent('pause and resume', () => {
     expect(paused).toMatchObject({ phase: 'EvacuateVMs', paused: true });
     expect(world.called('stopVm')).toEqual([]);
 
-    expect(await handle.executeUpdate('resume')).toBe('resumed');
+    expect(await handle.executeUpdate(resumeUpdate)).toBe('resumed');
     expect((await handle.result()).outcome).toBe('Completed');
     expect((await progressOf(handle)).paused).toBe(false);
   });

@@ -16,6 +16,7 @@ import {
   useFastWorker,
 } from './support/harness.js';
 import { failure, type World } from './support/world.js';
+import { rollingPauseUpdate, rollingResumeUpdate, skipUpdate, decideUpdate } from '../../src/workflows/messages.js';
 
 const env = useFastWorker();
 
@@ -32,8 +33,7 @@ function fleet(world: World, p: string, count: number): string[] {
 const progress = (handle: WorkflowHandle, what: string, check: (p: RollingProgress) => boolean) =>
   until(what, () => rollingProgressOf(handle), check);
 
-const skip = (handle: WorkflowHandle, node: string) =>
-  handle.executeUpdate<string, [{ node: string }]>('skip', { args: [{ node }] });
+const skip = (handle: WorkflowHandle, node: string) => handle.executeUpdate(skipUpdate, { args: [{ node }] });
 
 describe.concurrent('rolling maintenance', () => {
   it('never more than maxUnavailable at once, both slots used; continues as new; each node once', async () => {
@@ -101,7 +101,9 @@ describe.concurrent('rolling maintenance', () => {
     const roll = await startRoll({ name: p, nodes: [a!, b!, c!], template });
     await gate.entered;
     expect(await refusal(skip(roll, a!))).toBe(`${a} is in maintenance right now; cancel maintenance-${a} to stop it`);
-    expect(await roll.executeUpdate('pause')).toBe('paused: no new node starts until resume; running nodes go on');
+    expect(await roll.executeUpdate(rollingPauseUpdate)).toBe(
+      'paused: no new node starts until resume; running nodes go on',
+    );
     gate.open();
     const paused = await progress(
       roll,
@@ -109,14 +111,14 @@ describe.concurrent('rolling maintenance', () => {
       (r) => r.status === 'Paused' && r.nodes[0]?.state === 'completed',
     );
     expect(paused.nodes.map((r) => r.state)).toEqual(['completed', 'pending', 'pending']);
-    expect(await refusal(roll.executeUpdate('pause'))).toBe(`the roll ${p} is already paused`);
+    expect(await refusal(roll.executeUpdate(rollingPauseUpdate))).toBe(`the roll ${p} is already paused`);
     expect(await refusal(skip(roll, `${p}-z`))).toBe(`${p}-z is not in the roll ${p} (nodes: ${a}, ${b}, ${c})`);
     expect(await skip(roll, c!)).toBe(`${c} skipped`);
     expect(await refusal(skip(roll, c!))).toBe(`${c} is already skipped`);
     expect(world.called('acquireLease').map((l) => l.node)).toEqual([a]);
 
-    expect(await roll.executeUpdate('resume')).toBe('resumed');
-    expect(await refusal(roll.executeUpdate('resume'))).toBe(`the roll ${p} is not paused`);
+    expect(await roll.executeUpdate(rollingResumeUpdate)).toBe('resumed');
+    expect(await refusal(roll.executeUpdate(rollingResumeUpdate))).toBe(`the roll ${p} is not paused`);
     expect(await roll.result()).toMatchObject({ status: 'Completed', completed: [a, b], skipped: [c] });
   });
 
@@ -184,7 +186,7 @@ describe.concurrent('rolling maintenance', () => {
     ]);
     await env.client.workflow
       .getHandle(`maintenance-${a}`)
-      .executeUpdate('decide', { args: [{ vmi: `vms/${p}-db`, action: 'shutdown' }] });
+      .executeUpdate(decideUpdate, { args: [{ vmi: `vms/${p}-db`, action: 'shutdown' }] });
     expect(await roll.result()).toMatchObject({ completed: [a] });
   });
 

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { failureOf, phases, progressOf, unique, until, useFastWorker } from './support/harness.js';
 import { nodeWithTwoVms } from './support/scenes.js';
+import { workflowMetadataQuery } from '../../src/workflows/messages.js';
 
 const env = useFastWorker();
 
@@ -81,7 +82,7 @@ describe.concurrent('how a run starts', () => {
     );
     expect(listed).toEqual([handle.workflowId]);
     // The Temporal UI's "current details" come from this built-in query.
-    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    const metadata = await handle.query(workflowMetadataQuery);
     expect(metadata.currentDetails).toContain(`Maintenance of \`${node}\` (dry run)`);
     expect(metadata.currentDetails).toContain('Preflight passed');
   });

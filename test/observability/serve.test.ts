@@ -4,13 +4,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { MaintenanceResult, Progress } from '../../src/domain/progress.js';
+import type { MaintenanceResult } from '../../src/domain/progress.js';
 import { paths, kv } from '../../src/k8s/client.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { nodeReady, untilVmisRunning } from '../support/cluster.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { TEST_POLICY } from '../support/maintenance.js';
 import { scrape, startMain, sum, type MainProcess } from './main-process.js';
+import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
+import type { nodeMaintenance } from '../../src/workflows/index.js';
+import { progressQuery } from '../../src/workflows/messages.js';
 
 let env: TestEnv;
 const processes: MainProcess[] = [];
@@ -58,10 +61,10 @@ afterAll(async () => {
   await env?.stop();
 });
 
-const progressOf = (handle: WorkflowHandle) => handle.query<Progress>('progress');
+const progressOf = (handle: WorkflowHandle) => handle.query(progressQuery);
 
 function start(node: string, policy: Record<string, unknown> = {}): Promise<WorkflowHandle> {
-  return env.client.workflow.start('nodeMaintenance', {
+  return env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue: env.taskQueue,
     workflowId: `maintenance-${node}-${randomUUID().slice(0, 8)}`,
     args: [{ node, hold: 'none', policy: { ...TEST_POLICY, ...policy } }],

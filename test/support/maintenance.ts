@@ -4,6 +4,9 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { MaintenanceInput } from '../../src/domain/request.js';
 import type { Phase, Progress } from '../../src/domain/progress.js';
 import { eventually, type TestEnv } from './env.js';
+import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
+import type { nodeMaintenance } from '../../src/workflows/index.js';
+import { progressQuery } from '../../src/workflows/messages.js';
 
 /** Short deadlines: the sandbox is fast, and a stuck test should fail in seconds, not hours. */
 export const TEST_POLICY = {
@@ -20,14 +23,14 @@ export type Start = Omit<MaintenanceInput, 'policy'> & { policy?: Record<string,
 
 /** Starts a maintenance with TEST_POLICY (overridden per key by `input.policy`) under a unique workflow id. */
 export async function startMaintenance(env: TestEnv, input: Start): Promise<WorkflowHandle> {
-  return await env.client.workflow.start('nodeMaintenance', {
+  return await env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue: env.taskQueue,
     workflowId: `maintenance-${input.node}-${randomUUID().slice(0, 8)}`,
     args: [{ ...input, policy: { ...TEST_POLICY, ...(input.policy ?? {}) } }],
   });
 }
 
-export const progressOf = (handle: WorkflowHandle) => handle.query<Progress>('progress');
+export const progressOf = (handle: WorkflowHandle) => handle.query(progressQuery);
 
 /**
  * Waits until the run is in `phase`; fails early if it ended elsewhere, and on a timeout says where the run was (the

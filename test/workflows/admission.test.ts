@@ -9,6 +9,8 @@ import { startTestEnv, eventually, FAST_TIMING, type TestEnv } from '../support/
 import { untilVmisRunning } from '../support/cluster.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
+import type { nodeMaintenance } from '../../src/workflows/index.js';
 
 const WORKERS = ['worker-1', 'worker-2', 'worker-3', 'worker-4'];
 
@@ -143,7 +145,7 @@ describe('two maintenances that each fit alone but not together', () => {
   it('exactly one is admitted; the other is refused naming the VM without room', async () => {
     const tag = randomUUID().slice(0, 6);
     const start = (node: string) =>
-      env.client.workflow.start('nodeMaintenance', {
+      env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
         taskQueue: env.taskQueue,
         workflowId: `maintenance-${node}-${tag}`,
         args: [{ node, power: 'none', hold: 'untilReleased', admission: 'refuse' }],

@@ -7,6 +7,9 @@ import { loadScenarioFile } from '../../src/sandbox/scenario.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
 import { nodeReady, untilVmisRunning } from '../support/cluster.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
+import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
+import type { nodeMaintenance } from '../../src/workflows/index.js';
+import { progressQuery, decideUpdate, releaseUpdate } from '../../src/workflows/messages.js';
 
 let env: TestEnv;
 
@@ -26,7 +29,7 @@ afterAll(async () => {
 
 it('takes worker-1 of the demo cluster through maintenance; every VM runs again except the ones chosen to stay off', async () => {
   const before = await recordBefore(env.kube);
-  const handle = await env.client.workflow.start('nodeMaintenance', {
+  const handle = await env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue: env.taskQueue,
     workflowId: `maintenance-worker-1-${randomUUID().slice(0, 8)}`,
     args: [
@@ -48,12 +51,12 @@ it('takes worker-1 of the demo cluster through maintenance; every VM runs again 
   await eventually(
     'the hold, answering the escalations on the way',
     async () => {
-      const p = (last = await handle.query<Progress>('progress'));
+      const p = (last = await handle.query(progressQuery));
       for (const d of p.decisionsPending) {
         if (answered.has(d.vmi)) continue;
         const action = answers[d.vmi];
         if (!action) throw new Error(`unexpected escalation for ${d.vmi}: ${d.reason}`);
-        await handle.executeUpdate('decide', { args: [{ vmi: d.vmi, action }] });
+        await handle.executeUpdate(decideUpdate, { args: [{ vmi: d.vmi, action }] });
         answered.add(d.vmi);
       }
       return p.phase === 'Hold' ? p : undefined;
@@ -66,14 +69,14 @@ it('takes worker-1 of the demo cluster through maintenance; every VM runs again 
     );
   });
   expect([...answered].sort()).toEqual(['vms/db-primary', 'vms/scratch-vmi']);
-  await handle.executeUpdate('release', { args: [{}] });
+  await handle.executeUpdate(releaseUpdate, { args: [{}] });
   const result = (await handle.result()) as MaintenanceResult;
 
   expect(result.outcome).toBe('Completed');
   expect(result.summary).toMatchObject({ deleted: 1, leftOff: 1 });
   expect(nodeReady(await env.kube.get(paths.node('worker-1')))).toBe(true);
   expect(await invariantViolations(env.kube, before, 'worker-1', ['vms/ci-runner', 'vms/scratch-vmi'])).toEqual([]);
-  const progress = await handle.query<Progress>('progress');
+  const progress = await handle.query(progressQuery);
   const analytics = progress.vms.find((r) => r.vmi === 'vms/analytics');
   expect(analytics).toMatchObject({ state: 'migrated', attempts: 2 }); // its first migration fails by design
 });

@@ -4,11 +4,14 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { MaintenanceInput } from '../../src/domain/request.js';
-import type { MaintenanceResult, Progress } from '../../src/domain/progress.js';
+import type { MaintenanceResult } from '../../src/domain/progress.js';
 import { paths, kv } from '../../src/k8s/client.js';
 import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
 import { bmhPathOf, nodeReady, untilVmisRunning } from '../support/cluster.js';
 import { recordHistory } from '../support/histories.js';
+import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
+import type { nodeMaintenance } from '../../src/workflows/index.js';
+import { progressQuery, workflowMetadataQuery } from '../../src/workflows/messages.js';
 
 let env: TestEnv;
 const label = (strategy: string) => ({ 'pitstop.io/maintenance-strategy': strategy });
@@ -50,20 +53,18 @@ afterAll(async () => {
 
 async function dryRun(input: Omit<MaintenanceInput, 'dryRun'>): Promise<MaintenanceResult & { workflowId: string }> {
   const workflowId = `maintenance-${input.node}-${randomUUID().slice(0, 8)}`;
-  const result = await env.client.workflow.execute<(i: MaintenanceInput) => Promise<MaintenanceResult>>(
-    'nodeMaintenance',
-    {
-      taskQueue: env.taskQueue,
-      workflowId,
-      args: [{ ...input, dryRun: true }],
-    },
-  );
+  const result = await env.client.workflow.execute<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
+    taskQueue: env.taskQueue,
+    workflowId,
+    args: [{ ...input, dryRun: true }],
+  });
   return { ...result, workflowId };
 }
 
 async function failureOf(input: unknown): Promise<string> {
   try {
-    await env.client.workflow.execute('nodeMaintenance', {
+    // Untyped on purpose: the input is meant not to fit the workflow's.
+    await env.client.workflow.execute(WORKFLOW_TYPES.nodeMaintenance, {
       taskQueue: env.taskQueue,
       workflowId: `maintenance-bad-${randomUUID().slice(0, 8)}`,
       args: [input],
@@ -126,7 +127,7 @@ describe('the per-VM plan, read from the cluster', () => {
   it('shows its progress through the query, the search attributes and the UI details', async () => {
     const { workflowId } = await dryRun({ node: 'worker-2' });
     const handle = env.client.workflow.getHandle(workflowId);
-    const progress = await handle.query<Progress>('progress');
+    const progress = await handle.query(progressQuery);
     expect(progress).toMatchObject({ node: 'worker-2', phase: 'DryRun', dryRun: true });
     const found = await eventually('listed by MaintenanceNode', async () => {
       const ids: string[] = [];
@@ -138,7 +139,7 @@ describe('the per-VM plan, read from the cluster', () => {
     });
     expect(found).toContain(workflowId);
     // What the Temporal UI shows as "current details" comes from this built-in query.
-    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    const metadata = await handle.query(workflowMetadataQuery);
     expect(metadata.currentDetails).toContain('Maintenance of `worker-2` (dry run)');
     expect(metadata.currentDetails).toContain('Preflight passed');
   });

@@ -9,6 +9,7 @@ import { bmhPathOf, nodeReady, untilVmisRunning, vmOf } from '../support/cluster
 import { reachPhase, startMaintenance, type Start } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { recordHistory } from '../support/histories.js';
+import { releaseUpdate } from '../../src/workflows/messages.js';
 
 let env: TestEnv;
 const BMH = bmhPathOf;
@@ -80,7 +81,7 @@ describe('a maintenance from start to finish', () => {
       return events.items.some((e) => e.reason === 'MaintenanceHold');
     });
 
-    await handle.executeUpdate('release', { args: [{ note: 'DIMM replaced' }] });
+    await handle.executeUpdate(releaseUpdate, { args: [{ note: 'DIMM replaced' }] });
     const result = (await handle.result()) as MaintenanceResult;
     await recordHistory('maintenance-worker-1-completed', handle);
 

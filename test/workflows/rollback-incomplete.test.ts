@@ -12,6 +12,8 @@ import { startTestEnv, eventually, type TestEnv } from '../support/env.js';
 import { nodeReady, untilVmisRunning, vmiOf } from '../support/cluster.js';
 import { progressOf, reachPhase, startMaintenance, TEST_POLICY } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
+import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
+import type { nodeMaintenance } from '../../src/workflows/index.js';
 
 let env: TestEnv;
 const NODE = 'rf-1';
@@ -106,7 +108,7 @@ describe('roll-back when the machine cannot be powered on', () => {
     await setBmcUnreachable(false);
     await powerOnRedfish(env.kube, redfish());
     await eventually(`${NODE} Ready`, async () => nodeReady(await env.kube.get(paths.node(NODE))), 60_000);
-    const followUp = await env.client.workflow.start('nodeMaintenance', {
+    const followUp = await env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
       taskQueue: env.taskQueue,
       workflowId: handle.workflowId,
       args: [{ node: NODE, power: 'none', hold: 'none', policy: TEST_POLICY }],

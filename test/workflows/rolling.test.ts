@@ -13,6 +13,14 @@ import { untilVmisRunning } from '../support/cluster.js';
 import { refusal, TEST_POLICY } from '../support/maintenance.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { recordHistory } from '../support/histories.js';
+import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
+import type { rollingMaintenance } from '../../src/workflows/index.js';
+import {
+  rollingProgressQuery,
+  rollingPauseUpdate,
+  rollingResumeUpdate,
+  skipUpdate,
+} from '../../src/workflows/messages.js';
 
 let env: TestEnv;
 
@@ -44,14 +52,14 @@ afterAll(async () => {
 const template = { policy: { ...TEST_POLICY, ready: { timeout: '5s' } } };
 
 async function startRoll(input: RollingInput): Promise<WorkflowHandleWithFirstExecutionRunId> {
-  return await env.client.workflow.start('rollingMaintenance', {
+  return await env.client.workflow.start<typeof rollingMaintenance>(WORKFLOW_TYPES.rollingMaintenance, {
     taskQueue: env.taskQueue,
     workflowId: `rolling-${input.name}`,
     args: [{ template, ...input }],
   });
 }
 
-const progressOf = (handle: WorkflowHandle) => handle.query<RollingProgress>('progress');
+const progressOf = (handle: WorkflowHandle) => handle.query(rollingProgressQuery);
 
 async function untilProgress(
   handle: WorkflowHandle,
@@ -155,7 +163,7 @@ describe('operator updates', () => {
     const before = await recordBefore(env.kube);
     const startedAt = new Date(Date.now() - 1000);
     const handle = await startRoll({ name: 'updates', nodes: ['worker-1', 'worker-2', 'worker-3'] });
-    await handle.executeUpdate('pause');
+    await handle.executeUpdate(rollingPauseUpdate);
     const paused = await untilProgress(
       handle,
       'paused with nothing running',
@@ -165,17 +173,17 @@ describe('operator updates', () => {
     expect(pending).toContain('worker-2');
     expect(pending).toContain('worker-3');
     for (const node of pending) expect((await env.kube.get(paths.node(node))).spec.unschedulable).toBeFalsy();
-    expect(await refusal(handle.executeUpdate('pause'))).toMatch(/already paused/);
+    expect(await refusal(handle.executeUpdate(rollingPauseUpdate))).toMatch(/already paused/);
 
-    const skip = (node: string) => handle.executeUpdate('skip', { args: [{ node }] });
+    const skip = (node: string) => handle.executeUpdate(skipUpdate, { args: [{ node }] });
     expect(await refusal(skip('worker-9'))).toMatch(
       /worker-9 is not in the roll updates \(nodes: worker-1, worker-2, worker-3\)/,
     );
     expect(await skip('worker-3')).toBe('worker-3 skipped');
     expect(await refusal(skip('worker-3'))).toMatch(/worker-3 is already skipped/);
 
-    await handle.executeUpdate('resume');
-    expect(await refusal(handle.executeUpdate('resume'))).toMatch(/is not paused/);
+    await handle.executeUpdate(rollingResumeUpdate);
+    expect(await refusal(handle.executeUpdate(rollingResumeUpdate))).toMatch(/is not paused/);
     const result = (await handle.result()) as RollingResult;
     expect(result).toMatchObject({ status: 'Completed', completed: ['worker-1', 'worker-2'], skipped: ['worker-3'] });
     await recordHistory('rolling-updates-completed', handle);

@@ -11,6 +11,8 @@ import type { MaintenanceResult } from '../../src/domain/progress.js';
 import { readVersioning, type VersioningConfig } from '../../src/config/versioning.js';
 import { deploymentOptions, promoteVersion } from '../../src/worker/versioning.js';
 import { node } from '../domain/fixtures.js';
+import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
+import type { nodeMaintenance } from '../../src/workflows/index.js';
 
 const namespace = 'default';
 const suffix = `${process.pid}-${Date.now()}`;
@@ -68,7 +70,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 20_000): Pr
 }
 
 const startDryRun = (workflowId: string, nodeName: string) =>
-  client.workflow.start('nodeMaintenance', {
+  client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue,
     workflowId,
     args: [{ node: nodeName, dryRun: true }],

@@ -5,12 +5,15 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { MaintenanceResult, Progress } from '../../src/domain/progress.js';
+import type { MaintenanceResult } from '../../src/domain/progress.js';
 import { paths, kv } from '../../src/k8s/client.js';
 import { MANAGED_BY_LABEL } from '../../src/domain/contract.js';
 import { startTestEnv, eventually, type TestEnv, FAST_TIMING } from '../support/env.js';
 import { migrationsOf, nodeReady, untilVmisRunning, vmiOf } from '../support/cluster.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
+import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
+import type { nodeMaintenance } from '../../src/workflows/index.js';
+import { progressQuery } from '../../src/workflows/messages.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -100,7 +103,7 @@ afterAll(async () => {
   await env?.stop();
 });
 
-const progressOf = (handle: WorkflowHandle) => handle.query<Progress>('progress');
+const progressOf = (handle: WorkflowHandle) => handle.query(progressQuery);
 
 /** Attempt numbers of each started try of the activities of one type, from the workflow's history. */
 async function activityAttempts(handle: WorkflowHandle, type: string): Promise<number[]> {
@@ -119,7 +122,7 @@ describe('worker restart', () => {
   it('SIGKILL mid-migration: a new worker finishes the maintenance with the one migration already running', async () => {
     const before = await recordBefore(env.kube);
     const first = await startWorker();
-    const handle = await env.client.workflow.start('nodeMaintenance', {
+    const handle = await env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
       taskQueue: env.taskQueue,
       workflowId: `maintenance-worker-1-${randomUUID().slice(0, 8)}`,
       args: [

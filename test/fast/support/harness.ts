@@ -20,6 +20,7 @@ import { progressQuery, rollingProgressQuery } from '../../../src/workflows/mess
 import type { Progress } from '../../../src/domain/progress.js';
 import { stubActivities } from './stubs.js';
 import { World } from './world.js';
+import { WORKFLOW_TYPES } from '../../../src/domain/workflowNames.js';
 
 /** Policy durations short enough that every deadline a test waits for passes in a second or two. */
 export const FAST_POLICY = {
@@ -107,7 +108,7 @@ export function useFastWorker(): FastEnv {
       async start(input, options = {}) {
         const workflowId = options.workflowId ?? `maintenance-${input.node}-${randomUUID().slice(0, 8)}`;
         worlds.set(workflowId, world);
-        const handle = await env.client.workflow.start<typeof nodeMaintenance>('nodeMaintenance', {
+        const handle = await env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
           taskQueue,
           workflowId,
           args: [{ ...input, policy: { ...FAST_POLICY, ...(input.policy ?? {}) } } as MaintenanceInput],
@@ -118,7 +119,7 @@ export function useFastWorker(): FastEnv {
       async startRoll(input) {
         const workflowId = `rolling-${input.name}`;
         for (const id of [workflowId, ...[...world.nodes.keys()].map((n) => `maintenance-${n}`)]) worlds.set(id, world);
-        const handle = await env.client.workflow.start<typeof rollingMaintenance>('rollingMaintenance', {
+        const handle = await env.client.workflow.start<typeof rollingMaintenance>(WORKFLOW_TYPES.rollingMaintenance, {
           taskQueue,
           workflowId,
           args: [input],
