@@ -221,7 +221,13 @@ const behaviours: { [K in Exclude<ActivityName, 'checkFleetNode' | 'admitMainten
     const n = w.nodeNamed(node);
     return n.ready
       ? { node, ready: true, status: 'True' as const }
-      : { node, ready: false, status: 'Unknown' as const, reason: 'NodeStatusUnknown', lastTransitionTime: n.notReadySince };
+      : {
+          node,
+          ready: false,
+          status: 'Unknown' as const,
+          reason: 'NodeStatusUnknown',
+          lastTransitionTime: n.notReadySince,
+        };
   },
   waitForNodeReady: (w, { node, ready }) => {
     const n = w.nodeNamed(node);
