@@ -1,26 +1,9 @@
 // The layer lint of eslint.config.js: an import that reaches up the layers fails it, one that stays within passes.
-import { fileURLToPath } from 'node:url';
-import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
+import { ruleMessages } from './snippets.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-// The snippets are linted under file names that do not exist, which the type-aware parser cannot place in the
-// TypeScript project: only the import rule runs, and it needs no type information.
-const eslint = new ESLint({
-  cwd: root,
-  overrideConfig: { languageOptions: { parserOptions: { projectService: false } } },
-  ruleFilter: ({ ruleId }) => ruleId === 'no-restricted-imports',
-});
-
-/** The messages of the import rule for `code` placed at `filePath` (relative to the repository). */
-async function importErrors(filePath: string, code: string): Promise<string[]> {
-  const [result] = await eslint.lintText(`${code}\nexport {};\n`, { filePath: `${root}/${filePath}` });
-  if (!result) throw new Error(`no lint result for ${filePath}`);
-  const fatal = result.messages.filter((m) => m.fatal);
-  if (fatal.length > 0) throw new Error(`${filePath} did not parse: ${fatal.map((m) => m.message).join('; ')}`);
-  return result.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
-}
+/** The messages of the rule for `code` placed at `filePath` (relative to the repository). */
+const importErrors = ruleMessages('no-restricted-imports');
 
 describe('layer lint: what is refused', () => {
   it.each([

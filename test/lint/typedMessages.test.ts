@@ -1,27 +1,10 @@
 // The typed-messages lint of eslint.config.js: a Temporal message or a workflow named by a string fails it, one sent
 // through its typed definition passes.
-import { fileURLToPath } from 'node:url';
-import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
+import { ruleMessages } from './snippets.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-// As in layers.test.ts: the snippets are linted under file names that do not exist, so without type information;
-// the rule is a syntax selector and needs none.
-const eslint = new ESLint({
-  cwd: root,
-  overrideConfig: { languageOptions: { parserOptions: { projectService: false } } },
-  ruleFilter: ({ ruleId }) => ruleId === 'no-restricted-syntax',
-});
-
-/** The messages of the syntax rule for `code` placed at `filePath` (relative to the repository). */
-async function syntaxErrors(filePath: string, code: string): Promise<string[]> {
-  const [result] = await eslint.lintText(`${code}\nexport {};\n`, { filePath: `${root}/${filePath}` });
-  if (!result) throw new Error(`no lint result for ${filePath}`);
-  const fatal = result.messages.filter((m) => m.fatal);
-  if (fatal.length > 0) throw new Error(`${filePath} did not parse: ${fatal.map((m) => m.message).join('; ')}`);
-  return result.messages.filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.message);
-}
+/** The messages of the rule for `code` placed at `filePath` (relative to the repository). */
+const syntaxErrors = ruleMessages('no-restricted-syntax');
 
 const handle = 'declare const handle: any;\ndeclare const client: any;\ndeclare const p: string;\n';
 const MESSAGE = /typed definition from src\/workflows\/messages\.ts/;
