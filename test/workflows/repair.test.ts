@@ -1,4 +1,5 @@
-// The repair runbook end to end on the sandbox, through the HTTP API: a crashed node with every kind of VM is fenced,
+// The repair runbook end to end on the sandbox, through the HTTP API: a crashed node with every kind of VM, reported by
+// a KubeNodeNotReady alert to the Alertmanager hook, is fenced,
 // its VMs restart elsewhere as KubeVirt would restart them, and the release returns the repaired node to service;
 // a node without power control waits for the operator's confirmFenced and, cancelled after the fence, is left off
 // and cordoned. The safety invariant (no VM on two nodes) is sampled all along and read from the cluster at the end.
@@ -77,6 +78,31 @@ const inPhase = (node: string, phase: string, ms = 120_000) =>
 const vmi = (name: string) => env.kube.find(kv('virtualmachineinstances', NS, name));
 const taintKeys = (n: KubeObject) => (n.spec?.taints ?? []).map((t: { key: string }) => t.key);
 
+/** The webhook body Alertmanager (version 4) sends for kube-prometheus' KubeNodeNotReady on `node`. */
+function notReadyAlert(node: string) {
+  const alert = {
+    status: 'firing',
+    labels: { alertname: 'KubeNodeNotReady', severity: 'warning', node, namespace: 'monitoring' },
+    annotations: { description: `${node} has been unready for more than 15 minutes.` },
+    startsAt: new Date(Date.now() - 60_000).toISOString(),
+    endsAt: '0001-01-01T00:00:00Z',
+    generatorURL: 'http://prometheus.example/graph',
+    fingerprint: `nr-${node}`,
+  };
+  return {
+    version: '4',
+    groupKey: '{}:{alertname="KubeNodeNotReady"}',
+    truncatedAlerts: 0,
+    status: 'firing',
+    receiver: 'pitstop',
+    groupLabels: { alertname: 'KubeNodeNotReady' },
+    commonLabels: alert.labels,
+    commonAnnotations: alert.annotations,
+    externalURL: 'http://alertmanager.example:9093',
+    alerts: [alert],
+  };
+}
+
 async function crashed(node: string): Promise<void> {
   await crashNode(env.kube, node);
   await eventually(
@@ -91,10 +117,13 @@ describe('a crashed node with a BMC', () => {
   it('is fenced, its VMs restart elsewhere by run strategy, and the rest is named', async () => {
     for (const name of ['always', 'rwo', 'rerun', 'manual']) uids.set(name, (await vmi(name))?.metadata.uid);
     await crashed('broken');
-    const started = await api.call('POST', '/v1/maintenances', {
-      body: { node: 'broken', mode: 'repair', reason: 'kernel panic', policy: REPAIR_POLICY },
-    });
-    expect(started.status).toBe(201);
+    // Started as a real repair is: kube-prometheus' KubeNodeNotReady, posted by Alertmanager to the hook, whose
+    // default alert table asks for the repair runbook (default policy: nothing here is tuned to the sandbox).
+    const started = await api.call('POST', '/v1/hooks/alertmanager', { body: notReadyAlert('broken') });
+    expect(started.status).toBe(200);
+    expect(started.body.started).toEqual([
+      expect.objectContaining({ node: 'broken', mode: 'repair', alerts: ['KubeNodeNotReady (nr-broken)'] }),
+    ]);
 
     const held = (await inPhase('broken', 'Hold')).progress;
     expect(held.runbook).toBe('repair');
