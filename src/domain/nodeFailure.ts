@@ -18,7 +18,7 @@ export function nodeFailure(node: string, readiness: ReadinessReading): string |
   const reason = readiness.reason ? `, ${readiness.reason}` : '';
   return (
     `node ${node} failed during the drain (Ready=${readiness.status}${since}${reason}): its VMs can neither ` +
-    `live-migrate nor stop from a dead node`
+    `live-migrate nor stop from a dead node, and the drain stopped`
   );
 }
 

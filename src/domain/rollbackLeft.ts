@@ -19,7 +19,8 @@ export type Leftover =
   | { kind: 'mark'; error: string }
   /** The lease could not be released. */
   | { kind: 'lease'; error: string }
-  /** The node failed during the drain: it is kept cordoned (never uncordoned unrepaired); a repair finishes it. */
+  /** The node failed (during a drain, or a repair stopped before its fence): it is kept cordoned (never uncordoned
+   * unrepaired); a repair finishes it. */
   | { kind: 'nodeFailed'; failure: string };
 
 /** True when the node must stay cordoned: its machine's power state is not known to be on. */
@@ -62,7 +63,7 @@ export function needsAttentionNote(node: string, left: Leftover[]): string | und
         parts.push(`the lease of node ${node} could not be released (${l.error}): release it by hand.`);
         break;
       case 'nodeFailed':
-        parts.push(`${l.failure}; the drain stopped and the node stays cordoned.`);
+        parts.push(`${l.failure}; the node stays cordoned.`);
         break;
     }
   }

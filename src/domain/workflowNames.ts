@@ -34,8 +34,9 @@ export const FAILURE_TYPES = {
    */
   leftFenced: 'LeftFenced',
   /**
-   * The node failed during a planned drain (NotReady: nothing migrates or stops off it); the drain stopped, the
-   * roll-back left the node cordoned, and a repair (mode repair) is what finishes it.
+   * The node failed and nothing repaired it: it failed during a planned drain (NotReady: nothing migrates or stops
+   * off it), or a repair stopped before its fence (abort, cancel, a failure). The roll-back left the node cordoned,
+   * and a repair (mode repair) is what finishes it.
    */
   nodeFailed: 'NodeFailed',
   /** A rolling maintenance stopped after more than maxFailures nodes failed. */

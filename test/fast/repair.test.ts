@@ -107,7 +107,7 @@ describe.concurrent('the repair runbook', () => {
     expect(held.timeline.map((t) => t.message)).toContain('fenced: an operator confirmed the machine is off');
   });
 
-  it('a BMC that does not confirm the power-off asks the operator; abort rolls back as before the fence', async () => {
+  it('a BMC that does not confirm the power-off asks the operator; abort rolls back but leaves the failed node cordoned', async () => {
     const { world, start } = env.fresh();
     crashedNode(world);
     // The BMC never reports Off (it does report On again, so the roll-back can finish).
@@ -119,11 +119,15 @@ describe.concurrent('the repair runbook', () => {
     expect(asked.power).toBe('on');
     await decideFence(handle, 'abort');
     const failure = await failureOf(handle);
-    expect(failure.type).toBe(FAILURE_TYPES.aborted);
+    // Rolled back, but the node failed and nothing repaired it: it stays cordoned, the note names the repair.
+    expect(failure.type).toBe(FAILURE_TYPES.nodeFailed);
+    expect(failure.message).toContain('n1 failed and was not repaired (the repair stopped before the fence: the fence');
+    expect(failure.message).toContain('To finish: start nodeMaintenance {"node":"n1","mode":"repair"}');
     expect(world.called('setOutOfService')).toEqual([]);
     const end = await progressOf(handle);
-    expect(end.phase).toBe('RolledBack');
-    expect(world.nodeNamed('n1')).toMatchObject({ unschedulable: false, power: 'on' });
+    expect(end.phase).toBe('NeedsAttention');
+    expect(world.nodeNamed('n1')).toMatchObject({ unschedulable: true, power: 'on' });
+    expect(world.called('uncordon')).toEqual([]);
     expect(world.leases.get('n1')).toBeUndefined();
   });
 
@@ -139,7 +143,7 @@ describe.concurrent('the repair runbook', () => {
     expect((await progressOf(handle)).phase).toBe('NeedsAttention');
   });
 
-  it('a cancel after the fence leaves the node fenced; a cancel while the fence waits rolls back', async () => {
+  it('a cancel after the fence leaves the node fenced; a cancel while the fence waits rolls back, node still cordoned', async () => {
     const fencedRun = env.fresh();
     crashedNode(fencedRun.world);
     const held = await fencedRun.start({ node: 'n1' });
@@ -153,9 +157,9 @@ describe.concurrent('the repair runbook', () => {
     const asking = await waitingRun.start({ node: 'n1' });
     await fenceAsked(asking);
     await asking.cancel();
-    await asking.result().catch(() => undefined);
-    expect((await progressOf(asking)).phase).toBe('RolledBack');
-    expect(waitingRun.world.nodeNamed('n1')).toMatchObject({ unschedulable: false });
+    expect((await failureOf(asking)).type).toBe(FAILURE_TYPES.nodeFailed);
+    expect((await progressOf(asking)).phase).toBe('NeedsAttention');
+    expect(waitingRun.world.nodeNamed('n1')).toMatchObject({ unschedulable: true });
     expect(waitingRun.world.nodeNamed('n1').outOfService).toBeUndefined();
   });
 

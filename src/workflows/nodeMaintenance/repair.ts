@@ -2,9 +2,10 @@
 // nodes, the way Node Health Check with a fence agent and KubeVirt do it. Preflight and admission are shared with
 // the planned runbook (workflow.ts); from the lease on:
 // cordon → fence → release the workloads → recover the VMs → hold for the repair → return to service.
-// Before the machine is confirmed off, a failure, abort or cancel rolls back as a planned run does. After it, nothing
-// is undone: the node stays off, cordoned and tainted, and the run ends NeedsAttention naming what is left, because
-// a node that was never repaired must not silently go back into service.
+// Before the machine is confirmed off, a failure, abort or cancel rolls back as a planned run does, except that the
+// node stays cordoned (NodeFailed). After it, nothing is undone: the node stays off, cordoned and tainted, and the
+// run ends NeedsAttention naming what is left. Either way, a node that was never repaired must not silently go back
+// into service.
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import { OUT_OF_SERVICE_TAINT } from '../../domain/contract.js';
 import type { PreflightVerdict } from '../../domain/preflight.js';
@@ -49,7 +50,14 @@ export async function repair(run: MaintenanceRun, verdict: PreflightVerdict): Pr
       const note = await CancellationScope.nonCancellable(() => leaveFenced(run, why));
       throw workflowFailure(FAILURE_TYPES.leftFenced, note);
     }
-    const left = await CancellationScope.nonCancellable(() => rollBack(run, why));
+    // Before the fence: the roll-back of a planned run, except that a node this run cordoned stays cordoned. It was
+    // unhealthy at preflight (else the planned runbook would run) and nothing repaired it: it must not silently go
+    // back into service, even when the operator aborted the fence or cancelled the repair.
+    const notRepaired = run.changed.cordoned
+      ? `${node} failed and was not repaired (the repair stopped before the fence: ${why})`
+      : undefined;
+    const left = await CancellationScope.nonCancellable(() => rollBack(run, why, notRepaired));
+    if (notRepaired) throw workflowFailure(FAILURE_TYPES.nodeFailed, `repair of ${node} stopped: ${left}`);
     if (left)
       throw workflowFailure(
         FAILURE_TYPES.rollbackIncomplete,

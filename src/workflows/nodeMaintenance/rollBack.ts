@@ -39,7 +39,8 @@ async function powerOnForRollBack(run: MaintenanceRun, left: Leftover[]): Promis
 
 /**
  * Undoes what this run changed; returns what is left for the operator when it cannot finish, else undefined.
- * `nodeFailure`: the node itself failed during the drain; it stays cordoned, and the note asks for a repair.
+ * `nodeFailure`: the node itself failed and nothing repaired it (it failed during the drain, or a repair stopped
+ * before its fence); it stays cordoned, and the note asks for a repair.
  */
 export async function rollBack(run: MaintenanceRun, why: string, nodeFailure?: string): Promise<string | undefined> {
   const { node, workflowId, changed } = run;
