@@ -10,6 +10,7 @@ export default defineConfig({
     ...base.test,
     include: [
       'test/fast/**/*.test.ts',
+      'test/chaos/generateCrash.test.ts',
       'test/domain/**/*.test.ts',
       'test/api/auth.test.ts',
       'test/config/config.test.ts',

@@ -4,6 +4,7 @@ import type { ScenarioInput } from '../sandbox/scenario.js';
 import type { FaultRates } from './faultProxy.js';
 import { Prng } from './prng.js';
 import { STRATEGY_LABEL } from '../domain/contract.js';
+import { generateCrash, type CrashPlan } from './generateCrash.js';
 
 export type Bmc = 'metal3' | 'redfish' | 'none';
 
@@ -16,11 +17,20 @@ export interface ChaosPlan {
   /** VMIs expected off whatever the outcome (ShutdownStayOff). */
   stayOff: string[];
   input: {
+    /** `repair` or `auto` for a node crashed before the start; `auto` (the default) otherwise. */
+    mode: 'auto' | 'repair';
     hold: 'none' | 'untilReleased';
     parallelMigrations: number;
     onNonMigratable: 'ask' | 'shutdown' | 'abort';
     onTimeout: 'abort' | 'shutdown';
   };
+  /** The node's failure (before or during the maintenance), its BMC's faults and the operator's fence answer. */
+  crash: CrashPlan;
+  /**
+   * An alert storm (ms after the start): KubeNodeNotReady for the node and both spares posted to the Alertmanager
+   * hook at once, as a glitching monitoring stack sends it.
+   */
+  stormAtMs?: number;
   /** Proxy fault rates for this run. */
   rates: FaultRates;
   /** Moments (ms after the start) of the disruptive actions; absent = not in this run. */
@@ -35,11 +45,31 @@ const STRATEGIES = ['LiveMigrate', 'LiveMigrateIfPossible', 'None', 'External'] 
 const RUN_STRATEGIES = ['Always', 'Always', 'Always', 'RerunOnFailure', 'Manual'] as const;
 const OVERRIDES = ['Migrate', 'ShutdownRestartElsewhere', 'ShutdownRestartAfter', 'ShutdownStayOff'] as const;
 
+/** Each run's healthy nodes, next to its target: where its VMs can go. */
+const SPARES = 2;
+export const sparesOf = (plan: Pick<ChaosPlan, 'seed'>) =>
+  Array.from({ length: SPARES }, (_, i) => `c${plan.seed}-spare-${i + 1}`);
+
 export interface GenerateOptions {
   /** Scales every fault probability (0 = a clean run, 1 = the default mix). */
   intensity?: number;
   /** Allow dev-server restarts (the runner must own the dev server). */
   temporalRestarts?: boolean;
+}
+
+/**
+ * The plan as its seed generated it before node failures and alert storms joined the generator (2026-12-03): the
+ * chaos regressions found before then replay exactly the run that found them.
+ */
+export function withoutNodeFailures(plan: ChaosPlan): ChaosPlan {
+  const added = new Set([...plan.crash.faults, ...plan.faults.filter((f) => f.startsWith('alert storm'))]);
+  return {
+    ...plan,
+    input: { ...plan.input, mode: 'auto' },
+    crash: { failure: { kind: 'none' }, bmcFault: 'none', fenceAnswer: 'abort', faults: [] },
+    stormAtMs: undefined,
+    faults: plan.faults.filter((f) => !added.has(f)),
+  };
 }
 
 export function generatePlan(seed: number, options: GenerateOptions = {}): ChaosPlan {
@@ -115,13 +145,20 @@ export function generatePlan(seed: number, options: GenerateOptions = {}): Chaos
     kubevirt: { evictionStrategy: 'LiveMigrate' },
     nodes: [
       { name: node, memory: '64Gi', bmc, ...nodeKnobs },
-      { name: `${id}-spare-{n}`, count: 2, memory: '64Gi', bmc: 'none' },
+      { name: `${id}-spare-{n}`, count: SPARES, memory: '64Gi', bmc: 'none' },
     ],
     vms,
   };
 
+  const crash = generateCrash(seed, bmc, intensity);
+  faults.push(...crash.faults);
+  const stormRng = rng.fork('storm');
+  const stormAtMs = stormRng.chance(0.08 * intensity) ? stormRng.int(200, 4000) : undefined;
+  if (stormAtMs !== undefined) faults.push(`alert storm at ${stormAtMs} ms: KubeNodeNotReady for the node and spares`);
+
   const inputRng = rng.fork('input');
   const input = {
+    mode: crash.failure.kind === 'crashedBefore' ? crash.failure.mode : ('auto' as const),
     hold: inputRng.chance(0.3) ? ('untilReleased' as const) : ('none' as const),
     parallelMigrations: inputRng.int(1, 3),
     onNonMigratable: inputRng.pick(['ask', 'ask', 'shutdown', 'abort'] as const),
@@ -154,5 +191,5 @@ export function generatePlan(seed: number, options: GenerateOptions = {}): Chaos
     actions.restartTemporalAtMs = faultRng.int(300, 6000);
     faults.push(`Temporal dev server restart at ${actions.restartTemporalAtMs} ms`);
   }
-  return { seed, namespace, node, bmc, scenario, stayOff, input, rates, actions, answers, faults };
+  return { seed, namespace, node, bmc, scenario, stayOff, input, crash, stormAtMs, rates, actions, answers, faults };
 }

@@ -58,6 +58,11 @@ export async function invariantViolations(
      * only when the message says "left cordoned", else it must be schedulable as before, marked NeedsAttention.
      */
     rollbackIncomplete?: boolean | string;
+    /**
+     * The run may have touched the node (it was not refused): then a machine that is off or crashed at the end, a
+     * node nothing repaired, must be cordoned. Pitstop never puts an unrepaired node back into service.
+     */
+    touched?: boolean;
   } = {},
 ): Promise<string[]> {
   const violations: string[] = [];
@@ -101,6 +106,10 @@ export async function invariantViolations(
     violations.push(
       `node ${node} unschedulable=${nodeObject.spec?.unschedulable === true}, before ${wasUnschedulable}`,
     );
+  }
+  const machine = machineOf(nodeObject);
+  if (options.touched && (!machine.poweredOn || machine.crashed) && nodeObject.spec?.unschedulable !== true) {
+    violations.push(`node ${node} is schedulable although its machine is ${machine.crashed ? 'crashed' : 'off'}`);
   }
   if (!leftCordoned) {
     if ((nodeObject.spec?.taints ?? []).some((t: { key: string }) => t.key.startsWith(PITSTOP_PREFIX)))

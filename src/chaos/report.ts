@@ -7,6 +7,10 @@ export type Outcome =
   | 'RolledBack'
   /** Rolled back except the power-on: node left cordoned for the operator. */
   | 'RollbackIncomplete'
+  /** The node failed and nothing repaired it: rolled back, node left cordoned for a repair. */
+  | 'NodeFailed'
+  /** A repair stopped after its fence: the node left off, cordoned and tainted. */
+  | 'LeftFenced'
   | 'Cancelled'
   | 'Refused'
   | 'Failed'
@@ -30,6 +34,8 @@ export interface ChaosSummary {
   rolledBack: number;
   /** Ended RollbackIncomplete: the node left cordoned for the operator (machine could not be powered on). */
   rollbackIncomplete: number;
+  /** Ended NodeFailed or LeftFenced: a failed node left cordoned (and, once fenced, off) for a repair. */
+  leftForRepair: number;
   refused: number;
   violations: number;
   violatingSeeds: number[];
@@ -59,6 +65,7 @@ export function summarize(reports: RunReport[], wallMs: number): ChaosSummary {
     completed: reports.filter((r) => r.outcome === 'Completed').length,
     rolledBack: reports.filter((r) => r.outcome === 'RolledBack' || r.outcome === 'Cancelled').length,
     rollbackIncomplete: reports.filter((r) => r.outcome === 'RollbackIncomplete').length,
+    leftForRepair: reports.filter((r) => r.outcome === 'NodeFailed' || r.outcome === 'LeftFenced').length,
     refused: reports.filter((r) => r.outcome === 'Refused').length,
     violations: violating.reduce((n, r) => n + r.violations.length, 0),
     violatingSeeds: violating.map((r) => r.seed),
@@ -88,6 +95,7 @@ export function formatSummary(s: ChaosSummary): string {
     `completed: ${s.completed}`,
     `rolled back: ${s.rolledBack}`,
     `roll-back incomplete (node left for the operator): ${s.rollbackIncomplete}`,
+    `failed node left for a repair: ${s.leftForRepair}`,
     `refused: ${s.refused}`,
     `invariant violations: ${s.violations}${s.violatingSeeds.length ? ` (seeds: ${s.violatingSeeds.join(', ')})` : ''}`,
     `wall time: ${(s.wallMs / 1000).toFixed(0)} s`,

@@ -4,15 +4,17 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { nodeMaintenance } from '../workflows/index.js';
 import { workflowIdFor } from '../domain/workflowNames.js';
-import { startDisruptions } from './disruptions.js';
+import { startDisruptions, startOperator } from './disruptions.js';
+import { repairFollowUp } from '../domain/nodeFailure.js';
 import { NO_FAULTS, type FaultKind, type FaultRates } from './faultProxy.js';
 import type { ChaosPlan } from './generate.js';
 import { invariantViolations, MigrationMonitor, recordBefore, vmsOnTwoNodesNow } from './invariants.js';
 import type { Outcome, RunReport } from './report.js';
 import { persist, sleep } from './retry.js';
 import { inputOf, setUpScenario } from './scenario.js';
+import type { StormAnswer } from './storm.js';
 import type { World } from './world.js';
-import { WORKFLOW_TYPES } from '../domain/workflowNames.js';
+import { FAILURE_TYPES, WORKFLOW_TYPES } from '../domain/workflowNames.js';
 
 export interface RunOptions {
   /** Longest wait for one maintenance to end (default 5 min): longer counts as a violation. */
@@ -25,10 +27,13 @@ function outcomeOf(e: unknown): { outcome: Outcome; detail: string } {
     const cause = e.cause;
     if (cause instanceof CancelledFailure) return { outcome: 'Cancelled', detail: 'cancelled and rolled back' };
     if (cause instanceof ApplicationFailure) {
-      if (cause.type === 'PreflightRefused') return { outcome: 'Refused', detail: cause.message };
-      if (cause.type === 'Aborted' || cause.type === 'MaintenanceFailed')
+      if (cause.type === FAILURE_TYPES.preflightRefused) return { outcome: 'Refused', detail: cause.message };
+      if (cause.type === FAILURE_TYPES.aborted || cause.type === FAILURE_TYPES.maintenanceFailed)
         return { outcome: 'RolledBack', detail: cause.message };
-      if (cause.type === 'RollbackIncomplete') return { outcome: 'RollbackIncomplete', detail: cause.message };
+      if (cause.type === FAILURE_TYPES.rollbackIncomplete)
+        return { outcome: 'RollbackIncomplete', detail: cause.message };
+      if (cause.type === FAILURE_TYPES.nodeFailed) return { outcome: 'NodeFailed', detail: cause.message };
+      if (cause.type === FAILURE_TYPES.leftFenced) return { outcome: 'LeftFenced', detail: cause.message };
     }
     const chain: string[] = [];
     for (let c: unknown = cause; c instanceof Error; c = (c as { cause?: unknown }).cause) {
@@ -116,12 +121,20 @@ export async function runGroup(world: World, plans: ChaosPlan[], options: RunOpt
         runDeadline,
       );
       const disruptions = startDisruptions(world, plan, handle, runDeadline, log);
-      const end = await awaitEnd(handle, runDeadline, timeoutMs);
+      const first = await awaitEnd(handle, runDeadline, timeoutMs);
       await disruptions.stop();
+      const { end, handle: last, deleted } = await followNamedRepair(world, plan, first, runDeadline, timeoutMs);
       if (end.outcome === 'Unfinished') {
-        await persist(() => handle.terminate('chaos: did not end in time'), Date.now() + 60_000).catch(() => undefined);
+        await persist(() => last.terminate('chaos: did not end in time'), Date.now() + 60_000).catch(() => undefined);
       }
-      return { ...end, deleted: disruptions.deleted };
+      const { crashed, storm } = disruptions;
+      return {
+        ...end,
+        deleted: [...disruptions.deleted, ...deleted],
+        crashed,
+        storm,
+        stormRuns: await endStormRuns(world, storm),
+      };
     }),
   );
   proxy.setRates(NO_FAULTS);
@@ -132,23 +145,39 @@ export async function runGroup(world: World, plans: ChaosPlan[], options: RunOpt
   }
   const reports: RunReport[] = [];
   for (const [i, { plan, before, monitor, workflowId }] of runs.entries()) {
-    const { outcome, detail, deleted } = ends[i]!;
+    const { outcome, detail, deleted, crashed, storm, stormRuns } = ends[i]!;
     const violations: string[] = [];
     if (outcome === 'Unfinished' || outcome === 'Failed') violations.push(`run ended ${outcome}: ${detail}`);
+    if (storm?.started.some((s) => s.node === plan.node))
+      violations.push(`the alert storm started a second maintenance of ${plan.node}`);
+    // A standalone VMI on a crashed node is lost once the node is fenced: nothing restarts it (docs/repair.md).
+    const lost = crashed ? standaloneVmis(plan) : [];
+    const expectedOff = [...plan.stayOff, ...deleted, ...lost];
+    // Each node this group's runs maintained: the plan's own, then whatever the storm started.
+    const judged = [{ node: plan.node, workflowId, outcome, detail }, ...stormRuns];
+    for (const r of stormRuns) {
+      if (r.outcome === 'Unfinished' || r.outcome === 'Failed')
+        violations.push(`storm run ${r.workflowId} ended ${r.outcome}: ${r.detail}`);
+    }
     // The cluster settles (an aborted migration's clean-up, a VM starting again): allow it a little time.
-    const expectedOff = [...plan.stayOff, ...deleted];
     let last: string[];
     const settleDeadline = Date.now() + 30_000;
     for (;;) {
-      last = await invariantViolations(direct, before, plan.node, expectedOff, {
-        namespace: plan.namespace,
-        workflowId,
-        rollbackIncomplete: outcome === 'RollbackIncomplete' ? detail : undefined,
-      });
+      last = [];
+      for (const j of judged) {
+        last.push(
+          ...(await invariantViolations(direct, before, j.node, expectedOff, {
+            namespace: plan.namespace,
+            workflowId: j.workflowId,
+            rollbackIncomplete: leftForOperator(j.outcome, j.detail),
+            touched: j.outcome !== 'Refused',
+          })),
+        );
+      }
       if (last.length === 0 || Date.now() > settleDeadline) break;
       await sleep(500);
     }
-    violations.push(...last, ...(await monitor.stop()));
+    violations.push(...new Set(last), ...(await monitor.stop()));
     if (runs.length > 1 && i === 0) {
       // The group shares one cluster: no VM of any run on two nodes, whichever namespace.
       violations.push(...(await vmsOnTwoNodesNow(direct)).map((v) => `cluster-wide: ${v}`));
@@ -167,6 +196,61 @@ export async function runGroup(world: World, plans: ChaosPlan[], options: RunOpt
     });
   }
   return reports;
+}
+
+/**
+ * A run that ended NodeFailed names the repair that finishes its node; the operator starts it, as the note says,
+ * answers it as the plan says, and the run is judged by how that repair ended.
+ */
+async function followNamedRepair(
+  world: World,
+  plan: ChaosPlan,
+  first: { outcome: Outcome; detail: string },
+  runDeadline: number,
+  timeoutMs: number,
+) {
+  const workflowId = workflowIdFor(plan.node);
+  const previous = world.client.workflow.getHandle<typeof nodeMaintenance>(workflowId);
+  if (first.outcome !== 'NodeFailed' || !first.detail.includes(repairFollowUp(plan.node)))
+    return { end: first, handle: previous, deleted: [] };
+  const handle = await persist(
+    () =>
+      world.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
+        taskQueue: world.taskQueue,
+        workflowId,
+        args: [{ ...inputOf(plan, world.sandbox!), mode: 'repair' }],
+      }),
+    runDeadline,
+  );
+  const operator = startOperator(plan, handle);
+  const end = await awaitEnd(handle, runDeadline, timeoutMs);
+  await operator.stop();
+  const detail = `NodeFailed (${first.detail}), then the repair its note names: ${end.detail}`;
+  return { end: { outcome: end.outcome, detail }, handle, deleted: operator.deleted };
+}
+
+/** What a run's end leaves for the operator, as invariantViolations reads it (see its rollbackIncomplete). */
+function leftForOperator(outcome: Outcome, detail: string): boolean | string | undefined {
+  if (outcome === 'RollbackIncomplete' || outcome === 'NodeFailed') return detail;
+  return outcome === 'LeftFenced' ? true : undefined;
+}
+
+const standaloneVmis = (plan: ChaosPlan) =>
+  (plan.scenario.vms ?? []).filter((vm) => vm.standalone).map((vm) => `${plan.namespace}/${vm.name}`);
+
+/**
+ * Ends what an alert storm started on the run's healthy spares (a cancel: it may have ended by itself), bounded,
+ * and says how each ended: their nodes are judged like the run's own.
+ */
+async function endStormRuns(world: World, storm: StormAnswer | undefined) {
+  return Promise.all(
+    (storm?.started ?? []).map(async ({ node, workflowId }) => {
+      const handle = world.client.workflow.getHandle(workflowId);
+      const deadline = Date.now() + 120_000;
+      await persist(() => handle.cancel(), deadline).catch(() => undefined); // it may have ended already
+      return { node, workflowId, ...(await awaitEnd(handle, deadline, 120_000)) };
+    }),
+  );
 }
 
 const others = (plans: ChaosPlan[], plan: ChaosPlan) =>

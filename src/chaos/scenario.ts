@@ -7,6 +7,7 @@ import type { Timing } from '../sandbox/model.js';
 import { parseScenario } from '../sandbox/scenario.js';
 import type { MaintenanceInput } from '../domain/request.js';
 import type { ChaosPlan } from './generate.js';
+import { crashNode, untilNotReady } from './crash.js';
 import { sleep } from './retry.js';
 
 export const CHAOS_TIMING: Partial<Timing> = {
@@ -17,6 +18,10 @@ export const CHAOS_TIMING: Partial<Timing> = {
   vmStopMs: 200,
   podStopMs: 100,
   evacuationRetryMs: 500,
+  // A crashed node is seen NotReady after 1 s (40 s upstream) and its migrations fail after 10 s (KubeVirt's
+  // progress and handoff timeouts, minutes upstream): the same order of events, faster.
+  nodeMonitorGracePeriodMs: 1000,
+  deadSourceMigrationTimeoutMs: 10_000,
 };
 
 export const CHAOS_POLICY = {
@@ -27,9 +32,13 @@ export const CHAOS_POLICY = {
   restore: { timeout: '30s' },
   shutdown: { timeout: '15s' },
   external: { timeout: '5s' },
+  repair: { notReadyFor: '2s', podsGoneTimeout: '10s', recoverTimeout: '30s' },
 };
 
-/** Applies the plan's scenario and waits (up to a minute) until every one of its VMs runs. */
+/**
+ * Applies the plan's scenario and waits (up to a minute) until every one of its VMs runs; a node the plan crashes
+ * before the maintenance then crashes, and the run starts once the node is seen NotReady.
+ */
 export async function setUpScenario(sandbox: Sandbox, direct: KubeClient, plan: ChaosPlan): Promise<void> {
   await sandbox.applyScenario(parseScenario(plan.scenario, `chaos seed ${plan.seed}`));
   const vmCount = plan.scenario.vms?.length ?? 0;
@@ -39,6 +48,10 @@ export async function setUpScenario(sandbox: Sandbox, direct: KubeClient, plan: 
     if (vmis.items.length === vmCount && vmis.items.every((v) => v.status?.phase === 'Running')) return;
     if (Date.now() > deadline) throw new Error(`seed ${plan.seed}: the scenario's VMs did not all start`);
     await sleep(100);
+  }
+  if (plan.crash.failure.kind === 'crashedBefore') {
+    await crashNode(direct, plan);
+    await untilNotReady(direct, plan.node);
   }
 }
 
@@ -59,6 +72,7 @@ export function inputOf(plan: ChaosPlan, sandbox: Sandbox): MaintenanceInput {
       : { power: 'auto' as const };
   return {
     node: plan.node,
+    mode: plan.input.mode,
     reason: `chaos seed ${plan.seed}`,
     requestedBy: 'chaos',
     hold: plan.input.hold,

@@ -11,6 +11,7 @@ import { connectClient, type ConnectedClient } from '../temporal/connection.js';
 import { ensureTools, type ToolPaths } from '../tools/binaries.js';
 import { writeWorkflowBundle } from '../worker/bundle.js';
 import { startFaultProxy, type FaultProxy } from './faultProxy.js';
+import { StormApi } from './storm.js';
 import { CHAOS_TIMING } from './scenario.js';
 import { sleep } from './retry.js';
 import { WorkerProcess } from './workerProcess.js';
@@ -19,6 +20,8 @@ import { WorkerProcess } from './workerProcess.js';
 export class World {
   devServer!: DevServer;
   client!: Client;
+  /** Pitstop's HTTP API, in process, for alert storms. */
+  storms!: StormApi;
   private connected: ConnectedClient | undefined;
   sandbox: Sandbox | undefined;
   direct: KubeClient | undefined;
@@ -47,6 +50,7 @@ export class World {
     // The runner's own dev server: local and plaintext.
     this.connected = await connectClient({ address: this.devServer.address, namespace: 'default' });
     this.client = this.connected.client;
+    this.storms = new StormApi(this.client, this.taskQueue, () => this.direct);
   }
 
   private async startTemporal() {
@@ -116,6 +120,7 @@ export class World {
 
   async stop(): Promise<void> {
     await this.stopSandbox();
+    await this.storms?.close();
     await this.connected?.close();
     await this.devServer?.stop();
   }
