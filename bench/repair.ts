@@ -10,7 +10,8 @@
 // Ideal: what the hardware, Kubernetes and KubeVirt cannot go below, as the sandbox times them: the BMC's power-off
 // (its powerDelay), the pod GC after the out-of-service taint (taint seen → no launcher pod left) and KubeVirt's
 // restart path (no launcher pod left → every new VMI Running), both sampled from the cluster every 50 ms, i.e.
-// Pitstop's own steps and waits cost nothing. The ratio total / ideal is printed with what dominates.
+// Pitstop's own steps and waits cost nothing. The ratio total / ideal is printed with what dominates. The worker is
+// warmed up first by a dry run of another node (a repair meets a worker that has been running for days).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +85,15 @@ try {
   const connection = await Connection.connect({ address: temporalServer.address });
   teardown.push(() => connection.close());
   const client = new Client({ connection });
+  // A repair meets a worker that has been running for days: a dry run of a spare first loads the workflow bundle
+  // and opens the worker's connections, so the figure below is the repair's, not the worker's start-up.
+  const warmUp = Date.now();
+  await client.workflow.execute<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
+    taskQueue: 'bench-repair',
+    workflowId: 'maintenance-spare-1',
+    args: [{ node: 'spare-1', dryRun: true, reason: 'warm-up' }],
+  });
+  const warmUpMs = Date.now() - warmUp;
 
   await cluster.patch(paths.node('failed'), { metadata: { annotations: { 'sandbox.pitstop.io/crashed': 'true' } } });
   const crashedAt = Date.now();
@@ -160,6 +170,7 @@ try {
 
   out(`Pitstop repair benchmark (${new Date().toISOString()})`);
   out(`  ${VMS} VMs (runStrategy Always) on a crashed node; Ready=Unknown ${seconds(detectedMs)} after the crash`);
+  out(`  worker warmed up by a dry run of spare-1 (${seconds(warmUpMs)}, the worker's start-up included)`);
   row('recovered on other nodes', `${recovered} of ${VMS}`);
   row('start → every VM running elsewhere (Hold entered)', seconds(totalMs));
   for (const [name, ms] of parts) row(`  ${name}`, seconds(ms));

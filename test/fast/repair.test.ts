@@ -6,7 +6,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { FAILURE_TYPES } from '../../src/domain/workflowNames.js';
 import { decideUpdate, releaseUpdate } from '../../src/workflows/messages.js';
 import { failureOf, phases, progressOf, reach, refusal, until, useFastWorker } from './support/harness.js';
-import { fails, type World } from './support/world.js';
+import { fails, type Gate, type World } from './support/world.js';
 
 const env = useFastWorker();
 
@@ -25,6 +25,15 @@ function crashedNode(world: World, options: { bmc?: boolean } = {}): World {
     .vm('once', 'n1', { runStrategy: 'Once' })
     .vm('bare', 'n1', { standalone: true });
 }
+
+/** A script: the real stub acts, then the answer waits at the gate (a step that landed, its answer not yet back). */
+const actThenHold =
+  (gate: Gate) =>
+  async <T>(_input: unknown, real: () => Promise<T>): Promise<T> => {
+    const out = await real();
+    await gate.pass();
+    return out;
+  };
 
 const decideFence = (handle: WorkflowHandle, action: 'confirmFenced' | 'abort') =>
   handle.executeUpdate(decideUpdate, { args: [{ vmi: 'node/n1', action }] });
@@ -161,6 +170,51 @@ describe.concurrent('the repair runbook', () => {
     expect((await progressOf(asking)).phase).toBe('NeedsAttention');
     expect(waitingRun.world.nodeNamed('n1')).toMatchObject({ unschedulable: true });
     expect(waitingRun.world.nodeNamed('n1').outOfService).toBeUndefined();
+  });
+
+  // Each phase of the runbook, cancelled while one of its activities has acted but not yet answered (held at a gate
+  // after the real stub ran): before the fence the failed node is rolled back but stays cordoned; from the fence on
+  // nothing is undone, and nothing is powered on or uncordoned unless the release asked for it.
+  it.each([
+    ['Cordon', 'cordon', FAILURE_TYPES.nodeFailed],
+    ['Fence', 'waitForPower', FAILURE_TYPES.nodeFailed],
+    ['ReleaseWorkloads', 'waitForPodsGone', FAILURE_TYPES.leftFenced],
+    ['RecoverVMs', 'waitForVmRecovered', FAILURE_TYPES.leftFenced],
+  ] as const)('a cancel in %s (in %s) ends %s with the node cordoned', async (phase, activity, type) => {
+    const { world, start } = env.fresh();
+    crashedNode(world);
+    const gate = world.gate();
+    // Only the fence's wait for Off: the roll-back's wait for On must go through.
+    world.on(activity, (input, real) =>
+      'on' in input && input.on ? real() : actThenHold(gate)(input, real as () => Promise<never>),
+    );
+    const handle = await start({ node: 'n1' });
+    await gate.entered;
+    expect((await progressOf(handle)).phase).toBe(phase);
+    await handle.cancel();
+    expect((await failureOf(handle)).type).toBe(type);
+    expect((await progressOf(handle)).phase).toBe('NeedsAttention');
+    expect(world.nodeNamed('n1').unschedulable).toBe(true);
+    expect(world.leases.get('n1')).toBeUndefined();
+    expect(world.called('uncordon')).toEqual([]);
+    if (type === FAILURE_TYPES.leftFenced) expectLeftFenced(world);
+  });
+
+  it('a cancel while a released repair powers the node on leaves it cordoned: it is not yet back in service', async () => {
+    const { world, start } = env.fresh();
+    crashedNode(world);
+    const gate = world.gate();
+    world.on('waitForNodeReady', gate.hold);
+    const handle = await start({ node: 'n1' });
+    await reach(handle, 'Hold');
+    await handle.executeUpdate(releaseUpdate, { args: [{ note: 'board replaced' }] });
+    await gate.entered;
+    await handle.cancel();
+    const failure = await failureOf(handle);
+    expect(failure.type).toBe(FAILURE_TYPES.leftFenced);
+    expect(failure.message).toContain('n1 was fenced and is left powered on, cordoned');
+    expect(world.nodeNamed('n1')).toMatchObject({ unschedulable: true, outOfService: true });
+    expect(world.called('uncordon')).toEqual([]);
   });
 
   it('mode repair on a node that is Ready goes the planned way (it can live-migrate)', async () => {
