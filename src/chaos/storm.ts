@@ -13,6 +13,35 @@ export interface StormAnswer {
   skipped: Array<{ node?: string; reason: string }>;
 }
 
+/**
+ * The webhook body Alertmanager (version 4) sends for kube-prometheus' KubeNodeNotReady firing on each of `nodes`
+ * (one group), fired a minute ago. The repair tests post it too.
+ */
+export function kubeNodeNotReadyWebhook(nodes: string[]) {
+  const startsAt = new Date(Date.now() - 60_000).toISOString();
+  const labels = { alertname: 'KubeNodeNotReady', severity: 'warning' };
+  return {
+    version: '4',
+    groupKey: '{}:{alertname="KubeNodeNotReady"}',
+    truncatedAlerts: 0,
+    status: 'firing',
+    receiver: 'pitstop',
+    groupLabels: { alertname: 'KubeNodeNotReady' },
+    commonLabels: labels,
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager.example:9093',
+    alerts: nodes.map((node) => ({
+      status: 'firing',
+      labels: { ...labels, node },
+      annotations: { description: `${node} has been unready for more than 15 minutes.` },
+      startsAt,
+      endsAt: '0001-01-01T00:00:00Z',
+      generatorURL: 'http://prometheus.example/graph',
+      fingerprint: `nr-${node}`,
+    })),
+  };
+}
+
 /** The API the storms post to, over the runner's Temporal client; `kube()` is the current sandbox's client. */
 export class StormApi {
   private readonly token = randomBytes(24).toString('base64url');
@@ -30,32 +59,11 @@ export class StormApi {
 
   /** Posts one firing KubeNodeNotReady per node, as one Alertmanager webhook call; returns the hook's answer. */
   async storm(nodes: string[]): Promise<StormAnswer> {
-    const firingSince = new Date(Date.now() - 60_000).toISOString();
-    const alerts = nodes.map((node) => ({
-      status: 'firing',
-      labels: { alertname: 'KubeNodeNotReady', severity: 'warning', node },
-      annotations: { description: `${node} has been unready for more than 15 minutes.` },
-      startsAt: firingSince,
-      endsAt: '0001-01-01T00:00:00Z',
-      generatorURL: 'http://prometheus.chaos/graph',
-      fingerprint: `storm-${node}`,
-    }));
     const reply = await this.server.inject({
       method: 'POST',
       url: '/v1/hooks/alertmanager',
       headers: { authorization: `Bearer ${this.token}` },
-      payload: {
-        version: '4',
-        groupKey: '{}:{alertname="KubeNodeNotReady"}',
-        truncatedAlerts: 0,
-        status: 'firing',
-        receiver: 'pitstop',
-        groupLabels: { alertname: 'KubeNodeNotReady' },
-        commonLabels: { alertname: 'KubeNodeNotReady', severity: 'warning' },
-        commonAnnotations: {},
-        externalURL: 'http://alertmanager.chaos:9093',
-        alerts,
-      },
+      payload: kubeNodeNotReadyWebhook(nodes),
     });
     if (reply.statusCode !== 200) throw new Error(`the hook answered ${reply.statusCode}: ${reply.body}`);
     return reply.json<StormAnswer>();

@@ -11,6 +11,7 @@ import { bmhPathOf, crashNode, nodeReadyStatus, untilVmisRunning } from '../supp
 import { startTestApi, type TestApi } from '../support/api.js';
 import { recordHistory } from '../support/histories.js';
 import { MigrationMonitor, vmsOnTwoNodesNow } from '../support/invariants.js';
+import { kubeNodeNotReadyWebhook } from '../../src/chaos/storm.js';
 
 const NS = 'vms';
 const REPAIR_POLICY = { repair: { podsGoneTimeout: '20s', recoverTimeout: '1m' }, hold: { deadline: '30m' } };
@@ -78,31 +79,6 @@ const inPhase = (node: string, phase: string, ms = 120_000) =>
 const vmi = (name: string) => env.kube.find(kv('virtualmachineinstances', NS, name));
 const taintKeys = (n: KubeObject) => (n.spec?.taints ?? []).map((t: { key: string }) => t.key);
 
-/** The webhook body Alertmanager (version 4) sends for kube-prometheus' KubeNodeNotReady on `node`. */
-function notReadyAlert(node: string) {
-  const alert = {
-    status: 'firing',
-    labels: { alertname: 'KubeNodeNotReady', severity: 'warning', node, namespace: 'monitoring' },
-    annotations: { description: `${node} has been unready for more than 15 minutes.` },
-    startsAt: new Date(Date.now() - 60_000).toISOString(),
-    endsAt: '0001-01-01T00:00:00Z',
-    generatorURL: 'http://prometheus.example/graph',
-    fingerprint: `nr-${node}`,
-  };
-  return {
-    version: '4',
-    groupKey: '{}:{alertname="KubeNodeNotReady"}',
-    truncatedAlerts: 0,
-    status: 'firing',
-    receiver: 'pitstop',
-    groupLabels: { alertname: 'KubeNodeNotReady' },
-    commonLabels: alert.labels,
-    commonAnnotations: alert.annotations,
-    externalURL: 'http://alertmanager.example:9093',
-    alerts: [alert],
-  };
-}
-
 async function crashed(node: string): Promise<void> {
   await crashNode(env.kube, node);
   await eventually(
@@ -119,7 +95,7 @@ describe('a crashed node with a BMC', () => {
     await crashed('broken');
     // Started as a real repair is: kube-prometheus' KubeNodeNotReady, posted by Alertmanager to the hook, whose
     // default alert table asks for the repair runbook (default policy: nothing here is tuned to the sandbox).
-    const started = await api.call('POST', '/v1/hooks/alertmanager', { body: notReadyAlert('broken') });
+    const started = await api.call('POST', '/v1/hooks/alertmanager', { body: kubeNodeNotReadyWebhook(['broken']) });
     expect(started.status).toBe(200);
     expect(started.body.started).toEqual([
       expect.objectContaining({ node: 'broken', mode: 'repair', alerts: ['KubeNodeNotReady (nr-broken)'] }),
