@@ -2,7 +2,7 @@
 // whose `status.evacuationNodeName` the eviction webhook set gets `kubevirt-evacuation-*` migrations until it has left.
 import { vmimPath, migrationsOfVmi, effectiveEvictionStrategy, type SimContext } from '../context.js';
 import { LABEL, isMigrationFinal } from '../model.js';
-import { enteredAt } from './migration.js';
+import { enteredAt } from './migrationPhase.js';
 
 /** Evacuation: a VMI marked by the eviction webhook gets a migration, retried until it has left the node. */
 export async function reconcileEvacuation(ctx: SimContext, key: string): Promise<void> {

@@ -2,15 +2,7 @@
 // (extra migrations wait in Pending; the slots are migrationSlots.ts), a target pod placed by the real scheduler,
 // abort on delete. The evacuation controller that creates `kubevirt-evacuation-*` migrations is evacuation.ts.
 import { isNotFound, paths, type KubeObject } from '../../k8s/client.js';
-import {
-  vmimPath,
-  vmiPath,
-  guarded,
-  launcherPods,
-  migrationsOfVmi,
-  kubevirtConfig,
-  type SimContext,
-} from '../context.js';
+import { vmimPath, vmiPath, guarded, launcherPods, type SimContext } from '../context.js';
 import {
   FINALIZER,
   HW,
@@ -26,29 +18,10 @@ import {
   nowIso,
 } from '../model.js';
 import { createLauncherPod } from './vmi.js';
+import { enteredAt, setPhase, vmiOf } from './migrationPhase.js';
+import { garbageCollect, startPending } from './migrationQueue.js';
 import type { MigrationSlots } from './migrationSlots.js';
 import { INDEX } from '../runtime.js';
-
-const vmiOf = (ctx: SimContext, m: KubeObject) => ctx.informers.vmis.get(`${m.metadata.namespace}/${m.spec?.vmiName}`);
-
-const transitions = (m: KubeObject, phase: string) => [
-  ...(m.status?.phaseTransitionTimestamps ?? []),
-  { phase, phaseTransitionTimestamp: nowIso() },
-];
-
-/** When the migration last entered `phase` (now if it never did). */
-export function enteredAt(m: KubeObject, phase: string): number {
-  const list: { phase: string; phaseTransitionTimestamp: string }[] = m.status?.phaseTransitionTimestamps ?? [];
-  const entry = [...list].reverse().find((t) => t.phase === phase);
-  return entry ? Date.parse(entry.phaseTransitionTimestamp) : Date.now();
-}
-
-async function setPhase(ctx: SimContext, m: KubeObject, phase: string, extra: Record<string, unknown> = {}) {
-  await ctx.client.patch(
-    vmimPath(m.metadata.namespace ?? 'default', m.metadata.name, 'status'),
-    guarded(m, { status: { ...extra, phase, phaseTransitionTimestamps: transitions(m, phase) } }),
-  );
-}
 
 async function patchVmi(ctx: SimContext, vmi: KubeObject, patch: Record<string, unknown>) {
   await ctx.client.patch(vmiPath(vmi.metadata.namespace ?? 'default', vmi.metadata.name), guarded(vmi, patch));
@@ -303,51 +276,4 @@ async function complete(ctx: SimContext, slots: MigrationSlots, m: KubeObject, v
   for (const pod of sourcePods) await deletePodQuietly(ctx, pod);
   await setPhase(ctx, m, 'Succeeded');
   finished(ctx, slots, m);
-}
-
-/** Starts waiting migrations, oldest first, while KubeVirt's cluster and per-node limits allow. */
-async function startPending(ctx: SimContext, slots: MigrationSlots) {
-  await slots.exclusive(async () => {
-    const { parallelMigrationsPerCluster, parallelOutboundMigrationsPerNode } = kubevirtConfig(ctx);
-    const pending = ctx.informers.vmims
-      .byIndex(INDEX.phase, 'Pending')
-      .filter((m) => !m.metadata.deletionTimestamp && !slots.has(m.metadata.uid ?? ''))
-      .sort(
-        (a, b) =>
-          (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
-          a.metadata.name.localeCompare(b.metadata.name),
-      );
-    for (const m of pending) {
-      const vmi = vmiOf(ctx, m);
-      if (!vmi || annotation(vmi, KNOB.migrationStuck) === 'Pending') continue;
-      const uid = m.metadata.uid ?? '';
-      if (
-        !slots.tryReserve(
-          uid,
-          vmi.status?.nodeName ?? '',
-          parallelMigrationsPerCluster,
-          parallelOutboundMigrationsPerNode,
-        )
-      )
-        continue;
-      try {
-        await setPhase(ctx, m, 'Scheduling');
-      } catch (e) {
-        slots.release(uid);
-        throw e;
-      }
-    }
-  });
-}
-
-/** KubeVirt keeps only the 5 newest finished migrations of each VMI. */
-async function garbageCollect(ctx: SimContext, m: KubeObject) {
-  const done = migrationsOfVmi(ctx, m.metadata.namespace, m.spec?.vmiName)
-    .filter((o) => isMigrationFinal(o) && !o.metadata.deletionTimestamp)
-    .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
-  for (const old of done.slice(5)) {
-    await ctx.client.delete(vmimPath(old.metadata.namespace ?? 'default', old.metadata.name)).catch((e) => {
-      if (!isNotFound(e)) throw e;
-    });
-  }
 }
