@@ -37,6 +37,31 @@ describe.concurrent('a node that fails during a planned drain', () => {
     expect(progress.decisionsPending).toEqual([]);
   });
 
+  it('chaos seed 3: an escalation that times out while the node crashed keeps the node cordoned (NodeFailed)', async () => {
+    const { world, start } = env.fresh();
+    // web-1 cannot migrate (RWO disk): the run asks; n1 crashes while nobody answers; the abort that follows
+    // must not uncordon a node that is not Ready.
+    world.node('n1').node('spare-1').vm('web-1', 'n1', { liveMigratable: false });
+    const handle = await start({
+      node: 'n1',
+      hold: 'none',
+      policy: { escalation: { onNonMigratable: 'ask', decisionTimeout: '2s', onTimeout: 'abort' } },
+    });
+    await until(
+      'the question about web-1',
+      () => progressOf(handle),
+      (p) => p.decisionsPending.length > 0,
+    );
+    const n1 = world.nodeNamed('n1');
+    n1.ready = false;
+    n1.notReadySince = '2026-12-03T11:50:00Z';
+    const failed = await failureOf(handle);
+    expect(failed.type).toBe(FAILURE_TYPES.nodeFailed);
+    expect(failed.message).toContain('node n1 failed during the drain (Ready=Unknown');
+    expect(world.nodeNamed('n1')).toMatchObject({ unschedulable: true, phase: 'NeedsAttention' });
+    expect(world.called('uncordon')).toEqual([]);
+  });
+
   it('a migration that fails on a node still Ready is escalated as before, not called a node failure', async () => {
     const { world, start } = env.fresh();
     world.node('n1').node('spare-1').vm('web-1', 'n1');
