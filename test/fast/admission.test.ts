@@ -65,6 +65,25 @@ describe.concurrent('admission', () => {
     expect(world.nodeNamed('n1').unschedulable).toBe(false);
   });
 
+  it('chaos seed 22: cancelled while an admission try is still taking the lease, the run ends with the lease free', async () => {
+    const { world, start } = env.fresh();
+    nodeWithTwoVms(world);
+    // The try is slow and does not see the cancel (no heartbeat): it takes the lease after the cancel arrived.
+    const asked = { at: 0 };
+    world.on('admitMaintenance', async (_input, real) => {
+      asked.at = Date.now();
+      await new Promise((r) => setTimeout(r, 1500));
+      return await real();
+    });
+    const handle = await start({ node: 'n1', hold: 'none' });
+    while (asked.at === 0) await new Promise((r) => setTimeout(r, 20));
+    await handle.cancel();
+    await expectCancelled(handle);
+    await new Promise((r) => setTimeout(r, Math.max(0, asked.at + 2000 - Date.now())));
+    expect(world.leases.size).toBe(0);
+    expect(world.called('cordon')).toEqual([]);
+  });
+
   it('a dry run reports what the admission would say, and takes nothing', async () => {
     const { world, start } = env.fresh();
     budgetTaken(nodeWithTwoVms(world));

@@ -2,7 +2,13 @@
 // when it admits. Not admitted, the run waits in phase WaitingForAdmission with the reason as its message, asking
 // again on a growing timer, or ends refused when the request said `admission: "refuse"`. Nothing is changed while
 // waiting, so a cancel then ends the run with nothing to roll back.
-import { CancellationScope, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  sleep,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import type { AdmissionKind, AdmissionVerdict } from '../../domain/admission.js';
 import { needsRoomElsewhere } from '../../domain/placement.js';
@@ -14,9 +20,13 @@ import type { MaintenanceRun } from './state.js';
 /**
  * One admission try. "Another admission is deciding" (AdmissionBusy) is retried by Temporal with backoff; a try lost
  * with its worker times out in a minute and is asked again (the activity is idempotent for one workflow id).
+ * Cancelled, the run waits until a running try has ended (it is short): a try that took the lease after the run
+ * had already given it back would hold the node for nobody (chaos seed 22: a storm-started run cancelled during
+ * its admission left the lease held).
  */
 const door = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '200ms', maximumInterval: '5s', backoffCoefficient: 2, maximumAttempts: 30 },
 });
 
