@@ -84,7 +84,8 @@ export function formatReport(r: RunReport): string {
     (r.temporalRestarts ? `, ${r.temporalRestarts} Temporal restart(s)` : '') +
     (injected ? `, injected ${injected}` : '') +
     (r.faults.length ? ` [${r.faults.join('; ')}]` : '') +
-    (r.outcome !== 'Completed' ? ` — ${r.detail.slice(0, 200)}` : '') +
+    // A run that broke an invariant shows its whole account: what its notes name is what the judge accepted.
+    (r.outcome !== 'Completed' ? ` — ${r.violations.length ? r.detail : r.detail.slice(0, 200)}` : '') +
     r.violations.map((v) => `\n  VIOLATION: ${v}`).join('')
   );
 }
