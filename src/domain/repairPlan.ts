@@ -21,6 +21,23 @@ const staysOff = (reason: string): Draft => ({ action: 'staysOff', restore: 'nev
 export const standalone: RepairRule = (vm) =>
   vm.ownedByVm ? undefined : lost('a standalone VMI (no VirtualMachine): nothing restarts it once its node is fenced.');
 
+/**
+ * Stopped by an earlier maintenance whose roll-back could not start it again (its guest hung on the node that then
+ * failed: chaos seeds 65 and 80): its runStrategy is Halted by Pitstop, not by its owner. It is started elsewhere
+ * with the runStrategy recorded, and the record goes.
+ */
+export const stoppedByMaintenance: RepairRule = (vm) => {
+  const recorded = vm.previousRunStrategy;
+  if (recorded === undefined || recorded === 'Halted') return undefined;
+  return {
+    action: 'startElsewhere',
+    restore: 'elsewhere',
+    reason:
+      `stopped by an earlier maintenance (runStrategy ${recorded} recorded): Pitstop starts it on another node ` +
+      `with runStrategy ${recorded}.`,
+  };
+};
+
 /** Always (the default) and RerunOnFailure: KubeVirt starts a new VMI on another node once the old one failed. */
 export const restartedByKubevirt: RepairRule = (vm) => {
   const strategy = vm.runStrategy ?? 'Always';
@@ -51,7 +68,7 @@ export const manualStart: RepairRule = (vm, policy) => {
 export const noRestart: RepairRule = (vm) =>
   staysOff(`runStrategy ${vm.runStrategy ?? 'unknown'}: KubeVirt does not restart it after a failure; it stays off.`);
 
-const RULES: readonly RepairRule[] = [standalone, restartedByKubevirt, manualStart, noRestart];
+const RULES: readonly RepairRule[] = [standalone, stoppedByMaintenance, restartedByKubevirt, manualStart, noRestart];
 
 export function planRecovery(
   vm: VmFacts,

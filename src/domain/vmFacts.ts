@@ -26,6 +26,11 @@ export interface VmFacts {
   ownedByVm: boolean;
   /** The VM's spec.runStrategy: Always | RerunOnFailure | Manual | Halted | Once (absent = Always). */
   runStrategy?: string;
+  /**
+   * The runStrategy an earlier maintenance recorded when it stopped the VM (annotation pitstop.io/previous-run-strategy):
+   * the owner's intent while the VM is Halted by Pitstop.
+   */
+  previousRunStrategy?: string;
   /** vmi.spec.evictionStrategy. */
   evictionStrategy?: string;
   /** VMI condition LiveMigratable is True. */

@@ -77,6 +77,25 @@ describe('planRepair', () => {
     expect(plan.find((p) => p.vmi === 'apps/bare')?.reason).toMatch(/^a standalone VMI/);
   });
 
+  it('chaos seeds 65 and 80: a VM an earlier maintenance stopped (Halted, its runStrategy recorded) is started again', () => {
+    const policy = request({ policy: { repair: { startManual: false } } }).policy;
+    const plans = planRepair(
+      [
+        vm({ name: 'stopped', runStrategy: 'Halted', previousRunStrategy: 'Manual' }),
+        vm({ name: 'stopped-always', runStrategy: 'Halted', previousRunStrategy: 'Always' }),
+        vm({ name: 'halted', runStrategy: 'Halted' }),
+      ],
+      undefined,
+      policy,
+    );
+    expect(plans.map((p) => [p.vmi, p.action])).toEqual([
+      ['apps/halted', 'staysOff'],
+      ['apps/stopped', 'startElsewhere'],
+      ['apps/stopped-always', 'startElsewhere'],
+    ]);
+    expect(plans[1]?.reason).toContain('stopped by an earlier maintenance (runStrategy Manual recorded)');
+  });
+
   it('repair.startManual false leaves Manual VMs off, saying why', () => {
     const policy = request({ policy: { repair: { startManual: false } } }).policy;
     const manual = planRepair([vm({ name: 'manual', runStrategy: 'Manual' })], undefined, policy)[0];

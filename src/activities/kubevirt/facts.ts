@@ -8,6 +8,7 @@ import {
   LAUNCHER_SELECTOR,
   MANAGED_BY_LABEL,
   PITSTOP,
+  PREVIOUS_RUN_STRATEGY,
   STRATEGY_LABEL,
   WORKFLOW_ID_LABEL,
 } from '../../domain/contract.js';
@@ -44,6 +45,9 @@ export function toVmFacts(
     phase: vmi.status?.phase ?? '',
     ownedByVm: !!owner,
     runStrategy: vm ? runStrategyOf(vm) : undefined,
+    ...(vm?.metadata.annotations?.[PREVIOUS_RUN_STRATEGY] && {
+      previousRunStrategy: vm.metadata.annotations[PREVIOUS_RUN_STRATEGY],
+    }),
     evictionStrategy: vmi.spec?.evictionStrategy,
     liveMigratable: migratable?.status === 'True',
     notMigratableReason: migratable?.status === 'False' ? migratable.reason : undefined,
