@@ -57,21 +57,6 @@ export interface GenerateOptions {
   temporalRestarts?: boolean;
 }
 
-/**
- * The plan as its seed generated it before node failures and alert storms joined the generator (2026-12-03): the
- * chaos regressions found before then replay exactly the run that found them.
- */
-export function withoutNodeFailures(plan: ChaosPlan): ChaosPlan {
-  const added = new Set([...plan.crash.faults, ...plan.faults.filter((f) => f.startsWith('alert storm'))]);
-  return {
-    ...plan,
-    input: { ...plan.input, mode: 'auto' },
-    crash: { failure: { kind: 'none' }, bmcFault: 'none', fenceAnswer: 'abort', faults: [] },
-    stormAtMs: undefined,
-    faults: plan.faults.filter((f) => !added.has(f)),
-  };
-}
-
 export function generatePlan(seed: number, options: GenerateOptions = {}): ChaosPlan {
   const intensity = options.intensity ?? 1;
   const rng = new Prng(seed);

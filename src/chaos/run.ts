@@ -22,7 +22,7 @@ export interface ChaosOptions extends GenerateOptions, RunOptions {
   onRun?: (report: RunReport, index: number) => void;
 }
 
-type WorldOptions = Omit<ChaosOptions, 'runs' | 'seed'> & { seed?: number };
+type WorldOptions = Omit<ChaosOptions, 'runs' | 'seed'> & { seed?: number; workflowBundlePath?: string };
 
 /** A chaos world to run seeds in one by one (tests use it directly; runChaos runs a range). */
 export interface ChaosWorld {
@@ -35,7 +35,7 @@ export interface ChaosWorld {
 
 export async function openChaosWorld(options: WorldOptions): Promise<ChaosWorld> {
   const log = options.log ?? (() => {});
-  const world = new World(options.workDir, options.seed ?? 1, log);
+  const world = new World(options.workDir, options.seed ?? 1, log, options.workflowBundlePath);
   try {
     await world.start();
   } catch (e) {

@@ -39,12 +39,14 @@ export class World {
     private readonly dir: string,
     private readonly seed: number,
     private readonly log: (line: string) => void,
+    /** A workflow bundle already written (the test run's, from its global setup): bundling again costs 5–10 s. */
+    private readonly workflowBundlePath?: string,
   ) {}
 
   async start(): Promise<void> {
     mkdirSync(join(this.dir, 'temporal'), { recursive: true });
     this.tools = await ensureTools();
-    this.bundlePath = await writeWorkflowBundle(join(this.dir, 'workflow-bundle.js'));
+    this.bundlePath = this.workflowBundlePath ?? (await writeWorkflowBundle(join(this.dir, 'workflow-bundle.js')));
     this.port = await freePort();
     await this.startTemporal();
     // The runner's own dev server: local and plaintext.

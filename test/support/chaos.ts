@@ -18,6 +18,7 @@ export function useChaosWorld(name: string): ChaosRun {
   beforeAll(async () => {
     world = await openChaosWorld({
       workDir: mkdtempSync(join(inject('runDir'), `${name}-`)),
+      workflowBundlePath: inject('workflowBundlePath'),
       log: (line) => {
         if (process.env.PITSTOP_TEST_VERBOSE) console.log(line);
       },

@@ -36,15 +36,18 @@ export default async function setup(project: TestProject) {
   const runDir = mkdtempSync(join(tmpdir(), 'pitstop-test-'));
   mkdirSync(join(runDir, 'temporal'), { recursive: true });
   const tools = await ensureTools();
-  const temporal = await startTemporalDevServer({
-    binary: tools.temporal,
-    logDir: join(runDir, 'temporal'),
-    // A file under runDir, so the leak check below also finds a dev server left running.
-    dbFile: join(runDir, 'temporal', 'temporal.db'),
-    // The run's database is thrown away afterwards: no write need wait for the disk (a quarter off the fast tier).
-    sqlitePragmas: { journal_mode: 'wal', synchronous: 'off' },
-  });
-  const workflowBundlePath = await writeWorkflowBundle(join(runDir, 'workflow-bundle.js'));
+  // Bundling (webpack, seconds of CPU) while the dev server starts: every test file waits for both.
+  const [temporal, workflowBundlePath] = await Promise.all([
+    startTemporalDevServer({
+      binary: tools.temporal,
+      logDir: join(runDir, 'temporal'),
+      // A file under runDir, so the leak check below also finds a dev server left running.
+      dbFile: join(runDir, 'temporal', 'temporal.db'),
+      // The run's database is thrown away afterwards: no write need wait for the disk (a quarter off the fast tier).
+      sqlitePragmas: { journal_mode: 'wal', synchronous: 'off' },
+    }),
+    writeWorkflowBundle(join(runDir, 'workflow-bundle.js')),
+  ]);
   project.provide('temporalAddress', temporal.address);
   project.provide('kubeBinaries', tools.kube);
   project.provide('workflowBundlePath', workflowBundlePath);
