@@ -63,11 +63,18 @@ export async function invariantViolations(
      * node nothing repaired, must be cordoned. Pitstop never puts an unrepaired node back into service.
      */
     touched?: boolean;
+    /**
+     * The note whose named VMs and migrations are accepted as left (default: the run's own). Another run on the
+     * same namespace (one an alert storm started) is judged on its node, and on the VMs by the note of the run
+     * that owns them.
+     */
+    named?: string;
   } = {},
 ): Promise<string[]> {
   const violations: string[] = [];
   const note = typeof options.rollbackIncomplete === 'string' ? options.rollbackIncomplete : undefined;
-  const named = (vm: string) => note?.includes(`VM ${vm} was not started again`) ?? false;
+  const naming = options.named ?? note;
+  const named = (vm: string) => naming?.includes(`VM ${vm} was not started again`) ?? false;
   const leftCordoned = options.rollbackIncomplete === true || (note?.includes('is left cordoned') ?? false);
   const vmis = await kube.list(kv('virtualmachineinstances', options.namespace));
   const vms = new Map(
@@ -127,7 +134,7 @@ export async function invariantViolations(
   }
   const migrations = await kube.list(kv('virtualmachineinstancemigrations', options.namespace));
   const inFlight = migrations.items.filter(
-    (m) => !isFinal(m) && !note?.includes(`migration ${m.metadata.name} of VMI`),
+    (m) => !isFinal(m) && !naming?.includes(`migration ${m.metadata.name} of VMI`),
   );
   if (inFlight.length) violations.push(`migrations in flight: ${inFlight.map((m) => m.metadata.name).join(', ')}`);
   if (options.workflowId) {

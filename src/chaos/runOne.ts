@@ -171,6 +171,7 @@ export async function runGroup(world: World, plans: ChaosPlan[], options: RunOpt
             workflowId: j.workflowId,
             rollbackIncomplete: leftForOperator(j.outcome, j.detail),
             touched: j.outcome !== 'Refused',
+            named: detail,
           })),
         );
       }
