@@ -48,10 +48,13 @@ const phaseOf = (s?: NodeMaintenanceStatus) => s?.phase;
 const same = (a: NodeMaintenanceStatus | undefined, b: NodeMaintenanceStatus) =>
   JSON.stringify({ ...a, lastUpdate: undefined }) === JSON.stringify({ ...b, lastUpdate: undefined });
 
-/** Writes the status when it changed, and NMO's Events on the phase changes. */
+/**
+ * Writes the status when it changed, and NMO's Events on the phase changes. The Event goes first: whoever sees the
+ * new phase finds its Event too, and an Event that could not be recorded is tried again on the next reconcile (the
+ * phase change is only seen as long as the status still has the old phase).
+ */
 async function publish(ctx: ReconcileContext, cr: NmCr, status: NodeMaintenanceStatus): Promise<void> {
   if (same(cr.status, status)) return;
-  await writeStatus(ctx.kube, cr, status);
   if (phaseOf(status) !== phaseOf(cr.status)) {
     if (status.phase === 'Succeeded') {
       await recordCrEvent(ctx.kube, cr, 'SucceedMaintenance', `node ${cr.spec.nodeName} is drained and held`);
@@ -59,6 +62,7 @@ async function publish(ctx: ReconcileContext, cr: NmCr, status: NodeMaintenanceS
       await recordCrEvent(ctx.kube, cr, 'FailedMaintenance', status.lastError ?? 'failed', 'Warning');
     }
   }
+  await writeStatus(ctx.kube, cr, status);
 }
 
 export async function reconcile(ctx: ReconcileContext, cr: NmCr): Promise<number | undefined> {
