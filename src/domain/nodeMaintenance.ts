@@ -3,7 +3,8 @@
  * asks Pitstop to run, what the CR's status says about a run, and what to do next. The controller (Kubernetes and
  * Temporal calls) only carries these out, so the semantics are tested here without a cluster.
  */
-import { ENDING_PHASES, type Phase, type Progress } from './progress.js';
+import { ENDING_PHASES, type DecideInput, type PendingDecision, type Phase, type Progress } from './progress.js';
+import type { Decision } from './vmPlan.js';
 
 export const NM_GROUP = 'nodemaintenance.medik8s.io';
 export const NM_VERSION = 'v1beta1';
@@ -12,6 +13,10 @@ export const NM_PLURAL = 'nodemaintenances';
 export const NM_FINALIZER = 'pitstop.io/nodemaintenance';
 export const POWER_ANNOTATION = 'pitstop.io/power';
 export const HOLD_ANNOTATION = 'pitstop.io/hold';
+/** `pitstop.io/decide.<namespace>.<vm>: <decision>` answers that VM's escalation, as the decide update does. */
+export const DECIDE_ANNOTATION_PREFIX = 'pitstop.io/decide.';
+// A namespace is a DNS label (no dots), so "<namespace>.<vm>" is unambiguous even when the VM's name has dots.
+export const decideAnnotation = (vmi: string) => `${DECIDE_ANNOTATION_PREFIX}${vmi.replace('/', '.')}`;
 
 export interface NodeMaintenanceCr {
   metadata: {
@@ -104,7 +109,8 @@ function errorOf(progress: Progress): string | undefined {
   if (progress.phase === 'Failed' || progress.phase === 'NeedsAttention') return progress.message ?? progress.phase;
   if (progress.decisionsPending.length > 0) {
     const d = progress.decisionsPending[0]!;
-    return `waiting for a decision on ${d.vmi}: ${d.reason}`;
+    // The console shows lastError: it says how to answer from there (or `kubectl annotate`).
+    return `waiting for a decision on ${d.vmi}: ${d.reason} (answer with the annotation ${decideAnnotation(d.vmi)}: ${d.allowed.join('|')})`;
   }
   if (progress.pods.blocked > 0) return `${progress.pods.blocked} pod(s) cannot be evicted yet`;
   return undefined;
@@ -137,6 +143,49 @@ export function nextStep(cr: NodeMaintenanceCr, run: RunState, signalled = false
     return phase && HELD_PHASES.includes(phase) ? { kind: 'release' } : { kind: 'cancel' };
   }
   if (!hasFinalizer) return { kind: 'addFinalizer' };
-  if (run.kind === 'none') return { kind: 'start', request: requestFromCr(cr) };
+  // A refused CR stays refused (NMO's webhook would not have let it in): trying again on every change would start
+  // it behind the user's back once, say, the other CR for its node is gone. Delete and create it again instead.
+  if (run.kind === 'none')
+    return cr.status?.phase === 'Failed' ? { kind: 'wait' } : { kind: 'start', request: requestFromCr(cr) };
   return { kind: 'updateStatus' };
+}
+
+/** The escalations the CR's annotations answer, and the answers that are not allowed (shown in lastError). */
+export function answersFromCr(
+  cr: NodeMaintenanceCr,
+  pending: readonly PendingDecision[],
+): { answers: DecideInput[]; problems: string[] } {
+  const a = cr.metadata.annotations ?? {};
+  const answers: DecideInput[] = [];
+  const problems: string[] = [];
+  for (const d of pending) {
+    const key = decideAnnotation(d.vmi);
+    const value = a[key]?.trim();
+    if (value === undefined) continue;
+    if ((d.allowed as string[]).includes(value)) answers.push({ vmi: d.vmi, action: value as Decision });
+    else problems.push(`${key}: "${value}" is not one of ${d.allowed.join(', ')}`);
+  }
+  return { answers, problems };
+}
+
+/** The run a start returned; when it was found running (started: false), its memo says who started it. */
+export interface FoundRun {
+  runId: string;
+  started: boolean;
+  memo?: Record<string, unknown>;
+}
+
+/**
+ * Why this CR may not adopt the run its start found, or undefined: a run it started itself (a restart between the
+ * start and the run-id annotation) is its own; any other holder is named, as NMO's webhook names the other CR.
+ */
+export function holderProblem(cr: NodeMaintenanceCr, found: FoundRun): string | undefined {
+  if (found.started) return undefined;
+  const owner = found.memo?.nodeMaintenance;
+  if (owner === cr.metadata.name) return undefined;
+  const by =
+    typeof owner === 'string'
+      ? `NodeMaintenance ${owner}`
+      : 'a start outside NodeMaintenance (API, CLI, roll or alert)';
+  return `node ${cr.spec.nodeName} is already in maintenance: run ${found.runId} of maintenance-${cr.spec.nodeName}, started by ${by}`;
 }

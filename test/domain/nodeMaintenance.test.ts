@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  answersFromCr,
+  holderProblem,
   NM_FINALIZER,
   nextStep,
   requestFromCr,
@@ -98,5 +100,53 @@ describe('nextStep', () => {
     expect(nextStep(deleting, { kind: 'running', progress: progress('Hold') }, true).kind).toBe('wait');
     expect(nextStep(deleting, { kind: 'running', progress: progress('RollingBack') }).kind).toBe('wait');
     expect(nextStep(deleting, { kind: 'ended' }).kind).toBe('removeFinalizer');
+  });
+  it('does not start a refused CR again (delete and create it instead), but lets it be deleted', () => {
+    const refused = { ...withFin, status: { phase: 'Failed' as const, lastError: 'node x does not exist' } };
+    expect(nextStep(refused, { kind: 'none' }).kind).toBe('wait');
+    expect(nextStep({ ...refused, metadata: deleting.metadata }, { kind: 'none' }).kind).toBe('removeFinalizer');
+  });
+});
+
+describe('escalations answered on the CR', () => {
+  const pending = [
+    {
+      vmi: 'vms/db.primary',
+      reason: 'ReadWriteOnce disk',
+      allowed: ['shutdown' as const, 'retry' as const],
+      since: '',
+    },
+    { vmi: 'vms/web', reason: 'no room', allowed: ['shutdown' as const], since: '' },
+  ];
+  it('turns pitstop.io/decide.<namespace>.<vm> into the decide update, and names an answer not allowed', () => {
+    const cr = consoleCr({
+      annotations: { 'pitstop.io/decide.vms.db.primary': 'shutdown', 'pitstop.io/decide.vms.web': 'delete' },
+    });
+    expect(answersFromCr(cr, pending)).toEqual({
+      answers: [{ vmi: 'vms/db.primary', action: 'shutdown' }],
+      problems: ['pitstop.io/decide.vms.web: "delete" is not one of shutdown'],
+    });
+    expect(answersFromCr(consoleCr(), pending)).toEqual({ answers: [], problems: [] });
+  });
+  it('says in lastError which annotation answers a pending escalation', () => {
+    const s = statusFromProgress(progress('EvacuateVMs', { decisionsPending: pending }), '2026-12-03T11:05:00Z');
+    expect(s.lastError).toBe(
+      'waiting for a decision on vms/db.primary: ReadWriteOnce disk ' +
+        '(answer with the annotation pitstop.io/decide.vms.db.primary: shutdown|retry)',
+    );
+  });
+});
+
+describe('holderProblem', () => {
+  const cr = consoleCr();
+  it("adopts a run it started itself, and refuses another holder's naming it", () => {
+    expect(holderProblem(cr, { runId: 'r1', started: true })).toBeUndefined();
+    expect(holderProblem(cr, { runId: 'r1', started: false, memo: { nodeMaintenance: 'worker-1-abcde' } })).toBe(
+      undefined,
+    );
+    expect(holderProblem(cr, { runId: 'r0', started: false, memo: { nodeMaintenance: 'worker-1-first' } })).toBe(
+      'node worker-1 is already in maintenance: run r0 of maintenance-worker-1, started by NodeMaintenance worker-1-first',
+    );
+    expect(holderProblem(cr, { runId: 'r0', started: false })).toMatch(/started by a start outside NodeMaintenance/);
   });
 });

@@ -3,20 +3,25 @@
 // status follows the run, NMO's Events are recorded on it, and deleting it ("Stop maintenance") brings the node back
 // before the finalizer lets the CR go.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kv, paths, type KubeObject } from '../../src/k8s/client.js';
-import { PitstopService } from '../../src/client/service.js';
-import { runNodeMaintenanceController } from '../../src/controller/nodeMaintenance/controller.js';
-import { nmPath, NM_EVENT_NAMESPACE } from '../../src/controller/nodeMaintenance/kube.js';
+import { kv, paths } from '../../src/k8s/client.js';
+import { nmPath } from '../../src/controller/nodeMaintenance/kube.js';
 import { NM_FINALIZER } from '../../src/domain/nodeMaintenance.js';
-import { startTestEnv, eventually, FAST_TIMING, type TestEnv } from '../support/env.js';
+import { FAST_TIMING, type TestEnv } from '../support/env.js';
 import { bmhPathOf, nodeReady, untilVmisRunning } from '../support/cluster.js';
+import {
+  createNm,
+  eventReasons,
+  startControllerEnv,
+  untilNm,
+  untilNmGone,
+  type ControllerEnv,
+} from '../support/nodeMaintenance.js';
 
+let world: ControllerEnv;
 let env: TestEnv;
-const stop = new AbortController();
-let controller: Promise<void>;
 
 beforeAll(async () => {
-  env = await startTestEnv({
+  world = await startControllerEnv({
     scenario: {
       name: 'nodemaintenance-cr',
       timing: FAST_TIMING,
@@ -29,48 +34,24 @@ beforeAll(async () => {
       vms: [{ name: 'vm-{n}', count: 2, node: 'worker-1', storage: 'rwx' }],
     },
   });
+  env = world.env;
   await untilVmisRunning(env.kube, 2);
-  const service = new PitstopService({
-    client: env.client,
-    taskQueue: env.taskQueue,
-    nodeExists: async (node) => (await env.kube.find(paths.node(node))) !== undefined,
-  });
-  controller = runNodeMaintenanceController({ kube: env.kube, service, signal: stop.signal });
 });
 
 afterAll(async () => {
-  stop.abort();
-  await controller;
-  await env?.stop();
+  await world?.stop();
 });
 
 const vmisOn = async (node: string) =>
   (await env.kube.list(kv('virtualmachineinstances'), { labelSelector: `kubevirt.io/nodeName=${node}` })).items;
-const eventReasons = async (cr: KubeObject) =>
-  (
-    await env.kube.list(paths.events(NM_EVENT_NAMESPACE), { fieldSelector: `involvedObject.uid=${cr.metadata.uid}` })
-  ).items.map((e) => e.reason as string);
 
 describe("the console's NodeMaintenance object", () => {
   let name = '';
 
   it('drains the node (drain-only) and reports Succeeded with drainProgress 100', async () => {
-    const created = await env.kube.create(nmPath(), {
-      apiVersion: 'nodemaintenance.medik8s.io/v1beta1',
-      kind: 'NodeMaintenance',
-      metadata: { generateName: 'worker-1-' },
-      spec: { nodeName: 'worker-1', reason: 'firmware update' },
-    });
-    name = created.metadata.name;
+    name = (await createNm(env, 'worker-1', 'firmware update')).metadata.name;
 
-    const done = await eventually(
-      'the CR Succeeded',
-      async () => {
-        const cr = await env.kube.get(nmPath(name));
-        return cr.status?.phase === 'Succeeded' ? cr : undefined;
-      },
-      120_000,
-    );
+    const done = await untilNm(env, name, 'Succeeded', (cr) => cr.status?.phase === 'Succeeded');
     expect(done.status.drainProgress).toBe(100);
     expect(done.status.lastError).toBeUndefined();
     expect(done.metadata.finalizers).toContain(NM_FINALIZER);
@@ -85,7 +66,7 @@ describe("the console's NodeMaintenance object", () => {
     // pitstop.io/maintenance-phase annotation: the run enters Hold before an activity writes that mirror.
     expect((await env.kube.get(bmhPathOf('worker-1'))).spec.online).toBe(true);
     expect(nodeReady(worker)).toBe(true);
-    expect(await eventReasons(done)).toEqual(expect.arrayContaining(['BeginMaintenance', 'SucceedMaintenance']));
+    expect(await eventReasons(env, done)).toEqual(expect.arrayContaining(['BeginMaintenance', 'SucceedMaintenance']));
     const run = await env.client.workflow.getHandle('maintenance-worker-1').describe();
     expect(run.status.name).toBe('RUNNING');
   });
@@ -93,12 +74,12 @@ describe("the console's NodeMaintenance object", () => {
   it('deleting it releases the run: the node is uncordoned, then the CR is gone', async () => {
     const cr = await env.kube.get(nmPath(name));
     await env.kube.delete(nmPath(name));
-    await eventually('the CR is gone', async () => (await env.kube.find(nmPath(name))) === undefined, 120_000);
+    await untilNmGone(env, name);
     const worker = await env.kube.get(paths.node('worker-1'));
     expect(worker.spec.unschedulable).toBeFalsy();
     const run = await env.client.workflow.getHandle('maintenance-worker-1').describe();
     expect(run.status.name).toBe('COMPLETED');
-    expect(await eventReasons(cr)).toEqual(
+    expect(await eventReasons(env, cr)).toEqual(
       expect.arrayContaining(['BeginMaintenance', 'SucceedMaintenance', 'UncordonNode', 'RemovedMaintenance']),
     );
   });

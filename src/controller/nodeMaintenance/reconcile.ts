@@ -2,10 +2,12 @@
 // does, so the cluster-wide admission and the one-run-per-node rule apply), let the pure `nextStep` decide, and
 // carry the step out. Returns when to look again (ms) while a run is in progress, undefined when nothing is left.
 import { paths, type KubeClient } from '../../k8s/client.js';
-import { NotFoundError } from '../../client/errors.js';
+import { NotFoundError, RefusedError } from '../../client/errors.js';
 import type { PitstopService } from '../../client/service.js';
 import type { Progress } from '../../domain/progress.js';
 import {
+  answersFromCr,
+  holderProblem,
   nextStep,
   statusFromProgress,
   type NodeMaintenanceStatus,
@@ -65,6 +67,23 @@ async function publish(ctx: ReconcileContext, cr: NmCr, status: NodeMaintenanceS
   await writeStatus(ctx.kube, cr, status);
 }
 
+/**
+ * Sends the decide updates the CR's `pitstop.io/decide.*` annotations answer; returns what was not accepted (an
+ * answer not allowed, or one the run refused), for lastError. An answer already taken is no longer pending.
+ */
+async function answer(service: PitstopService, cr: NmCr, progress?: Progress): Promise<string | undefined> {
+  const { answers, problems } = answersFromCr(cr, progress?.decisionsPending ?? []);
+  for (const a of answers) {
+    try {
+      await service.decide(cr.spec.nodeName, a);
+    } catch (e) {
+      if (!(e instanceof RefusedError)) throw e;
+      problems.push(`${a.vmi}: ${e.message}`);
+    }
+  }
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
+
 export async function reconcile(ctx: ReconcileContext, cr: NmCr): Promise<number | undefined> {
   const now = ctx.now ?? (() => new Date().toISOString());
   const { kube, service } = ctx;
@@ -94,6 +113,15 @@ export async function reconcile(ctx: ReconcileContext, cr: NmCr): Promise<number
           },
           { nodeMaintenance: cr.metadata.name },
         );
+        // A run found running (not started): whose it is is in its memo; another holder's run is not adopted.
+        const memo = outcome.started
+          ? undefined
+          : (await service.client.workflow.getHandle(outcome.workflowId).describe()).memo;
+        const held = holderProblem(cr, { ...outcome, memo });
+        if (held) {
+          await publish(ctx, cr, { phase: 'Failed', lastUpdate: now(), lastError: held });
+          return undefined;
+        }
         await recordRun(kube, cr, outcome.runId);
         await recordCrEvent(kube, cr, 'BeginMaintenance', `maintenance-${node} run ${outcome.runId} started`);
         await publish(ctx, cr, statusFromProgress(undefined, now()));
@@ -105,7 +133,8 @@ export async function reconcile(ctx: ReconcileContext, cr: NmCr): Promise<number
     }
     case 'updateStatus':
       if (observed.run.kind === 'running') {
-        await publish(ctx, cr, statusFromProgress(observed.run.progress, now()));
+        const refused = await answer(service, cr, observed.run.progress);
+        await publish(ctx, cr, statusFromProgress(observed.run.progress, now(), refused));
         return POLL_MS;
       }
       if (observed.failure)
