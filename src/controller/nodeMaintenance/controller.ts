@@ -1,7 +1,6 @@
 // The NodeMaintenance controller: follows every CR with the project's listWatch and reconciles each one, one at a
-// time per CR, on every change and every POLL_MS while its run is in progress. A single replica: there is no
-// Lease leader election, so running two would make them race (the finalizer patch carries a resourceVersion, and
-// the start is idempotent, but Events would be doubled).
+// time per CR, on every change and every POLL_MS while its run is in progress. One at a time in a cluster: with
+// more replicas, only the Lease holder runs it (leader.ts); two at once would double Events and release/cancel.
 import { listWatch } from '../../k8s/watch.js';
 import type { KubeClient } from '../../k8s/client.js';
 import type { PitstopService } from '../../client/service.js';
