@@ -36,6 +36,7 @@ export async function runWhileLeader(options: LeaderOptions, lead: (signal: Abor
   const path = paths.lease(namespace, name);
   let leading: { abort: AbortController; done: Promise<void> } | undefined;
   let renewedAt = 0;
+  let following: string | undefined;
 
   const stepDown = async (why: string) => {
     if (!leading) return;
@@ -51,7 +52,10 @@ export async function runWhileLeader(options: LeaderOptions, lead: (signal: Abor
       const step = electionStep(lease, config, new Date());
       if (step.kind === 'follow') {
         await stepDown(`${step.holder} holds the lease`);
+        if (step.holder !== following) log(`leader election: ${config.identity} follows ${step.holder}`);
+        following = step.holder;
       } else {
+        following = undefined;
         if (step.kind === 'create') {
           await kube.create(paths.leases(namespace), {
             apiVersion: 'coordination.k8s.io/v1',
