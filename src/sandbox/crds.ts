@@ -13,6 +13,8 @@ interface CrdSpec {
   plural: string;
   /** The file in crds/upstream/ holding the CustomResourceDefinition. */
   file: string;
+  /** A CRD Pitstop itself ships (deploy/): read from there so the sandbox installs the very file users apply. */
+  shipped?: boolean;
 }
 
 export const CRDS: CrdSpec[] = [
@@ -32,11 +34,19 @@ export const CRDS: CrdSpec[] = [
   { group: 'kubevirt.io', version: 'v1', plural: 'kubevirts', file: 'kubevirt.io_kubevirts.yaml' },
   { group: 'metal3.io', version: 'v1alpha1', plural: 'baremetalhosts', file: 'metal3.io_baremetalhosts.yaml' },
   { group: 'machine.openshift.io', version: 'v1beta1', plural: 'machines', file: 'machine.openshift.io_machines.yaml' },
+  {
+    group: 'nodemaintenance.medik8s.io',
+    version: 'v1beta1',
+    plural: 'nodemaintenances',
+    file: 'nodemaintenance.medik8s.io_nodemaintenances.yaml',
+    shipped: true,
+  },
 ];
 
 /** The upstream CustomResourceDefinition of one resource, as published. */
 export function upstreamCrd(spec: CrdSpec): KubeObject {
-  const text = readFileSync(new URL(`./crds/upstream/${spec.file}`, import.meta.url), 'utf8');
+  const dir = spec.shipped ? '../../deploy/' : './crds/upstream/';
+  const text = readFileSync(new URL(`${dir}${spec.file}`, import.meta.url), 'utf8');
   const crd = parse(text) as KubeObject;
   if (crd.metadata?.name !== `${spec.plural}.${spec.group}`) {
     throw new Error(`crds/upstream/${spec.file} holds ${String(crd.metadata?.name)}, not ${spec.plural}.${spec.group}`);

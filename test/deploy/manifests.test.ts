@@ -2,6 +2,8 @@
 // Deployment's probes, ports, grace period and security context match the configuration the code reads.
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config/index.js';
+import { existsSync } from 'node:fs';
+import { LEASE_NAME } from '../../src/controller/nodeMaintenance/leader.js';
 import { byKind, renderDeploy, ROOT } from './kustomize.js';
 
 const objects = renderDeploy();
@@ -10,6 +12,12 @@ const one = (kind: string) => {
   expect(found, kind).toHaveLength(1);
   return found[0]!;
 };
+const named = (kind: string, name: string) => {
+  const found = byKind(objects, kind).find((o) => o.metadata.name === name);
+  expect(found, `${kind}/${name}`).toBeDefined();
+  return found!;
+};
+const worker = () => named('Deployment', 'pitstop');
 
 describe('deploy/ (kustomize)', () => {
   it('renders every object a deployment needs', () => {
@@ -26,6 +34,9 @@ describe('deploy/ (kustomize)', () => {
         'RoleBinding/pitstop/pitstop-bmc-credentials',
         `ConfigMap/pitstop/${one('ConfigMap').metadata.name}`,
         'Deployment/pitstop/pitstop',
+        'Deployment/pitstop/pitstop-nodemaintenance',
+        'Role/pitstop/pitstop-nodemaintenance-leader',
+        'RoleBinding/pitstop/pitstop-nodemaintenance-leader',
         'PodDisruptionBudget/pitstop/pitstop',
         'Service/pitstop/pitstop',
       ].sort(),
@@ -34,8 +45,8 @@ describe('deploy/ (kustomize)', () => {
 
   it('binds every role to the ServiceAccount the Deployment runs as', () => {
     const sa = one('ServiceAccount');
-    const pod = one('Deployment').spec.template.spec;
-    expect(pod.serviceAccountName).toBe(sa.metadata.name);
+    for (const d of byKind(objects, 'Deployment'))
+      expect(d.spec.template.spec.serviceAccountName).toBe(sa.metadata.name);
     for (const binding of [...byKind(objects, 'ClusterRoleBinding'), ...byKind(objects, 'RoleBinding')]) {
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'pitstop' }]);
       const role = objects.find((o) => o.kind === binding.roleRef.kind && o.metadata.name === binding.roleRef.name);
@@ -46,7 +57,7 @@ describe('deploy/ (kustomize)', () => {
 
   it('the Deployment: configuration the code accepts, probes, ports, grace, resources, non-root', () => {
     const configMap = one('ConfigMap');
-    const deployment = one('Deployment');
+    const deployment = worker();
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0];
     expect(container.envFrom).toEqual([{ configMapRef: { name: configMap.metadata.name } }]);
@@ -81,7 +92,7 @@ describe('deploy/ (kustomize)', () => {
   });
 
   it('the PodDisruptionBudget and the Service select the Deployment’s pods and name its ports', () => {
-    const deployment = one('Deployment');
+    const deployment = worker();
     const labels = deployment.spec.template.metadata.labels;
     const selects = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
     const pdb = one('PodDisruptionBudget');
@@ -91,5 +102,25 @@ describe('deploy/ (kustomize)', () => {
     expect(selects(service.spec.selector)).toBe(true);
     const named = deployment.spec.template.spec.containers[0].ports.map((p: { name: string }) => p.name);
     for (const p of service.spec.ports) expect(named).toContain(p.targetPort);
+  });
+
+  it('the NodeMaintenance controller: its entry point, the configuration without an HTTP API, its own Lease', () => {
+    const configMap = one('ConfigMap');
+    const pod = named('Deployment', 'pitstop-nodemaintenance').spec.template.spec;
+    const container = pod.containers[0];
+    expect(container.command).toEqual(['node', 'dist/controller/nodeMaintenance/main.js']);
+    expect(existsSync(`${ROOT}src/controller/nodeMaintenance/main.ts`)).toBe(true);
+    const env = Object.fromEntries(
+      container.env
+        .filter((e: { value?: string }) => e.value !== undefined)
+        .map((e: { name: string; value: string }) => [e.name, e.value]),
+    );
+    // Loads without API tokens: the process serves no HTTP API.
+    expect(() => loadConfig({ ...configMap.data, ...env, KUBECONFIG: `${ROOT}package.json` })).not.toThrow();
+    const fromPod = container.env.filter((e: { valueFrom?: { fieldRef?: unknown } }) => e.valueFrom?.fieldRef);
+    expect(fromPod.map((e: { name: string }) => e.name).sort()).toEqual(['POD_NAME', 'POD_NAMESPACE']);
+    const role = named('Role', 'pitstop-nodemaintenance-leader');
+    expect(role.metadata.namespace).toBe(named('Deployment', 'pitstop-nodemaintenance').metadata.namespace);
+    expect(role.rules.flatMap((r: { resourceNames?: string[] }) => r.resourceNames ?? [])).toEqual([LEASE_NAME]);
   });
 });

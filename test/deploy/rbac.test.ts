@@ -4,14 +4,11 @@
 // taint, force delete, recovery). Without the eviction rule, or
 // without the VirtualMachineInstanceMigration rule, a maintenance fails and is rolled back.
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { inject } from 'vitest';
-import { isAlreadyExists, KubeClient, paths, type KubeObject } from '../../src/k8s/client.js';
-import { kubeconfigYaml } from '../../src/sandbox/cluster.js';
+import { KubeClient, paths } from '../../src/k8s/client.js';
 import { createPitstopWorker } from '../../src/worker/worker.js';
 import { PodRequestCache } from '../../src/activities/podRequests.js';
 import type { MaintenanceResult } from '../../src/domain/progress.js';
@@ -20,7 +17,8 @@ import { crashNode, nodeReadyStatus, untilVmisRunning } from '../support/cluster
 import { progressQuery, releaseUpdate } from '../../src/workflows/messages.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { TEST_POLICY } from '../support/maintenance.js';
-import { byKind, renderDeploy, type Manifest } from './kustomize.js';
+import { renderDeploy, type Manifest } from './kustomize.js';
+import { collection, serviceAccountClient } from './serviceAccount.js';
 import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
 import type { nodeMaintenance } from '../../src/workflows/index.js';
 
@@ -31,23 +29,6 @@ let connection: NativeConnection;
 let worker: Worker;
 let running: Promise<void>;
 const objects = renderDeploy();
-const RBAC_KINDS = ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
-
-/** A kind's REST collection on the sandbox (only what deploy/'s RBAC objects need). */
-function collection(o: KubeObject): string {
-  const ns = o.metadata.namespace;
-  switch (o.kind) {
-    case 'Namespace':
-      return paths.namespaces();
-    case 'ServiceAccount':
-      return `/api/v1/namespaces/${ns}/serviceaccounts`;
-    case 'ClusterRole':
-    case 'ClusterRoleBinding':
-      return `/apis/rbac.authorization.k8s.io/v1/${o.kind.toLowerCase()}s`;
-    default:
-      return `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/${o.kind!.toLowerCase()}s`;
-  }
-}
 
 /** Whether the ServiceAccount may do `verb` on `resource` in `namespace` (its own SelfSubjectAccessReview). */
 async function saMay(
@@ -144,30 +125,8 @@ beforeAll(async () => {
   });
   await untilVmisRunning(env.kube, 6);
 
-  // deploy/'s RBAC objects, as `kubectl apply -k deploy/` would create them.
-  for (const o of objects.filter((x) => RBAC_KINDS.includes(x.kind!))) {
-    await env.kube.create(collection(o), o).catch((e: unknown) => {
-      if (!isAlreadyExists(e)) throw e;
-    });
-  }
-  const sa = byKind(objects, 'ServiceAccount')[0]!;
-  const { status } = await env.kube.request<{ status: { token: string } }>(
-    'POST',
-    `/api/v1/namespaces/${sa.metadata.namespace}/serviceaccounts/${sa.metadata.name}/token`,
-    { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
-  );
-  const kubeconfig = join(env.sandbox.cluster.dir, 'pitstop-sa.kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    kubeconfigYaml(
-      env.sandbox.cluster.server,
-      env.sandbox.cluster.ca.cert,
-      `system:serviceaccount:pitstop:pitstop`,
-      status.token,
-    ),
-    { mode: 0o600 },
-  );
-  saKube = KubeClient.fromFile(kubeconfig);
+  // deploy/'s RBAC objects, as `kubectl apply -k deploy/` would create them, and its ServiceAccount.
+  saKube = await serviceAccountClient(env, objects);
   podRequests = new PodRequestCache(saKube);
 
   connection = await NativeConnection.connect({ address: inject('temporalAddress') });

@@ -78,6 +78,19 @@ describe('the CRDs are the published ones', () => {
       typedSpec: true,
     });
     expect((await summary('machines.machine.openshift.io')).status).toBe(true);
+    // Pitstop's own shipped copy (deploy/): the OpenShift console's object is accepted as it creates it.
+    expect(await summary('nodemaintenances.nodemaintenance.medik8s.io')).toEqual({
+      shortNames: ['nm'],
+      status: true,
+      typedSpec: true,
+    });
+    const nm = await kube.create('/apis/nodemaintenance.medik8s.io/v1beta1/nodemaintenances', {
+      apiVersion: 'nodemaintenance.medik8s.io/v1beta1',
+      kind: 'NodeMaintenance',
+      metadata: { generateName: 'worker-1-' },
+      spec: { nodeName: 'worker-1', reason: 'console' },
+    });
+    expect(nm.metadata.name).toMatch(/^worker-1-/);
   });
 
   it('prunes a field the schema does not know and refuses a wrongly typed one', async () => {

@@ -3,11 +3,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { isAlreadyExists, isNotFound, paths, type KubeClient, type KubeObject } from '../../k8s/client.js';
 import { MANAGED_BY_LABEL, NODE_LEASE, PITSTOP } from '../../domain/contract.js';
 import type { LeaseHolder } from '../../domain/preflight.js';
+import { isLive, leaseExpiry, microTime } from '../../domain/lease.js';
 import { kube } from '../errors.js';
 import { cut, onConflictRetry, type NodeRef } from './objects.js';
 
-/** RFC 3339 with microseconds, the MicroTime form the API server writes: 2026-11-24T21:00:00.000000Z. */
-export const microTime = (date: Date) => date.toISOString().replace(/Z$/, '000Z');
+// Re-exported: the admission activity reads leases the same way.
+export { isLive, leaseExpiry, microTime };
 
 export interface LeaseInput extends NodeRef {
   durationSeconds: number;
@@ -21,18 +22,6 @@ export interface LeaseResult {
 }
 
 const leasePath = (node: string) => paths.lease(NODE_LEASE.namespace, NODE_LEASE.name(node));
-
-export function leaseExpiry(lease: KubeObject): number | undefined {
-  const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
-  const duration = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
-  // Without a duration or a time a held lease never expires (as nodeLeaseHolders reads it).
-  return Number.isFinite(renewed) && duration > 0 ? renewed + duration : undefined;
-}
-
-export const isLive = (lease: KubeObject, now: number) => {
-  const expiry = leaseExpiry(lease);
-  return !!lease.spec?.holderIdentity && (expiry === undefined || expiry >= now);
-};
 
 /** Who holds a node lease, if it is held and not expired: Pitstop (by its label) or another remediator. */
 export function liveHolder(lease: KubeObject, now: number): LeaseHolder | undefined {

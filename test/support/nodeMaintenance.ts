@@ -1,0 +1,66 @@
+// What the NodeMaintenance sandbox tests share: a test env with the controller running in-process (the service it
+// starts runs through is the HTTP API's), the CR as a user writes it, and what they read back (status, Events).
+import { PitstopService } from '../../src/client/service.js';
+import { runNodeMaintenanceController } from '../../src/controller/nodeMaintenance/controller.js';
+import { nmPath, NM_EVENT_NAMESPACE } from '../../src/controller/nodeMaintenance/kube.js';
+import { paths, type KubeObject } from '../../src/k8s/client.js';
+import { eventually, startTestEnv, type TestEnv } from './env.js';
+
+export interface ControllerEnv {
+  env: TestEnv;
+  stop(): Promise<void>;
+}
+
+export async function startControllerEnv(options: Parameters<typeof startTestEnv>[0]): Promise<ControllerEnv> {
+  const env = await startTestEnv(options);
+  const service = new PitstopService({
+    client: env.client,
+    taskQueue: env.taskQueue,
+    nodeExists: async (node) => (await env.kube.find(paths.node(node))) !== undefined,
+  });
+  const abort = new AbortController();
+  const controller = runNodeMaintenanceController({ kube: env.kube, service, signal: abort.signal });
+  return {
+    env,
+    async stop() {
+      abort.abort();
+      await controller;
+      await env.stop();
+    },
+  };
+}
+
+/** The object the OpenShift console's "Start maintenance" creates (plus annotations, as `kubectl apply` may add). */
+export async function createNm(
+  env: TestEnv,
+  nodeName: string,
+  reason: string,
+  annotations?: Record<string, string>,
+): Promise<KubeObject> {
+  return await env.kube.create(nmPath(), {
+    apiVersion: 'nodemaintenance.medik8s.io/v1beta1',
+    kind: 'NodeMaintenance',
+    metadata: { generateName: `${nodeName}-`, ...(annotations && { annotations }) },
+    spec: { nodeName, reason },
+  });
+}
+
+/** Waits until the CR's status satisfies `check` (what `kubectl get nm -o yaml` would show), and returns the CR. */
+export const untilNm = (env: TestEnv, name: string, what: string, check: (cr: KubeObject) => boolean) =>
+  eventually(
+    `NodeMaintenance ${name}: ${what}`,
+    async () => {
+      const cr = await env.kube.get(nmPath(name));
+      return check(cr) ? cr : undefined;
+    },
+    120_000,
+  );
+
+export const untilNmGone = (env: TestEnv, name: string) =>
+  eventually(`NodeMaintenance ${name} is gone`, async () => (await env.kube.find(nmPath(name))) === undefined, 120_000);
+
+/** The reasons of the Events recorded on a CR (`kubectl describe nm`). */
+export const eventReasons = async (env: TestEnv, cr: KubeObject) =>
+  (
+    await env.kube.list(paths.events(NM_EVENT_NAMESPACE), { fieldSelector: `involvedObject.uid=${cr.metadata.uid}` })
+  ).items.map((e) => e.reason as string);
