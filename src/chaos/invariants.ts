@@ -64,6 +64,11 @@ export async function invariantViolations(
      */
     touched?: boolean;
     /**
+     * When the run ended (ms): a node whose Ready condition went false only after that (1 s slack for the
+     * condition's whole seconds) failed after Pitstop let it go, and Pitstop could not have known.
+     */
+    endedAt?: number;
+    /**
      * The note whose named VMs and migrations are accepted as left (default: the run's own). Another run on the
      * same namespace (one an alert storm started) is judged on its node, and on the VMs by the note of the run
      * that owns them.
@@ -115,7 +120,13 @@ export async function invariantViolations(
     );
   }
   const machine = machineOf(nodeObject);
-  if (options.touched && (!machine.poweredOn || machine.crashed) && nodeObject.spec?.unschedulable !== true) {
+  const ready = (nodeObject.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+  const failedAfterEnd =
+    options.endedAt !== undefined &&
+    ready?.status !== 'True' &&
+    Date.parse(ready?.lastTransitionTime ?? '') > options.endedAt - 1000;
+  const unrepaired = !machine.poweredOn || machine.crashed;
+  if (options.touched && unrepaired && !failedAfterEnd && nodeObject.spec?.unschedulable !== true) {
     violations.push(`node ${node} is schedulable although its machine is ${machine.crashed ? 'crashed' : 'off'}`);
   }
   if (!leftCordoned) {

@@ -45,8 +45,15 @@ function outcomeOf(e: unknown): { outcome: Outcome; detail: string } {
   return { outcome: 'Failed', detail: String((e as Error).message ?? e) };
 }
 
+/** How a run ended, and when the runner saw it end. */
+type End = { outcome: Outcome; detail: string; endedAt: number };
+
 /** Waits for the run's end; `handle.result()` long-polls while the workflow runs, so the deadline bounds it too. */
-async function awaitEnd(
+async function awaitEnd(handle: { result(): Promise<unknown> }, runDeadline: number, timeoutMs: number): Promise<End> {
+  return { ...(await endOf(handle, runDeadline, timeoutMs)), endedAt: Date.now() };
+}
+
+async function endOf(
   handle: { result(): Promise<unknown> },
   runDeadline: number,
   timeoutMs: number,
@@ -145,7 +152,7 @@ export async function runGroup(world: World, plans: ChaosPlan[], options: RunOpt
   }
   const reports: RunReport[] = [];
   for (const [i, { plan, before, monitor, workflowId }] of runs.entries()) {
-    const { outcome, detail, deleted, crashed, storm, stormRuns } = ends[i]!;
+    const { outcome, detail, endedAt, deleted, crashed, storm, stormRuns } = ends[i]!;
     const violations: string[] = [];
     if (outcome === 'Unfinished' || outcome === 'Failed') violations.push(`run ended ${outcome}: ${detail}`);
     if (storm?.started.some((s) => s.node === plan.node))
@@ -154,7 +161,7 @@ export async function runGroup(world: World, plans: ChaosPlan[], options: RunOpt
     const lost = crashed ? standaloneVmis(plan) : [];
     const expectedOff = [...plan.stayOff, ...deleted, ...lost];
     // Each node this group's runs maintained: the plan's own, then whatever the storm started.
-    const judged = [{ node: plan.node, workflowId, outcome, detail }, ...stormRuns];
+    const judged = [{ node: plan.node, workflowId, outcome, detail, endedAt }, ...stormRuns];
     for (const r of stormRuns) {
       if (r.outcome === 'Unfinished' || r.outcome === 'Failed')
         violations.push(`storm run ${r.workflowId} ended ${r.outcome}: ${r.detail}`);
@@ -171,6 +178,7 @@ export async function runGroup(world: World, plans: ChaosPlan[], options: RunOpt
             workflowId: j.workflowId,
             rollbackIncomplete: leftForOperator(j.outcome, j.detail),
             touched: j.outcome !== 'Refused',
+            endedAt: j.endedAt,
             named: detail,
           })),
         );
@@ -203,13 +211,7 @@ export async function runGroup(world: World, plans: ChaosPlan[], options: RunOpt
  * A run that ended NodeFailed names the repair that finishes its node; the operator starts it, as the note says,
  * answers it as the plan says, and the run is judged by how that repair ended.
  */
-async function followNamedRepair(
-  world: World,
-  plan: ChaosPlan,
-  first: { outcome: Outcome; detail: string },
-  runDeadline: number,
-  timeoutMs: number,
-) {
+async function followNamedRepair(world: World, plan: ChaosPlan, first: End, runDeadline: number, timeoutMs: number) {
   const workflowId = workflowIdFor(plan.node);
   const previous = world.client.workflow.getHandle<typeof nodeMaintenance>(workflowId);
   if (first.outcome !== 'NodeFailed' || !first.detail.includes(repairFollowUp(plan.node)))
@@ -227,7 +229,7 @@ async function followNamedRepair(
   const end = await awaitEnd(handle, runDeadline, timeoutMs);
   await operator.stop();
   const detail = `NodeFailed (${first.detail}), then the repair its note names: ${end.detail}`;
-  return { end: { outcome: end.outcome, detail }, handle, deleted: operator.deleted };
+  return { end: { ...end, detail }, handle, deleted: operator.deleted };
 }
 
 /** What a run's end leaves for the operator, as invariantViolations reads it (see its rollbackIncomplete). */
