@@ -14,6 +14,7 @@ import { persist, sleep } from './retry.js';
 import { inputOf, setUpScenario } from './scenario.js';
 import type { StormAnswer } from './storm.js';
 import type { World } from './world.js';
+import type { MaintenanceInput } from '../domain/request.js';
 import { FAILURE_TYPES, WORKFLOW_TYPES } from '../domain/workflowNames.js';
 
 export interface RunOptions {
@@ -44,6 +45,18 @@ function outcomeOf(e: unknown): { outcome: Outcome; detail: string } {
   }
   return { outcome: 'Failed', detail: String((e as Error).message ?? e) };
 }
+
+/** Starts a nodeMaintenance as a user would, retried through a dev-server restart until the run's deadline. */
+const startMaintenance = (world: World, workflowId: string, input: MaintenanceInput, runDeadline: number) =>
+  persist(
+    () =>
+      world.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
+        taskQueue: world.taskQueue,
+        workflowId,
+        args: [input],
+      }),
+    runDeadline,
+  );
 
 /** How a run ended, and when the runner saw it end. */
 type End = { outcome: Outcome; detail: string; endedAt: number };
@@ -118,15 +131,7 @@ export async function runGroup(world: World, plans: ChaosPlan[], options: RunOpt
   const ends = await Promise.all(
     runs.map(async ({ plan, workflowId }) => {
       const runDeadline = Date.now() + timeoutMs;
-      const handle = await persist(
-        () =>
-          world.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
-            taskQueue: world.taskQueue,
-            workflowId,
-            args: [inputOf(plan, sandbox)],
-          }),
-        runDeadline,
-      );
+      const handle = await startMaintenance(world, workflowId, inputOf(plan, sandbox), runDeadline);
       const disruptions = startDisruptions(world, plan, handle, runDeadline, log);
       const first = await awaitEnd(handle, runDeadline, timeoutMs);
       await disruptions.stop();
@@ -216,13 +221,10 @@ async function followNamedRepair(world: World, plan: ChaosPlan, first: End, runD
   const previous = world.client.workflow.getHandle<typeof nodeMaintenance>(workflowId);
   if (first.outcome !== 'NodeFailed' || !first.detail.includes(repairFollowUp(plan.node)))
     return { end: first, handle: previous, deleted: [] };
-  const handle = await persist(
-    () =>
-      world.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
-        taskQueue: world.taskQueue,
-        workflowId,
-        args: [{ ...inputOf(plan, world.sandbox!), mode: 'repair' }],
-      }),
+  const handle = await startMaintenance(
+    world,
+    workflowId,
+    { ...inputOf(plan, world.sandbox!), mode: 'repair' },
     runDeadline,
   );
   const operator = startOperator(plan, handle);
