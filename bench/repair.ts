@@ -24,6 +24,7 @@ import { OUT_OF_SERVICE_TAINT } from '../src/domain/contract.js';
 import { argValue, finishBenchmark, seconds, startBenchServers } from './lib.js';
 import { startBenchWorker } from './worker.js';
 import { WORKFLOW_TYPES } from '../src/domain/workflowNames.js';
+import { nodeReadiness } from '../src/domain/nodeReadiness.js';
 import type { nodeMaintenance } from '../src/workflows/index.js';
 
 const args = process.argv.slice(2);
@@ -98,9 +99,8 @@ try {
   await cluster.patch(paths.node('failed'), { metadata: { annotations: { 'sandbox.pitstop.io/crashed': 'true' } } });
   const crashedAt = Date.now();
   await until('failed Ready=Unknown', async () => {
-    const node = await cluster.get(paths.node('failed'));
-    const ready = (node.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
-    return ready?.status === 'Unknown' ? true : undefined;
+    const { status } = nodeReadiness('failed', await cluster.get(paths.node('failed')));
+    return status === 'Unknown' ? true : undefined;
   });
   const detectedMs = Date.now() - crashedAt;
 

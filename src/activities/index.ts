@@ -11,7 +11,8 @@ import { recordNodeEvent, removeNodePhase, setNodePhase } from './node/events.js
 import { describeNodes } from './node/facts.js';
 import { admitMaintenance, type AdmissionInput } from './node/admission.js';
 import { acquireNodeLease, nodeLeaseHolders, releaseNodeLease } from './node/lease.js';
-import { nodeReadiness, waitForNodeReady, type NodeReadyProgress } from './node/readiness.js';
+import { waitForNodeReady, type NodeReadyProgress } from './node/readiness.js';
+import { nodeReadiness } from '../domain/nodeReadiness.js';
 import { drainRound, type DrainRoundInput } from './drain.js';
 import { checkFleetNodes, listFleetNodes } from './fleet.js';
 import { clusterEvictionStrategy, vmsOnNode } from './kubevirt/facts.js';

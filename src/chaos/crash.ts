@@ -8,6 +8,7 @@ import { bmhPath } from '../sandbox/context.js';
 import { KNOB } from '../sandbox/model.js';
 import { MACHINE_NAMESPACE } from '../sandbox/scenario.js';
 import type { Phase } from '../domain/progress.js';
+import { nodeReadiness } from '../domain/nodeReadiness.js';
 import type { ChaosPlan } from './generate.js';
 import { sleep } from './retry.js';
 
@@ -30,9 +31,8 @@ export async function crashNode(kube: KubeClient, plan: ChaosPlan): Promise<void
 export async function untilNotReady(kube: KubeClient, node: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const n = await kube.get(paths.node(node));
-    const ready = (n.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
-    if (ready && ready.status !== 'True') return;
+    const { status } = nodeReadiness(node, await kube.get(paths.node(node)));
+    if (status === 'False' || status === 'Unknown') return;
     if (Date.now() > deadline) throw new Error(`node ${node} still Ready ${ms / 1000}s after its crash`);
     await sleep(200);
   }

@@ -11,6 +11,7 @@ import {
   WORKFLOW_ID_LABEL,
   LAUNCHER_SELECTOR,
 } from '../domain/contract.js';
+import { nodeReadiness } from '../domain/nodeReadiness.js';
 import { launcherPodOf, machineOf, vmsOnTwoNodes, type LauncherPod, type MachineState } from './twoNodes.js';
 
 export interface ClusterBefore {
@@ -120,11 +121,11 @@ export async function invariantViolations(
     );
   }
   const machine = machineOf(nodeObject);
-  const ready = (nodeObject.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+  const ready = nodeReadiness(node, nodeObject);
   const failedAfterEnd =
     options.endedAt !== undefined &&
-    ready?.status !== 'True' &&
-    Date.parse(ready?.lastTransitionTime ?? '') > options.endedAt - 1000;
+    !ready.ready &&
+    Date.parse(ready.lastTransitionTime ?? '') > options.endedAt - 1000;
   const unrepaired = !machine.poweredOn || machine.crashed;
   if (options.touched && unrepaired && !failedAfterEnd && nodeObject.spec?.unschedulable !== true) {
     violations.push(`node ${node} is schedulable although its machine is ${machine.crashed ? 'crashed' : 'off'}`);

@@ -3,12 +3,10 @@
 // waiting longer cannot help; the drain stops and says so, and the operator (or the Alertmanager rule) starts the
 // repair runbook, which fences the node before anything restarts elsewhere.
 
+import type { NodeReadiness } from './nodeReadiness.js';
+
 /** The node's Ready condition as the readNodeReadiness activity reads it. */
-export interface ReadinessReading {
-  status: 'True' | 'False' | 'Unknown' | 'Missing';
-  reason?: string;
-  lastTransitionTime?: string;
-}
+export type ReadinessReading = Omit<NodeReadiness, 'node' | 'ready'>;
 
 /** Why the drain cannot go on because the node itself has failed; undefined while the node is Ready. */
 export function nodeFailure(node: string, readiness: ReadinessReading): string | undefined {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nodeFailure } from '../../src/domain/nodeFailure.js';
+import { nodeReadiness } from '../../src/domain/nodeReadiness.js';
 import { needsAttentionNote } from '../../src/domain/rollbackLeft.js';
 
 describe('a node failure during a drain', () => {
@@ -23,5 +24,34 @@ describe('a node failure during a drain', () => {
     expect(note).toContain('node w3 failed during the drain (x); the node stays cordoned.');
     expect(note).toContain('Node w3 is left cordoned');
     expect(note).toContain('To finish: start nodeMaintenance {"node":"w3","mode":"repair"}');
+  });
+});
+
+describe('nodeReadiness: the one reading of a Node Ready condition', () => {
+  const node = (conditions?: { type: string; status?: string; reason?: string }[]) => ({ status: { conditions } });
+
+  it('reads True and False as they are, with the reason', () => {
+    expect(nodeReadiness('w1', node([{ type: 'Ready', status: 'True' }]))).toEqual({
+      node: 'w1',
+      ready: true,
+      status: 'True',
+    });
+    expect(nodeReadiness('w1', node([{ type: 'Ready', status: 'False', reason: 'KubeletNotReady' }]))).toMatchObject({
+      ready: false,
+      status: 'False',
+      reason: 'KubeletNotReady',
+    });
+  });
+
+  it('counts a node whose kubelet never reported (no Ready condition) as Unknown, not Ready', () => {
+    expect(nodeReadiness('w1', node([{ type: 'MemoryPressure', status: 'False' }]))).toMatchObject({
+      ready: false,
+      status: 'Unknown',
+    });
+    expect(nodeReadiness('w1', node())).toMatchObject({ ready: false, status: 'Unknown' });
+  });
+
+  it('says Missing for a node that does not exist', () => {
+    expect(nodeReadiness('w1', undefined)).toEqual({ node: 'w1', ready: false, status: 'Missing' });
   });
 });

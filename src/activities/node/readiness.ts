@@ -4,30 +4,8 @@ import { paths, type KubeClient, type KubeObject } from '../../k8s/client.js';
 import { waitFor, type WaitDetails } from '../../k8s/watch.js';
 import { KUBEVIRT_SCHEDULABLE } from '../../domain/contract.js';
 import { formatDuration } from '../../domain/durations.js';
+import { nodeReadiness, type NodeReadiness } from '../../domain/nodeReadiness.js';
 import { kube } from '../errors.js';
-
-export interface NodeReadiness {
-  node: string;
-  ready: boolean;
-  /** The Ready condition's status; Missing when the Node object does not exist. */
-  status: 'True' | 'False' | 'Unknown' | 'Missing';
-  reason?: string;
-  lastTransitionTime?: string;
-}
-
-export function nodeReadiness(node: string, object: KubeObject | undefined): NodeReadiness {
-  if (!object) return { node, ready: false, status: 'Missing' };
-  const condition = (object.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready') as
-    { status?: string; reason?: string; lastTransitionTime?: string } | undefined;
-  const status = condition?.status === 'True' || condition?.status === 'False' ? condition.status : 'Unknown';
-  return {
-    node,
-    ready: status === 'True',
-    status,
-    ...(condition?.reason ? { reason: condition.reason } : {}),
-    ...(condition?.lastTransitionTime ? { lastTransitionTime: condition.lastTransitionTime } : {}),
-  };
-}
 
 export interface WaitForNodeReadyInput {
   node: string;
