@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { bmhPath } from '../../src/sandbox/context.js';
 import { MACHINE_NAMESPACE } from '../../src/sandbox/scenario.js';
 import { eventually } from './env.js';
+import { nodeReadiness } from '../../src/domain/nodeReadiness.js';
 
 export const vmiOf = (kube: KubeClient, ns: string, name: string) => kube.find(kv('virtualmachineinstances', ns, name));
 export const vmOf = (kube: KubeClient, ns: string, name: string) => kube.find(kv('virtualmachines', ns, name));
@@ -48,8 +49,7 @@ export async function rejection(promise: Promise<unknown>): Promise<{ statusCode
   throw new Error('expected the API server to refuse the request, but it was accepted');
 }
 
-export const nodeReady = (node: KubeObject | undefined) =>
-  (node?.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready')?.status === 'True';
+export const nodeReady = (node: KubeObject | undefined) => nodeReadiness('', node).ready;
 
 /** Waits until exactly `count` VMIs exist (in `namespace`, or anywhere) and every one of them runs. */
 export async function untilVmisRunning(kube: KubeClient, count: number, namespace?: string): Promise<void> {
@@ -94,6 +94,5 @@ export async function outOfService(kube: KubeClient, node: string): Promise<void
   });
 }
 
-/** The node's Ready condition status: "True", "False" or "Unknown" (the kubelet went silent). */
-export const nodeReadyStatus = (node: KubeObject | undefined): string | undefined =>
-  (node?.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready')?.status;
+/** The node's Ready condition status: True, False, Unknown (the kubelet went silent) or Missing. */
+export const nodeReadyStatus = (node: KubeObject | undefined) => nodeReadiness('', node).status;
