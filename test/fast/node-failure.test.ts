@@ -62,6 +62,30 @@ describe.concurrent('a node that fails during a planned drain', () => {
     expect(world.called('uncordon')).toEqual([]);
   });
 
+  it('chaos seed 25: a node whose crash shows only during the roll-back of a cancel stays cordoned (NodeFailed)', async () => {
+    const { world, start } = env.fresh();
+    // n1 crashed just before the cancel, still Ready when the roll-back began: its Ready=Unknown shows only while
+    // the roll-back cancels the migration in flight. The uncordon that would follow must not happen.
+    world.node('n1').node('spare-1').vm('web-1', 'n1');
+    const gate = world.gate();
+    world.on('waitForMigration', gate.hold);
+    world.on('cancelMigration', async (input, real) => {
+      const n1 = world.nodeNamed('n1');
+      n1.ready = false;
+      n1.notReadySince = '2026-12-03T17:14:19Z';
+      return await real();
+    });
+    const handle = await start({ node: 'n1', hold: 'none' });
+    await gate.entered;
+    await handle.cancel();
+    const failed = await failureOf(handle);
+    expect(failed.type).toBe(FAILURE_TYPES.nodeFailed);
+    expect(failed.message).toContain('node n1 failed during the drain (Ready=Unknown since 2026-12-03T17:14:19Z');
+    expect(world.nodeNamed('n1')).toMatchObject({ unschedulable: true, phase: 'NeedsAttention' });
+    expect(world.called('uncordon')).toEqual([]);
+    expect(world.leases.size).toBe(0);
+  });
+
   it('a migration that fails on a node still Ready is escalated as before, not called a node failure', async () => {
     const { world, start } = env.fresh();
     world.node('n1').node('spare-1').vm('web-1', 'n1');

@@ -56,7 +56,7 @@ export async function repair(run: MaintenanceRun, verdict: PreflightVerdict): Pr
     const notRepaired = run.changed.cordoned
       ? `${node} failed and was not repaired (the repair stopped before the fence: ${why})`
       : undefined;
-    const left = await CancellationScope.nonCancellable(() => rollBack(run, why, notRepaired));
+    const { note: left } = await CancellationScope.nonCancellable(() => rollBack(run, why, notRepaired));
     if (notRepaired) throw workflowFailure(FAILURE_TYPES.nodeFailed, `repair of ${node} stopped: ${left}`);
     if (left)
       throw workflowFailure(

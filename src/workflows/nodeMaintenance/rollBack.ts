@@ -3,9 +3,10 @@
 // that gives up is named in what is left (src/domain/rollbackLeft.ts) and the roll-back goes on with the next, so it
 // always ends, always releases the lease, and a node it could not put back is annotated NeedsAttention.
 import { isCancellation } from '@temporalio/workflow';
+import { nodeFailure as failureOf } from '../../domain/nodeFailure.js';
 import { needsAttentionNote, powerUnknown, type Leftover } from '../../domain/rollbackLeft.js';
 import { failureMessage } from '../failures.js';
-import { boundedWait, persistent, powerCommands, waiting } from './activities.js';
+import { boundedWait, persistent, powerCommands, quick, waiting } from './activities.js';
 import { vmRef, type MaintenanceRun } from './state.js';
 
 /** Runs one roll-back step; on a failure (its retries used up), adds what it left to `left`. */
@@ -38,14 +39,33 @@ async function powerOnForRollBack(run: MaintenanceRun, left: Leftover[]): Promis
 }
 
 /**
- * Undoes what this run changed; returns what is left for the operator when it cannot finish, else undefined.
- * `nodeFailure`: the node itself failed and nothing repaired it (it failed during the drain, or a repair stopped
- * before its fence); it stays cordoned, and the note asks for a repair.
+ * Read just before the roll-back would uncordon: a node this run did not power off that is not Ready now has failed
+ * meanwhile, and it stays cordoned. Read then and not when the roll-back starts (chaos seed 25: the node crashed
+ * 650 ms before a cancel, still Ready when the roll-back began; cancelling its hung migrations took a minute, and the
+ * uncordon put the dead node back into service). A node this run powered off and on may still be booting: that is
+ * not a failure.
  */
-export async function rollBack(run: MaintenanceRun, why: string, nodeFailure?: string): Promise<string | undefined> {
+async function failedMeanwhile(run: MaintenanceRun): Promise<string | undefined> {
+  if (!run.changed.cordoned || run.changed.poweredOff) return undefined;
+  const readiness = await quick.readNodeReadiness({ node: run.node }).catch(() => undefined);
+  return readiness && failureOf(run.node, readiness);
+}
+
+/** What a roll-back left: the note for the operator (undefined when it finished), and whether the node failed. */
+export interface RollBackEnd {
+  note?: string;
+  nodeFailed: boolean;
+}
+
+/**
+ * Undoes what this run changed. `nodeFailure`: the node itself failed and nothing repaired it (it failed during the
+ * drain, or a repair stopped before its fence); it stays cordoned, and the note asks for a repair. A node found
+ * failed before the uncordon is treated the same.
+ */
+export async function rollBack(run: MaintenanceRun, why: string, knownFailure?: string): Promise<RollBackEnd> {
   const { node, workflowId, changed } = run;
   run.enter('RollingBack', why);
-  const left: Leftover[] = nodeFailure ? [{ kind: 'nodeFailed', failure: nodeFailure }] : [];
+  const left: Leftover[] = [];
   for (const [vmi, migration] of changed.migrations) {
     await step(
       left,
@@ -54,6 +74,8 @@ export async function rollBack(run: MaintenanceRun, why: string, nodeFailure?: s
     );
   }
   if (changed.poweredOff && run.power.kind !== 'none') await powerOnForRollBack(run, left);
+  const nodeFailure = knownFailure ?? (await failedMeanwhile(run));
+  if (nodeFailure) left.unshift({ kind: 'nodeFailed', failure: nodeFailure });
   // A machine whose power state is unknown, or a node that failed, stays cordoned: never schedule onto it.
   if (changed.cordoned && !powerUnknown(left) && !nodeFailure) {
     await step(
@@ -104,8 +126,8 @@ export async function rollBack(run: MaintenanceRun, why: string, nodeFailure?: s
   const note = needsAttentionNote(node, left);
   if (note) {
     run.enter('NeedsAttention', note);
-    return note;
+    return { note, nodeFailed: nodeFailure !== undefined };
   }
   run.enter('RolledBack', why);
-  return undefined;
+  return { nodeFailed: false };
 }

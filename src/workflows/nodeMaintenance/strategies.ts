@@ -62,17 +62,6 @@ export async function stopIfNodeFailed(run: MaintenanceRun): Promise<void> {
   if (failure) throw new NodeFailed(failure);
 }
 
-/**
- * Before a roll-back uncordons: a node this run did not power off that is not Ready now has failed meanwhile; it
- * stays cordoned (chaos seed 3: it crashed mid-drain while an escalation waited, and the abort that followed put it
- * back into service). A node this run powered off and on may still be booting: that is not a failure.
- */
-export async function failedMeanwhile(run: MaintenanceRun): Promise<string | undefined> {
-  if (!run.changed.cordoned || run.changed.poweredOff) return undefined;
-  const readiness = await quick.readNodeReadiness({ node: run.node }).catch(() => undefined);
-  return readiness && nodeFailure(run.node, readiness);
-}
-
 export function migrationFailure(run: MaintenanceRun, r: VmRow): string {
   const n = run.policy.migration.attempts;
   return `live migration failed ${n} ${n === 1 ? 'time' : 'times'}; last: ${r.message}`;

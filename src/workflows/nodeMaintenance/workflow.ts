@@ -17,7 +17,6 @@ import { powerOff, powerOn } from './power.js';
 import { admissionPreview, admit } from './admission.js';
 import { checkCluster, dryRunResult, refuseUnlessAllowed, resolvePower } from './preflight.js';
 import { repair } from './repair.js';
-import { failedMeanwhile } from './strategies.js';
 import { releaseNode, restoreVms, uncordon, waitReady } from './restore.js';
 import { rollBack } from './rollBack.js';
 import { MaintenanceRun } from './state.js';
@@ -70,10 +69,9 @@ async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Pro
   } catch (e) {
     const why = isCancellation(e) ? 'cancelled' : e instanceof Aborted ? e.message : failureMessage(e);
     // A node that failed mid-drain is not rolled back into service: it stays cordoned and a repair finishes it.
-    const failed =
-      e instanceof NodeFailed ? e.message : await CancellationScope.nonCancellable(() => failedMeanwhile(run));
-    const left = await CancellationScope.nonCancellable(() => rollBack(run, why, failed));
-    if (failed) throw workflowFailure(FAILURE_TYPES.nodeFailed, `maintenance of ${node} stopped: ${left}`);
+    const failed = e instanceof NodeFailed ? e.message : undefined;
+    const { note: left, nodeFailed } = await CancellationScope.nonCancellable(() => rollBack(run, why, failed));
+    if (nodeFailed) throw workflowFailure(FAILURE_TYPES.nodeFailed, `maintenance of ${node} stopped: ${left}`);
     // The machine could not be powered on: whatever started the roll-back (a cancel too), the operator must hear
     // that the node is left cordoned and what to do.
     if (left) {
