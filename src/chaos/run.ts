@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { generatePlan, type ChaosPlan, type GenerateOptions } from './generate.js';
 import { failedRun, summarize, type ChaosSummary, type RunReport } from './report.js';
-import { runGroup, runOne, type RunOptions } from './runOne.js';
+import { runGroup, runOne, SetUpFailed, type RunOptions } from './runOne.js';
 import { World } from './world.js';
 
 export interface ChaosOptions extends GenerateOptions, RunOptions {
@@ -42,27 +42,36 @@ export async function openChaosWorld(options: WorldOptions): Promise<ChaosWorld>
     await world.stop();
     throw e;
   }
-  return {
-    async run(seed: number, adjust?: (plan: ChaosPlan) => ChaosPlan) {
+  let lastError = '';
+  /**
+   * Runs `fn` on the world's sandbox; a run whose set-up failed (SetUpFailed: no maintenance started) is tried once
+   * more on a fresh sandbox. Any other failure, or a second set-up failure, is the run's report (undefined here),
+   * and the next run starts on a fresh sandbox.
+   */
+  async function onFreshSandboxIfSetUpFails(fn: () => Promise<RunReport[]>): Promise<RunReport[] | undefined> {
+    for (let attempt = 1; ; attempt++) {
       await world.sandboxFor(options.sandboxEvery ?? 10);
-      const generated = generatePlan(seed, options);
-      const plan = adjust ? adjust(generated) : generated;
       try {
-        return await runOne(world, plan, options);
+        return await fn();
       } catch (e) {
         world.runsOnSandbox = Number.MAX_SAFE_INTEGER; // the next run starts on a fresh sandbox
-        return failedRun(seed, plan.faults, String((e as Error).message ?? e));
+        lastError = String((e as Error).message ?? e);
+        if (!(e instanceof SetUpFailed) || attempt > 1) return undefined;
+        log(`  ${lastError}: tried again on a fresh sandbox`);
       }
+    }
+  }
+  return {
+    async run(seed: number, adjust?: (plan: ChaosPlan) => ChaosPlan) {
+      const generated = generatePlan(seed, options);
+      const plan = adjust ? adjust(generated) : generated;
+      const reports = await onFreshSandboxIfSetUpFails(() => runOne(world, plan, options).then((r) => [r]));
+      return reports?.[0] ?? failedRun(seed, plan.faults, lastError);
     },
     async runGroup(seeds: number[]) {
-      await world.sandboxFor(options.sandboxEvery ?? 10);
       const plans = seeds.map((seed) => generatePlan(seed, options));
-      try {
-        return await runGroup(world, plans, options);
-      } catch (e) {
-        world.runsOnSandbox = Number.MAX_SAFE_INTEGER;
-        return plans.map((p) => failedRun(p.seed, p.faults, String((e as Error).message ?? e)));
-      }
+      const reports = await onFreshSandboxIfSetUpFails(() => runGroup(world, plans, options));
+      return reports ?? plans.map((p) => failedRun(p.seed, p.faults, lastError));
     },
     stop: () => world.stop(),
   };

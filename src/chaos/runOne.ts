@@ -17,6 +17,16 @@ import type { World } from './world.js';
 import type { MaintenanceInput } from '../domain/request.js';
 import { FAILURE_TYPES, WORKFLOW_TYPES } from '../domain/workflowNames.js';
 
+/**
+ * The world broke while a run's scenario was being set up (its sandbox's API server stopped answering): no
+ * maintenance was started, so nothing of Pitstop's is judged; the runner tries the seed once more on a new sandbox.
+ */
+export class SetUpFailed extends Error {
+  constructor(seed: number, cause: unknown) {
+    super(`seed ${seed}: the scenario could not be set up: ${String((cause as Error).message ?? cause)}`, { cause });
+  }
+}
+
 export interface RunOptions {
   /** Longest wait for one maintenance to end (default 5 min): longer counts as a violation. */
   runTimeoutMs?: number;
@@ -120,7 +130,9 @@ export async function runGroup(world: World, plans: ChaosPlan[], options: RunOpt
 
   const runs: Started[] = [];
   for (const plan of plans) {
-    await setUpScenario(sandbox, direct, plan);
+    await setUpScenario(sandbox, direct, plan).catch((e: unknown) => {
+      throw new SetUpFailed(plan.seed, e);
+    });
     const before = await recordBefore(direct, plan.namespace);
     const monitor = new MigrationMonitor(direct, plan.namespace, plan.input.parallelMigrations).start();
     runs.push({ plan, before, monitor, workflowId: workflowIdFor(plan.node) });

@@ -45,10 +45,11 @@ export async function setUpScenario(sandbox: Sandbox, direct: KubeClient, plan: 
   const deadline = Date.now() + 60_000;
   for (;;) {
     const vmis = await direct.list(kv('virtualmachineinstances', plan.namespace));
-    if (vmis.items.length === vmCount && vmis.items.every((v) => v.status?.phase === 'Running')) return;
+    if (vmis.items.length === vmCount && vmis.items.every((v) => v.status?.phase === 'Running')) break;
     if (Date.now() > deadline) throw new Error(`seed ${plan.seed}: the scenario's VMs did not all start`);
     await sleep(100);
   }
+  // The crash comes once every VM runs: a node in service fails.
   if (plan.crash.failure.kind === 'crashedBefore') {
     await crashNode(direct, plan);
     await untilNotReady(direct, plan.node);
