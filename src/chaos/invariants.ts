@@ -60,8 +60,9 @@ export async function invariantViolations(
      */
     rollbackIncomplete?: boolean | string;
     /**
-     * The run may have touched the node (it was not refused): then a machine that is off or crashed at the end, a
-     * node nothing repaired, must be cordoned. Pitstop never puts an unrepaired node back into service.
+     * The run cordoned the node (see cordonedBy): then a machine that is off or crashed at the end, a node nothing
+     * repaired, must be cordoned. Pitstop never puts an unrepaired node back into service; a run that ended before
+     * its cordon (refused, or cancelled during preflight) left the node as the cluster had it.
      */
     touched?: boolean;
     /**

@@ -10,6 +10,7 @@ import { NO_FAULTS, type FaultKind, type FaultRates } from './faultProxy.js';
 import type { ChaosPlan } from './generate.js';
 import { invariantViolations, MigrationMonitor, recordBefore, vmsOnTwoNodesNow } from './invariants.js';
 import type { Outcome, RunReport } from './report.js';
+import { cordonedBy } from './cordonedBy.js';
 import { persist, sleep } from './retry.js';
 import { inputOf, setUpScenario } from './scenario.js';
 import type { StormAnswer } from './storm.js';
@@ -194,7 +195,7 @@ export async function runGroup(world: World, plans: ChaosPlan[], options: RunOpt
             namespace: plan.namespace,
             workflowId: j.workflowId,
             rollbackIncomplete: leftForOperator(j.outcome, j.detail),
-            touched: j.outcome !== 'Refused',
+            touched: j.outcome !== 'Refused' && (await cordonedBy(direct, j.node, j.workflowId)),
             endedAt: j.endedAt,
             named: detail,
           })),
