@@ -3,7 +3,8 @@
 // node back into service; the note names the repair that finishes the job.
 import { describe, expect, it } from 'vitest';
 import { FAILURE_TYPES } from '../../src/domain/workflowNames.js';
-import { failureOf, progressOf, until, useFastWorker } from './support/harness.js';
+import { failureOf, progressOf, reach, until, useFastWorker } from './support/harness.js';
+import { nodeWithTwoVms } from './support/scenes.js';
 import type { World } from './support/world.js';
 
 const env = useFastWorker();
@@ -82,6 +83,26 @@ describe.concurrent('a node that fails during a planned drain', () => {
     expect(failed.type).toBe(FAILURE_TYPES.nodeFailed);
     expect(failed.message).toContain('node n1 failed during the drain (Ready=Unknown since 2026-12-03T17:14:19Z');
     expect(world.nodeNamed('n1')).toMatchObject({ unschedulable: true, phase: 'NeedsAttention' });
+    expect(world.called('uncordon')).toEqual([]);
+    expect(world.leases.size).toBe(0);
+  });
+
+  it('chaos seed 30: a node that does not come back after the roll-back powers it on stays cordoned (NodeFailed)', async () => {
+    const { world, start } = env.fresh();
+    nodeWithTwoVms(world);
+    // The machine powers on but its OS stays dead (it had crashed; its BMC ignored the power cycle).
+    world.on('powerOn', async (_input, real) => {
+      const answer = await real();
+      world.nodeNamed('n1').ready = false;
+      return answer;
+    });
+    const handle = await start({ node: 'n1', power: 'metal3', hold: 'untilReleased' });
+    await reach(handle, 'Hold');
+    await handle.cancel();
+    const failed = await failureOf(handle);
+    expect(failed.type).toBe(FAILURE_TYPES.nodeFailed);
+    expect(failed.message).toContain('n1 did not come back after the roll-back powered it on');
+    expect(world.nodeNamed('n1')).toMatchObject({ unschedulable: true, phase: 'NeedsAttention', power: 'on' });
     expect(world.called('uncordon')).toEqual([]);
     expect(world.leases.size).toBe(0);
   });

@@ -51,6 +51,22 @@ async function failedMeanwhile(run: MaintenanceRun): Promise<string | undefined>
   return readiness && failureOf(run.node, readiness);
 }
 
+/**
+ * A node this run powered off is uncordoned only once it is Ready again, as the runbook's own WaitReady step does:
+ * a machine that powers on but never comes back (chaos seed 30: it had crashed, and its unreachable BMC ignored the
+ * power cycle) stays cordoned, and the run ends NodeFailed. Bounded by the policy's ready timeout.
+ */
+async function notReadyAfterPowerOn(run: MaintenanceRun): Promise<string | undefined> {
+  const { timeoutMs } = run.policy.ready;
+  try {
+    await waiting(timeoutMs).waitForNodeReady({ node: run.node, ready: true, timeoutMs });
+    return undefined;
+  } catch (e) {
+    if (isCancellation(e)) throw e;
+    return `${run.node} did not come back after the roll-back powered it on: ${failureMessage(e)}`;
+  }
+}
+
 /** What a roll-back left: the note for the operator (undefined when it finished), and whether the node failed. */
 export interface RollBackEnd {
   note?: string;
@@ -73,8 +89,12 @@ export async function rollBack(run: MaintenanceRun, why: string, knownFailure?: 
       () => persistent.cancelMigration({ ...vmRef(vmi), name: migration }),
     );
   }
-  if (changed.poweredOff && run.power.kind !== 'none') await powerOnForRollBack(run, left);
-  const nodeFailure = knownFailure ?? (await failedMeanwhile(run));
+  let notBack: string | undefined;
+  if (changed.poweredOff && run.power.kind !== 'none') {
+    await powerOnForRollBack(run, left);
+    if (!powerUnknown(left)) notBack = await notReadyAfterPowerOn(run);
+  }
+  const nodeFailure = knownFailure ?? notBack ?? (await failedMeanwhile(run));
   if (nodeFailure) left.unshift({ kind: 'nodeFailed', failure: nodeFailure });
   // A machine whose power state is unknown, or a node that failed, stays cordoned: never schedule onto it.
   if (changed.cordoned && !powerUnknown(left) && !nodeFailure) {
