@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionVerdict } from '../../src/domain/admission.js';
 import { failureOf, phases, progressOf, reach, useFastWorker } from './support/harness.js';
-import { expectPutBack, nodeWithTwoVms } from './support/scenes.js';
+import { POWERED_RUNBOOK, expectPutBack, nodeWithTwoVms } from './support/scenes.js';
 import type { World } from './support/world.js';
 
 const env = useFastWorker();
@@ -42,18 +42,7 @@ describe.concurrent('capacity.onNoRoom', () => {
       ['vms/stop', 'shutdown', 'afterMaintenance'],
     ]);
     expect(world.called('startMigration')).toEqual([]);
-    expect(phases(await progressOf(handle))).toEqual([
-      'Preflight',
-      'Cordon',
-      'EvacuateVMs',
-      'EvictPods',
-      'PowerOff',
-      'PowerOn',
-      'WaitReady',
-      'Uncordon',
-      'RestoreVMs',
-      'Done',
-    ]);
+    expect(phases(await progressOf(handle))).toEqual(POWERED_RUNBOOK);
     // Stopped before the power-off, started again only once the node takes VMs again.
     const order = world.sequence();
     expect(order.lastIndexOf('stopVm')).toBeLessThan(order.indexOf('powerOff'));
