@@ -78,7 +78,8 @@ describe('a single-node cluster', () => {
     const started = uids(await vmis());
     const credential = env.sandbox.credentials.find((c) => c.nodeName === 'sno');
     if (!credential) throw new Error('the scenario gave sno no BMC');
-    const stateFile = join(mkdtempSync(join(inject('runDir'), 'sno-')), 'sno-vms.json');
+    const home = mkdtempSync(join(inject('runDir'), 'sno-'));
+    const stateFile = join(home, 'sno-vms.json');
     const kubectl = inject('kubeBinaries').kubectl;
 
     // Watch the node while the script runs: it must really go down and come back.
@@ -94,6 +95,8 @@ describe('a single-node cluster', () => {
       timeout: 180_000,
       env: {
         PATH: `${dirname(kubectl)}:${process.env.PATH ?? ''}`,
+        // kubectl's discovery cache goes to $HOME/.kube: the run's directory, not the repository.
+        HOME: home,
         KUBECONFIG: env.sandbox.kubeconfigPath,
         NODE: 'sno',
         BMC_URL: env.sandbox.redfishUrl,
@@ -133,6 +136,7 @@ describe('a single-node cluster', () => {
       run(SCRIPT, [], {
         env: {
           PATH: `${dirname(inject('kubeBinaries').kubectl)}:${process.env.PATH ?? ''}`,
+          HOME: mkdtempSync(join(inject('runDir'), 'sno-')),
           KUBECONFIG: env.sandbox.kubeconfigPath,
           NODE: 'other',
           BMC_URL: 'https://bmc.invalid',
