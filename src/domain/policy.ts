@@ -8,11 +8,14 @@ import { duration, flag, oneOf, wholeNumber } from './inputFields.js';
 
 export const NON_MIGRATABLE_CHOICES = ['ask', 'shutdown', 'abort'] as const;
 export const DECISION_TIMEOUT_CHOICES = ['abort', 'shutdown'] as const;
+export const NO_ROOM_CHOICES = ['refuse', 'wait', 'shutdown'] as const;
 
 /** What to do with a VM whose eviction strategy demands live migration but which cannot live-migrate. */
 export type NonMigratableChoice = (typeof NON_MIGRATABLE_CHOICES)[number];
 /** What happens when nobody answers an escalation before `escalation.decisionTimeout`. */
 export type DecisionTimeoutChoice = (typeof DECISION_TIMEOUT_CHOICES)[number];
+/** What a drain does with VMs that fit on no other node (docs/small-clusters.md). */
+export type NoRoomChoice = (typeof NO_ROOM_CHOICES)[number];
 
 /** The `policy` field of the input; every field has its default, so `{}` is the default policy. */
 export const policySchema = z.strictObject({
@@ -58,6 +61,11 @@ export const policySchema = z.strictObject({
       onTimeout: oneOf(DECISION_TIMEOUT_CHOICES).default('abort'),
     })
     .prefault({}),
+  // A drain whose VMs fit on no other node: `refuse` at preflight, `wait` for room in the admission queue at most
+  // waitTimeout, or `shutdown` what does not fit and start it again after maintenance (a one-worker cluster).
+  capacity: z
+    .strictObject({ onNoRoom: oneOf(NO_ROOM_CHOICES).default('refuse'), waitTimeout: duration('1h') })
+    .prefault({}),
   overallTimeout: duration('7d'),
 });
 
@@ -81,6 +89,7 @@ export interface MaintenancePolicy {
   restore: { timeoutMs: number };
   repair: { notReadyForMs: number; recoverTimeoutMs: number; podsGoneTimeoutMs: number; startManual: boolean };
   escalation: { onNonMigratable: NonMigratableChoice; decisionTimeoutMs: number; onTimeout: DecisionTimeoutChoice };
+  capacity: { onNoRoom: NoRoomChoice; waitTimeoutMs: number };
   overallTimeoutMs: number;
 }
 
@@ -119,6 +128,7 @@ export function toPolicy(policy: z.output<typeof policySchema>): MaintenancePoli
       decisionTimeoutMs: ms(escalation.decisionTimeout),
       onTimeout: escalation.onTimeout,
     },
+    capacity: { onNoRoom: policy.capacity.onNoRoom, waitTimeoutMs: ms(policy.capacity.waitTimeout) },
     overallTimeoutMs: ms(policy.overallTimeout),
   };
 }
@@ -157,6 +167,7 @@ export function toPolicyInput(p: MaintenancePolicy): PolicyInput {
       decisionTimeout: text(p.escalation.decisionTimeoutMs),
       onTimeout: p.escalation.onTimeout,
     },
+    capacity: { onNoRoom: p.capacity.onNoRoom, waitTimeout: text(p.capacity.waitTimeoutMs) },
     overallTimeout: text(p.overallTimeoutMs),
   };
 }

@@ -4,11 +4,14 @@
  */
 import { formatBytes } from './bytes.js';
 import type { PreflightContext } from './preflightContext.js';
+import { singleNodeCluster, singleNodeRefusal } from './smallClusters.js';
 
 /** The refusal codes, in the order their checks run. A client matches on them; each has exactly one check below. */
 export const REFUSAL_CODES = [
   'NodeNotFound',
   'AlreadyInMaintenance',
+  // The cluster's only node, control plane and worker (single-node OpenShift): the API goes down with it.
+  'SingleNodeCluster',
   'QuorumAtRisk',
   'InsufficientCapacity',
   // policy escalation.onNonMigratable is 'abort' and some VM cannot live-migrate: it would abort anyway.
@@ -37,10 +40,15 @@ const leaseFree: Check = ({ snapshot, request }) => {
   return `node "${request.node}" is already in maintenance: its lease is held by ${holders.join(' and ')}`;
 };
 
+/** Refused for a drain and a repair alike: either needs the API server that runs on the node (smallClusters.ts). */
+const notTheOnlyNode: Check = ({ snapshot, request }) =>
+  singleNodeCluster(snapshot) ? singleNodeRefusal(request.node) : undefined;
+
 /** etcd and the control plane keep working only while more than half of the control-plane nodes are Ready. */
 const quorumKept: Check = ({ snapshot }) => {
   const target = snapshot.node;
-  if (!target?.controlPlane) return undefined;
+  // A single-node cluster has its own refusal, which says more than "0 of 1".
+  if (!target?.controlPlane || singleNodeCluster(snapshot)) return undefined;
   const others = snapshot.nodes.filter((node) => node.controlPlane && node.name !== target.name);
   const total = others.length + 1;
   const readyAfter = others.filter((node) => node.ready).length;
@@ -66,10 +74,16 @@ export function missingRoom({ placement }: PreflightContext): string | undefined
 }
 
 /**
- * A drain is refused when its VMs have nowhere to go. A repair is not: the node is already dead and its VMs already
- * down, so refusing would only keep the others from restarting; what cannot fit is a warning (they stay Pending).
+ * A drain is refused when its VMs have nowhere to go, unless policy capacity.onNoRoom says otherwise: `wait` lets
+ * the admission queue wait for room (a warning here), `shutdown` has already planned the stoppable ones as shut
+ * down (what is left, standalone VMIs, still refuses). A repair is not refused: the node is already dead and its
+ * VMs already down, so refusing would only keep the others from restarting; what cannot fit is a warning (they
+ * stay Pending).
  */
-const roomForVms: Check = (context) => (context.runbook.runbook === 'repair' ? undefined : missingRoom(context));
+const roomForVms: Check = (context) =>
+  context.runbook.runbook === 'repair' || context.request.policy.capacity.onNoRoom === 'wait'
+    ? undefined
+    : missingRoom(context);
 
 /** With escalation.onNonMigratable=abort, a VM that cannot migrate would abort the run: refuse before changing anything. */
 const noAbortingVms: Check = ({ plan, factsByVmi }) => {
@@ -87,6 +101,7 @@ const noAbortingVms: Check = ({ plan, factsByVmi }) => {
 const CHECKS: Readonly<Record<RefusalCode, Check>> = {
   NodeNotFound: nodeExists,
   AlreadyInMaintenance: leaseFree,
+  SingleNodeCluster: notTheOnlyNode,
   QuorumAtRisk: quorumKept,
   InsufficientCapacity: roomForVms,
   NotMigratable: noAbortingVms,

@@ -1,4 +1,5 @@
 /** What the user should know before saying yes to a maintenance, but that does not block it. */
+import { formatDuration } from './durations.js';
 import type { PreflightContext } from './preflightContext.js';
 import { missingRoom } from './preflightRefusals.js';
 import { isFinished, vmiKey } from './vmFacts.js';
@@ -51,10 +52,33 @@ const staysOff: Warn = ({ plan }) =>
     .filter((p) => p.action === 'shutdown' && p.restore === 'never')
     .map((p) => `${p.vmi} will be shut down and left off`);
 
+/** policy capacity.onNoRoom: what happens to the VMs that fit on no other node, said before it happens. */
+const noRoom: Warn = (context) => {
+  const { request, runbook, shutForRoom } = context;
+  if (runbook.runbook === 'repair') return [];
+  const { onNoRoom, waitTimeoutMs } = request.policy.capacity;
+  const warnings: string[] = [];
+  if (shutForRoom.length > 0) {
+    const verb = shutForRoom.length === 1 ? 'fits' : 'fit';
+    warnings.push(
+      `${shutForRoom.join(', ')} ${verb} on no other node: shut down and restarted after maintenance ` +
+        '(policy capacity.onNoRoom=shutdown)',
+    );
+  }
+  const room = onNoRoom === 'wait' ? missingRoom(context) : undefined;
+  if (room) {
+    warnings.push(
+      `${room}: the run waits for room up to ${formatDuration(waitTimeoutMs)} (policy capacity.onNoRoom=wait)`,
+    );
+  }
+  return warnings;
+};
+
 const WARNINGS: readonly Warn[] = [
   alreadyCordoned,
   nodeNotReady,
   repairAhead,
+  noRoom,
   inFlightMigrations,
   finishedVmis,
   decisionsAhead,

@@ -7,6 +7,7 @@ import type { LeaseHolder, NodeFacts } from './clusterSnapshot.js';
 import { needsRoomElsewhere, placeVms } from './placement.js';
 import { planNode } from './plan.js';
 import type { MaintenancePolicy } from './policy.js';
+import { stillNeedingRoom } from './smallClusters.js';
 import type { VmFacts } from './vmFacts.js';
 import type { MaintenanceWindow, RollingOrder } from './rolling.js';
 import type { RollingNodeRow, RollingStatus } from './rollingProgress.js';
@@ -198,7 +199,10 @@ export function admitNodes(input: {
     const busyWith = busyWithOf(candidate.leases, input.ownWorkflowId);
     const down = new Set([...input.alsoDown, ...admitted]);
     const nodes = input.nodes.map((n) => (down.has(n.name) ? { ...n, unschedulable: true } : n));
-    const vms = movingVms(candidate.vms, input.clusterEvictionStrategy, input.policy);
+    const planned = movingVms(candidate.vms, input.clusterEvictionStrategy, input.policy);
+    // capacity.onNoRoom=shutdown: the node's VMs that fit nowhere will be shut down, as its preflight plans them.
+    const unplaced = placeVms([...admittedVms, ...planned], nodes, candidate.node).capacity.unplaced;
+    const vms = stillNeedingRoom(planned, unplaced, input.policy);
     const placement = placeVms([...admittedVms, ...vms], nodes, candidate.node);
     const fits = placement.capacity.unplaced.length === 0;
     const message = fits

@@ -102,9 +102,10 @@ describe('preflight: refusals', () => {
     ]);
   });
 
-  it('QuorumAtRisk on a single control-plane node', () => {
+  it('QuorumAtRisk on the only control-plane node of a cluster with workers', () => {
     const cp = node({ name: 'cp-1', controlPlane: true });
-    const verdict = preflight(snapshot({ node: cp, nodes: [cp], vms: [] }), parseMaintenanceRequest({ node: 'cp-1' }));
+    const nodes = [cp, node({ name: 'worker-1' })];
+    const verdict = preflight(snapshot({ node: cp, nodes, vms: [] }), parseMaintenanceRequest({ node: 'cp-1' }));
     expect(verdict.refusals.map((r) => r.message)).toEqual([
       'node "cp-1" is a control-plane node: taking it down leaves 0 of 1 control-plane nodes Ready, and quorum needs 1',
     ]);

@@ -58,6 +58,7 @@ describe('parseMaintenanceRequest: defaults', () => {
         startManual: true,
       },
       escalation: { onNonMigratable: 'ask', decisionTimeoutMs: 4 * 3_600_000, onTimeout: 'abort' },
+      capacity: { onNoRoom: 'refuse', waitTimeoutMs: 3_600_000 },
       overallTimeoutMs: 7 * 86_400_000,
     });
   });
@@ -200,6 +201,9 @@ describe('parseMaintenanceRequest: errors', () => {
     ]);
     expect(issuesOf({ node: 'w1', policy: { escalation: { onTimeout: 'ask' } } })).toEqual([
       'policy.escalation.onTimeout: "ask" is not one of abort, shutdown',
+    ]);
+    expect(issuesOf({ node: 'w1', policy: { capacity: { onNoRoom: 'Shutdown' } } })).toEqual([
+      'policy.capacity.onNoRoom: "Shutdown" is not one of refuse, wait, shutdown (did you mean "shutdown"?)',
     ]);
   });
 

@@ -2,7 +2,7 @@
 // the runs that end before they change anything (dry run, refusal, bad input).
 import { describe, expect, it } from 'vitest';
 import { failureOf, phases, progressOf, unique, until, useFastWorker } from './support/harness.js';
-import { nodeWithTwoVms } from './support/scenes.js';
+import { POWERED_RUNBOOK, nodeWithTwoVms } from './support/scenes.js';
 import { workflowMetadataQuery } from '../../src/workflows/messages.js';
 
 const env = useFastWorker();
@@ -16,18 +16,7 @@ describe.concurrent('a maintenance from start to finish', () => {
     expect(result).toMatchObject({ node: 'n1', outcome: 'Completed' });
     expect(result.summary).toEqual({ migrated: 1, restored: 1, leftOff: 0, deleted: 0, podsEvicted: 1 });
     const end = await progressOf(handle);
-    expect(phases(end)).toEqual([
-      'Preflight',
-      'Cordon',
-      'EvacuateVMs',
-      'EvictPods',
-      'PowerOff',
-      'PowerOn',
-      'WaitReady',
-      'Uncordon',
-      'RestoreVMs',
-      'Done',
-    ]);
+    expect(phases(end)).toEqual(POWERED_RUNBOOK);
     const n1 = world.nodeNamed('n1');
     expect(n1).toMatchObject({ unschedulable: false, power: 'on', ready: true, pods: [] });
     expect(n1.cordonedBy).toBeUndefined();

@@ -113,6 +113,7 @@ const refusalSchema = object<Refusal>({
   code: oneOf<RefusalCode>({
     NodeNotFound: true,
     AlreadyInMaintenance: true,
+    SingleNodeCluster: true,
     QuorumAtRisk: true,
     InsufficientCapacity: true,
     NotMigratable: true,

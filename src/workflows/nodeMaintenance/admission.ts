@@ -1,7 +1,8 @@
 // Step 1b: the cluster-wide admission (src/domain/admission.ts). Asked after preflight, it takes the node's lease
 // when it admits. Not admitted, the run waits in phase WaitingForAdmission with the reason as its message, asking
-// again on a growing timer, or ends refused when the request said `admission: "refuse"`. Nothing is changed while
-// waiting, so a cancel then ends the run with nothing to roll back.
+// again on a growing timer, or ends refused when the request said `admission: "refuse"`, or when it waited for room
+// longer than policy capacity.waitTimeout (capacity.onNoRoom=wait). Nothing is changed while waiting, so a cancel
+// then ends the run with nothing to roll back.
 import {
   ActivityCancellationType,
   CancellationScope,
@@ -11,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import type { AdmissionKind, AdmissionVerdict } from '../../domain/admission.js';
+import { formatDuration } from '../../domain/durations.js';
 import { needsRoomElsewhere } from '../../domain/placement.js';
 import type { PreflightVerdict } from '../../domain/preflight.js';
 import { persistent } from './activities.js';
@@ -50,9 +52,25 @@ export async function admissionPreview(run: MaintenanceRun, verdict: PreflightVe
   return (run.progress.admission = answer);
 }
 
+/**
+ * policy capacity.onNoRoom=wait: how long the run may still wait for room (ms), counted from the first NoRoom
+ * answer; past it the run ends refused. Undefined: no deadline (other answers, or another onNoRoom: the queue
+ * waits for them as long as it takes).
+ */
+function roomLeftMs(run: MaintenanceRun, answer: AdmissionVerdict, since: { at?: number }): number | undefined {
+  const { onNoRoom, waitTimeoutMs } = run.policy.capacity;
+  if (answer.code !== 'NoRoom' || onNoRoom !== 'wait') return undefined;
+  since.at ??= Date.now();
+  const left = since.at + waitTimeoutMs - Date.now();
+  if (left > 0) return left;
+  const waited = formatDuration(waitTimeoutMs);
+  refuse(run, `no room after waiting ${waited} (policy capacity.onNoRoom=wait): ${answer.reason}`, [answer]);
+}
+
 /** Waits until admitted (the node's lease is then ours), or ends the run refused. */
 export async function admit(run: MaintenanceRun, verdict: PreflightVerdict): Promise<void> {
   const input = admissionInput(run, verdict, false);
+  const noRoomSince: { at?: number } = {};
   for (let asked = 0; ; asked++) {
     let answer: AdmissionVerdict;
     try {
@@ -71,9 +89,10 @@ export async function admit(run: MaintenanceRun, verdict: PreflightVerdict): Pro
       return;
     }
     if (run.request.admission === 'refuse') refuse(run, `not admitted: ${answer.reason}`, [answer]);
+    const roomLeft = roomLeftMs(run, answer, noRoomSince);
     if (run.progress.phase !== 'WaitingForAdmission' || run.progress.message !== answer.reason) {
       run.enter('WaitingForAdmission', answer.reason);
     }
-    await sleep(nextAskMs(asked));
+    await sleep(Math.min(nextAskMs(asked), roomLeft ?? Infinity));
   }
 }

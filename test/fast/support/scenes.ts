@@ -17,6 +17,20 @@ export function nodeWithTwoVms(world: World, node = 'n1'): World {
     .vm('stop', node, { evictionStrategy: 'None' });
 }
 
+/** The phases of a whole maintenance with power and no hold, in order. */
+export const POWERED_RUNBOOK = [
+  'Preflight',
+  'Cordon',
+  'EvacuateVMs',
+  'EvictPods',
+  'PowerOff',
+  'PowerOn',
+  'WaitReady',
+  'Uncordon',
+  'RestoreVMs',
+  'Done',
+];
+
 /** The node is as before the maintenance: schedulable, unmarked, powered on, its lease free; every VM runs. */
 export function expectPutBack(world: World, node: string): void {
   const n = world.nodeNamed(node);
