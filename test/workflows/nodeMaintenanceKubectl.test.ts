@@ -21,12 +21,13 @@ import {
   type ControllerEnv,
 } from '../support/nodeMaintenance.js';
 import { renderDeploy } from '../deploy/kustomize.js';
-import { serviceAccountClient } from '../deploy/serviceAccount.js';
+import { mayDo, serviceAccountClient, withoutRule } from '../deploy/serviceAccount.js';
 
 let world: ControllerEnv;
 let env: TestEnv;
 let saKube: KubeClient;
 const logs: string[] = [];
+const objects = renderDeploy();
 
 beforeAll(async () => {
   world = await startControllerEnv({
@@ -41,7 +42,7 @@ beforeAll(async () => {
       ],
       vms: [{ name: 'app-1', node: 'worker-1', storage: 'rwx' }],
     },
-    controllerKube: async (e) => (saKube = await serviceAccountClient(e, renderDeploy())),
+    controllerKube: async (e) => (saKube = await serviceAccountClient(e, objects)),
     log: (line) => logs.push(line),
   });
   env = world.env;
@@ -192,30 +193,29 @@ describe('refusals only the run can make, shown on the CR', () => {
   });
 });
 
-describe("the controller's RBAC", () => {
+describe("the controller's RBAC, proven as the worker's is", () => {
+  const NM = ['nodemaintenance.medik8s.io', 'nodemaintenances'] as const;
+
   it('deploy/ lets the ServiceAccount follow and write NodeMaintenances, but not create or delete them', async () => {
-    const may = async (verb: string, subresource?: string) =>
-      (
-        await saKube.request<{ status: { allowed: boolean } }>(
-          'POST',
-          '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-          {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SelfSubjectAccessReview',
-            spec: {
-              resourceAttributes: {
-                verb,
-                group: 'nodemaintenance.medik8s.io',
-                resource: 'nodemaintenances',
-                subresource,
-              },
-            },
-          },
-        )
-      ).status.allowed;
-    expect(await may('watch')).toBe(true);
-    expect(await may('patch', 'status')).toBe(true);
-    expect(await may('create')).toBe(false);
-    expect(await may('delete')).toBe(false);
+    expect(await mayDo(saKube, 'watch', ...NM, undefined, '')).toBe(true);
+    expect(await mayDo(saKube, 'patch', ...NM, 'status', '')).toBe(true);
+    expect(await mayDo(saKube, 'create', ...NM, undefined, '')).toBe(false);
+    expect(await mayDo(saKube, 'delete', ...NM, undefined, '')).toBe(false);
+  });
+
+  it('without the nodemaintenances/status rule the CR shows nothing (403 logged); with it back, it catches up', async () => {
+    let name = '';
+    await withoutRule(env, saKube, objects, 'nodemaintenances/status', async () => {
+      const seen = logs.length;
+      name = (await createNm(env, 'spare-1', 'firmware')).metadata.name;
+      await eventually('the 403 logged', async () =>
+        logs.slice(seen).some((l) => l.includes(name) && /403 Forbidden.*nodemaintenances\/status/.test(l)),
+      );
+      expect((await env.kube.get(nmPath(name))).status).toBeUndefined();
+    });
+    await untilNm(env, name, 'Succeeded', (cr) => cr.status?.phase === 'Succeeded');
+    await env.kube.delete(nmPath(name));
+    await untilNmGone(env, name);
+    expect((await node('spare-1')).spec.unschedulable).toBeFalsy();
   });
 });
