@@ -61,7 +61,7 @@ export interface NodeReading {
   pending: PodReference[];
   /** Every pod on the node. */
   onNode: number;
-  /** The live holder of the node's lease (medik8s-leases/node-<node>), '' when free; read while the run holds it. */
+  /** The live holder of the node's lease (medik8s-leases/node-<node>), '' when free or expired. */
   leaseHolder?: string;
 }
 
