@@ -124,10 +124,19 @@ export function leaseErrorCount(
   phase: Phase,
   holder: string | undefined,
   workflowId: string,
+  counts = true,
 ): number {
   if (!LEASED_PHASES.includes(phase) || holder === undefined) return previous ?? 0;
-  return holder === workflowId ? 0 : (previous ?? 0) + 1;
+  if (holder === workflowId) return 0;
+  return counts ? (previous ?? 0) + 1 : (previous ?? 0);
 }
+
+/**
+ * A look counts for errorOnLeaseCount only this long after the last status write: the controller's own write brings
+ * the CR back through the watch at once, and counting that look too would count (and write) without end. The
+ * regular looks come POLL_MS (2 s) apart.
+ */
+export const LEASE_LOOK_MIN_MS = 1000;
 
 /**
  * The CR's status for a run's progress; `runError` is a start refusal or a failure the controller saw; `node` what
@@ -147,11 +156,13 @@ export function statusFromProgress(
   // a maintenance that cannot go on at all, which for Pitstop is a refusal.
   const phase: NodeMaintenanceStatus['phase'] =
     progress.phase === 'Refused' ? 'Failed' : HELD_PHASES.includes(progress.phase) ? 'Succeeded' : 'Running';
+  const sinceWrite = previous?.lastUpdate ? Date.parse(now) - Date.parse(previous.lastUpdate) : Infinity;
   const leaseErrors = leaseErrorCount(
     previous?.errorOnLeaseCount,
     progress.phase,
     node?.leaseHolder,
     workflowIdFor(progress.node),
+    sinceWrite >= LEASE_LOOK_MIN_MS,
   );
   const lost = leaseErrors > 0 ? leaseLost(progress.node, node?.leaseHolder, leaseErrors) : undefined;
   const lastError = runError ?? errorOf(progress) ?? lost;

@@ -112,15 +112,22 @@ describe('errorOnLeaseCount', () => {
         'the node lease medik8s-leases/node-worker-1 is held by "node-healthcheck-operator", ' +
         'not by maintenance-worker-1 (1 consecutive look)',
     });
-    const second = statusFromProgress(progress('Hold'), now, undefined, holding(''), first);
+    const second = statusFromProgress(progress('Hold'), '2026-12-03T11:05:02Z', undefined, holding(''), first);
     expect(second).toMatchObject({
       errorOnLeaseCount: 2,
       lastError: expect.stringMatching(/is not held, .*2 consecutive looks/),
     });
     // The lease the run's again: reset to 0, which NMO omits.
-    const back = statusFromProgress(progress('Hold'), now, undefined, holding('maintenance-worker-1'), second);
+    const back = statusFromProgress(progress('Hold'), now, undefined, holding('maintenance-worker-1'), second); // at once: a reset always counts
     expect(back.errorOnLeaseCount).toBeUndefined();
     expect(back.lastError).toBeUndefined();
+  });
+  it("does not count the look the controller's own status write brings back at once", () => {
+    const first = statusFromProgress(progress('Hold'), now, undefined, holding(''));
+    const soon = statusFromProgress(progress('Hold'), '2026-12-03T11:05:00.300Z', undefined, holding(''), first);
+    expect(soon.errorOnLeaseCount).toBe(1);
+    const later = statusFromProgress(progress('Hold'), '2026-12-03T11:05:02Z', undefined, holding(''), first);
+    expect(later.errorOnLeaseCount).toBe(2);
   });
   it('is not counted before the admission took the lease, nor once the run gave it back', () => {
     expect(leaseErrorCount(undefined, 'WaitingForAdmission', '', 'maintenance-worker-1')).toBe(0);
