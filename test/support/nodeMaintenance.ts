@@ -56,16 +56,31 @@ export async function createNm(
   });
 }
 
-/** Waits until the CR's status satisfies `check` (what `kubectl get nm -o yaml` would show), and returns the CR. */
-export const untilNm = (env: TestEnv, name: string, what: string, check: (cr: KubeObject) => boolean) =>
-  eventually(
-    `NodeMaintenance ${name}: ${what}`,
-    async () => {
-      const cr = await env.kube.get(nmPath(name));
-      return check(cr) ? cr : undefined;
-    },
-    120_000,
-  );
+/**
+ * Waits until the CR's status satisfies `check` (what `kubectl get nm -o yaml` would show), and returns the CR; on a
+ * timeout, says what the status was last.
+ */
+export async function untilNm(
+  env: TestEnv,
+  name: string,
+  what: string,
+  check: (cr: KubeObject) => boolean,
+  timeoutMs = 90_000,
+): Promise<KubeObject> {
+  let last: KubeObject | undefined;
+  try {
+    return await eventually(
+      `NodeMaintenance ${name}: ${what}`,
+      async () => {
+        last = await env.kube.get(nmPath(name));
+        return check(last) ? last : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; its status last: ${JSON.stringify(last?.status)}`, { cause: e });
+  }
+}
 
 export const untilNmGone = (env: TestEnv, name: string) =>
   eventually(`NodeMaintenance ${name} is gone`, async () => (await env.kube.find(nmPath(name))) === undefined, 120_000);
