@@ -5,6 +5,8 @@
  */
 import { ENDING_PHASES, type DecideInput, type PendingDecision, type Phase, type Progress } from './progress.js';
 import type { Decision } from './vmPlan.js';
+import { NODE_LEASE } from './contract.js';
+import { workflowIdFor } from './workflowNames.js';
 
 export const NM_GROUP = 'nodemaintenance.medik8s.io';
 export const NM_VERSION = 'v1beta1';
@@ -30,15 +32,37 @@ export interface NodeMaintenanceCr {
   status?: NodeMaintenanceStatus;
 }
 
-/** NMO's status shape (the console's popover reads these fields). */
+/** NMO's PodReference (api/v1beta1/nodemaintenance_types.go). */
+export interface PodReference {
+  namespace: string;
+  name: string;
+}
+
+/** NMO's status shape (the console's popover reads these fields); NMO omits empty ones (omitempty). */
 export interface NodeMaintenanceStatus {
   phase?: 'Running' | 'Succeeded' | 'Failed';
   drainProgress?: number;
   lastUpdate?: string;
   lastError?: string;
+  /** Names of the pods still to go (NMO: drain's GetPodsForDeletion); none once Succeeded. */
   pendingPods?: string[];
+  pendingPodsRefs?: PodReference[];
+  /** All pods on the node, from the start. */
   totalpods?: number;
+  /** Pods up for eviction from the start (the VMs' virt-launcher pods and the pods the drain evicts). */
   evictionPods?: number;
+  /** Consecutive checks that found the node's lease not held by the run, while it should be. */
+  errorOnLeaseCount?: number;
+}
+
+/** What the controller read of the node for the status, beside the run's progress. */
+export interface NodeReading {
+  /** Pods on the node that must still go: all but DaemonSet, mirror and finished pods (virt-launcher included). */
+  pending: PodReference[];
+  /** Every pod on the node. */
+  onNode: number;
+  /** The live holder of the node's lease (medik8s-leases/node-<node>), '' when free or expired. */
+  leaseHolder?: string;
 }
 
 export type PowerChoice = 'none' | 'auto';
@@ -75,32 +99,96 @@ export function requestFromCr(cr: NodeMaintenanceCr): CrRequest {
 /** Phases in which the node is drained and waits for the operator: NMO's Succeeded. */
 const HELD_PHASES: readonly Phase[] = ['Hold'];
 
-/** The CR's status for a run's progress; `runError` is a start refusal or a failure the controller saw. */
+/**
+ * The phases in which the run holds the node's lease: taken at the admission, given back at the end of RestoreVMs
+ * (so RestoreVMs itself is left out: between the release and Done the run still shows it).
+ */
+export const LEASED_PHASES: readonly Phase[] = [
+  'Cordon',
+  'EvacuateVMs',
+  'EvictPods',
+  'PowerOff',
+  'Hold',
+  'PowerOn',
+  'WaitReady',
+  'Uncordon',
+];
+
+/**
+ * NMO's errorOnLeaseCount for this look: NMO counts consecutive failures to take or extend the lease it held, and
+ * resets it once the lease is its own again. The run takes the lease once at its admission (no renewals), so a look
+ * in a leased phase that finds another holder, or none, is one more error; one that finds the run is a reset.
+ */
+export function leaseErrorCount(
+  previous: number | undefined,
+  phase: Phase,
+  holder: string | undefined,
+  workflowId: string,
+  counts = true,
+): number {
+  if (!LEASED_PHASES.includes(phase) || holder === undefined) return previous ?? 0;
+  if (holder === workflowId) return 0;
+  return counts ? (previous ?? 0) + 1 : (previous ?? 0);
+}
+
+/**
+ * A look counts for errorOnLeaseCount only this long after the last status write: the controller's own write brings
+ * the CR back through the watch at once, and counting that look too would count (and write) without end. The
+ * regular looks come POLL_MS (2 s) apart.
+ */
+export const LEASE_LOOK_MIN_MS = 1000;
+
+/**
+ * The CR's status for a run's progress; `runError` is a start refusal or a failure the controller saw; `node` what
+ * the controller read of the node, `previous` the CR's status so far (the counts NMO keeps from the start).
+ */
 export function statusFromProgress(
   progress: Progress | undefined,
   now: string,
   runError?: string,
+  node?: NodeReading,
+  previous?: NodeMaintenanceStatus,
 ): NodeMaintenanceStatus {
   if (!progress) {
     return { phase: 'Running', drainProgress: 0, lastUpdate: now, ...(runError ? { lastError: runError } : {}) };
   }
-  const pods = progress.pods;
-  const pendingPods = pods.blockers.length > 0 ? [...pods.blockers] : [];
-  const lastError = runError ?? errorOf(progress);
   // A failure keeps the CR Running (the node stays in maintenance while the CR exists); Failed is NMO's word for
   // a maintenance that cannot go on at all, which for Pitstop is a refusal.
   const phase: NodeMaintenanceStatus['phase'] =
     progress.phase === 'Refused' ? 'Failed' : HELD_PHASES.includes(progress.phase) ? 'Succeeded' : 'Running';
+  const sinceWrite = previous?.lastUpdate ? Date.parse(now) - Date.parse(previous.lastUpdate) : Infinity;
+  const leaseErrors = leaseErrorCount(
+    previous?.errorOnLeaseCount,
+    progress.phase,
+    node?.leaseHolder,
+    workflowIdFor(progress.node),
+    sinceWrite >= LEASE_LOOK_MIN_MS,
+  );
+  const lost = leaseErrors > 0 ? leaseLost(progress.node, node?.leaseHolder, leaseErrors) : undefined;
+  const lastError = runError ?? errorOf(progress) ?? lost;
+  // As NMO: the pending pods are dropped once Succeeded, and the counts "from the start" only grow (the first look
+  // comes a moment after the start; pods only leave a cordoned node).
+  const pending = phase === 'Succeeded' ? [] : (node?.pending ?? []);
+  const totalpods = Math.max(previous?.totalpods ?? 0, node?.onNode ?? 0);
+  const evictionPods = Math.max(previous?.evictionPods ?? 0, progress.pods.total + progress.vms.length);
   return {
     phase,
     drainProgress: Math.max(0, Math.min(100, Math.round(progress.drainProgress))),
     lastUpdate: now,
     ...(lastError ? { lastError } : {}),
-    pendingPods,
-    totalpods: pods.total + progress.vms.length,
-    evictionPods: pods.total,
+    ...(pending.length > 0 && {
+      pendingPods: pending.map((p) => p.name),
+      pendingPodsRefs: [...pending],
+    }),
+    ...(totalpods > 0 && { totalpods }),
+    ...(evictionPods > 0 && { evictionPods }),
+    ...(leaseErrors > 0 && { errorOnLeaseCount: leaseErrors }),
   };
 }
+
+const leaseLost = (node: string, holder: string | undefined, count: number) =>
+  `the node lease ${NODE_LEASE.namespace}/${NODE_LEASE.name(node)} is ${holder ? `held by "${holder}"` : 'not held'}, ` +
+  `not by ${workflowIdFor(node)} (${count} consecutive look${count === 1 ? '' : 's'})`;
 
 function errorOf(progress: Progress): string | undefined {
   if (progress.phase === 'Refused') {

@@ -17,8 +17,8 @@ import { crashNode, nodeReadyStatus, untilVmisRunning } from '../support/cluster
 import { progressQuery, releaseUpdate } from '../../src/workflows/messages.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 import { TEST_POLICY } from '../support/maintenance.js';
-import { renderDeploy, type Manifest } from './kustomize.js';
-import { collection, serviceAccountClient } from './serviceAccount.js';
+import { renderDeploy } from './kustomize.js';
+import { mayDo, serviceAccountClient, withoutRule as withoutDeployRule } from './serviceAccount.js';
 import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
 import type { nodeMaintenance } from '../../src/workflows/index.js';
 
@@ -30,65 +30,13 @@ let worker: Worker;
 let running: Promise<void>;
 const objects = renderDeploy();
 
-/** Whether the ServiceAccount may do `verb` on `resource` in `namespace` (its own SelfSubjectAccessReview). */
-async function saMay(
-  verb: string,
-  group: string,
-  resource: string,
-  subresource?: string,
-  namespace = 'vms',
-): Promise<boolean> {
-  const review = await saKube.request<{ status: { allowed: boolean } }>(
-    'POST',
-    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-    {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SelfSubjectAccessReview',
-      spec: { resourceAttributes: { verb, group, resource, subresource, namespace } },
-    },
-  );
-  return review.status.allowed;
-}
-
-interface Rule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-}
-
-/** deploy/'s role (ClusterRole or Role) that holds the rule for `resource`. */
-function roleWith(resource: string): Manifest {
-  const role = objects.find(
-    (o) => ['ClusterRole', 'Role'].includes(o.kind!) && (o.rules as Rule[]).some((r) => r.resources.includes(resource)),
-  );
-  if (!role) throw new Error(`no rule in deploy/ for ${resource}`);
-  return role;
-}
-
-/** Whether the ServiceAccount holds the first verb of deploy/'s rule for `resource`. */
-function ruleCheck(resource: string): () => Promise<boolean> {
-  const role = roleWith(resource);
-  const rule = (role.rules as Rule[]).find((r) => r.resources.includes(resource))!;
-  const [plural, sub] = resource.split('/');
-  return () => saMay(rule.verbs[0]!, rule.apiGroups[0]!, plural!, sub, role.metadata.namespace ?? 'vms');
-}
+/** Whether the ServiceAccount may do `verb` on `resource` in `namespace`. */
+const saMay = (verb: string, group: string, resource: string, subresource?: string, namespace = 'vms') =>
+  mayDo(saKube, verb, group, resource, subresource, namespace);
 
 /** deploy/'s rule for `resource` taken out of its role for the life of `body`, then put back. */
-async function withoutRule(resource: string, body: () => Promise<void>) {
-  const role = roleWith(resource);
-  const check = ruleCheck(resource);
-  const path = `${collection(role)}/${role.metadata.name}`;
-  const rules = (role.rules as Rule[]).filter((r) => !r.resources.includes(resource));
-  expect(rules.length).toBe((role.rules as Rule[]).length - 1);
-  await env.kube.patch(path, { rules });
-  try {
-    await eventually(`the ${resource} rule gone`, async () => !(await check()));
-    await body();
-  } finally {
-    await env.kube.patch(path, { rules: role.rules });
-    await eventually(`the ${resource} rule back`, check);
-  }
-}
+const withoutRule = (resource: string, body: () => Promise<void>) =>
+  withoutDeployRule(env, saKube, objects, resource, body);
 
 beforeAll(async () => {
   env = await startTestEnv({

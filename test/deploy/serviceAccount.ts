@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlreadyExists, KubeClient, paths, type KubeObject } from '../../src/k8s/client.js';
 import { kubeconfigYaml } from '../../src/sandbox/cluster.js';
-import type { TestEnv } from '../support/env.js';
+import { eventually, type TestEnv } from '../support/env.js';
 import { byKind, type Manifest } from './kustomize.js';
 
 const RBAC_KINDS = ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
@@ -48,4 +48,71 @@ export async function serviceAccountClient(env: TestEnv, objects: Manifest[]): P
     },
   );
   return KubeClient.fromFile(kubeconfig);
+}
+
+/** Whether the client may do `verb` on `resource` in `namespace` (its own SelfSubjectAccessReview). */
+export async function mayDo(
+  kube: KubeClient,
+  verb: string,
+  group: string,
+  resource: string,
+  subresource?: string,
+  namespace = 'vms',
+): Promise<boolean> {
+  const review = await kube.request<{ status: { allowed: boolean } }>(
+    'POST',
+    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+    {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { verb, group, resource, subresource, namespace } },
+    },
+  );
+  return review.status.allowed;
+}
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** deploy/'s role (ClusterRole or Role) that holds the rule for `resource`. */
+export function roleWith(objects: Manifest[], resource: string): Manifest {
+  const role = objects.find(
+    (o) => ['ClusterRole', 'Role'].includes(o.kind!) && (o.rules as Rule[]).some((r) => r.resources.includes(resource)),
+  );
+  if (!role) throw new Error(`no rule in deploy/ for ${resource}`);
+  return role;
+}
+
+/** Whether `saKube` holds the first verb of deploy/'s rule for `resource`. */
+export function ruleCheck(saKube: KubeClient, objects: Manifest[], resource: string): () => Promise<boolean> {
+  const role = roleWith(objects, resource);
+  const rule = (role.rules as Rule[]).find((r) => r.resources.includes(resource))!;
+  const [plural, sub] = resource.split('/');
+  return () => mayDo(saKube, rule.verbs[0]!, rule.apiGroups[0]!, plural!, sub, role.metadata.namespace ?? 'vms');
+}
+
+/** deploy/'s rule for `resource` taken out of its role (by the admin) for the life of `body`, then put back. */
+export async function withoutRule(
+  env: TestEnv,
+  saKube: KubeClient,
+  objects: Manifest[],
+  resource: string,
+  body: () => Promise<void>,
+): Promise<void> {
+  const role = roleWith(objects, resource);
+  const check = ruleCheck(saKube, objects, resource);
+  const path = `${collection(role)}/${role.metadata.name}`;
+  const rules = (role.rules as Rule[]).filter((r) => !r.resources.includes(resource));
+  if (rules.length !== (role.rules as Rule[]).length - 1) throw new Error(`${resource}: not exactly one rule`);
+  await env.kube.patch(path, { rules });
+  try {
+    await eventually(`the ${resource} rule gone`, async () => !(await check()));
+    await body();
+  } finally {
+    await env.kube.patch(path, { rules: role.rules });
+    await eventually(`the ${resource} rule back`, check);
+  }
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   answersFromCr,
   holderProblem,
+  leaseErrorCount,
   NM_FINALIZER,
   nextStep,
   requestFromCr,
@@ -50,14 +51,28 @@ describe('requestFromCr', () => {
 
 describe('statusFromProgress', () => {
   const now = '2026-12-03T11:05:00Z';
-  it('is Succeeded once drained and held, with NMO fields', () => {
-    expect(statusFromProgress(progress('Hold'), now)).toEqual({
+  const launcher = { namespace: 'vms', name: 'virt-launcher-db-0-x7k2q' };
+  const held = { pending: [], onNode: 3, leaseHolder: 'maintenance-worker-1' };
+  it('is Succeeded once drained and held, with NMO fields and no pending pods (NMO drops them)', () => {
+    expect(statusFromProgress(progress('Hold', { vms: [] }), now, undefined, held)).toEqual({
       phase: 'Succeeded',
       drainProgress: 100,
       lastUpdate: now,
-      pendingPods: [],
-      totalpods: 4,
+      totalpods: 3,
       evictionPods: 4,
+    });
+  });
+  it('names the pods still to go, as names and as NMO PodReferences, and keeps the counts from the start', () => {
+    const seen = { pending: [launcher], onNode: 2, leaseHolder: 'maintenance-worker-1' };
+    const before = { phase: 'Running' as const, totalpods: 6, evictionPods: 5 };
+    expect(statusFromProgress(progress('EvacuateVMs', { drainProgress: 80 }), now, undefined, seen, before)).toEqual({
+      phase: 'Running',
+      drainProgress: 80,
+      lastUpdate: now,
+      pendingPods: ['virt-launcher-db-0-x7k2q'],
+      pendingPodsRefs: [launcher],
+      totalpods: 6,
+      evictionPods: 5,
     });
   });
   it('stays Running with lastError on a blocked drain or failure', () => {
@@ -65,7 +80,7 @@ describe('statusFromProgress', () => {
       progress('EvictPods', { drainProgress: 50, pods: { total: 4, evicted: 2, blocked: 1, blockers: ['ns/db-0'] } }),
       now,
     );
-    expect(s).toMatchObject({ phase: 'Running', drainProgress: 50, pendingPods: ['ns/db-0'] });
+    expect(s).toMatchObject({ phase: 'Running', drainProgress: 50 });
     expect(s.lastError).toMatch(/cannot be evicted/);
     expect(statusFromProgress(progress('Failed', { message: 'boom' }), now)).toMatchObject({
       phase: 'Running',
@@ -83,6 +98,42 @@ describe('statusFromProgress', () => {
       phase: 'Running',
       lastError: 'already running',
     });
+  });
+});
+
+describe('errorOnLeaseCount', () => {
+  const now = '2026-12-03T11:05:00Z';
+  const holding = (leaseHolder: string) => ({ pending: [], onNode: 0, leaseHolder });
+  it('counts the looks in a leased phase that find the lease not the run’s, and says so in lastError', () => {
+    const first = statusFromProgress(progress('Hold'), now, undefined, holding('node-healthcheck-operator'));
+    expect(first).toMatchObject({
+      errorOnLeaseCount: 1,
+      lastError:
+        'the node lease medik8s-leases/node-worker-1 is held by "node-healthcheck-operator", ' +
+        'not by maintenance-worker-1 (1 consecutive look)',
+    });
+    const second = statusFromProgress(progress('Hold'), '2026-12-03T11:05:02Z', undefined, holding(''), first);
+    expect(second).toMatchObject({
+      errorOnLeaseCount: 2,
+      lastError: expect.stringMatching(/is not held, .*2 consecutive looks/),
+    });
+    // The lease the run's again: reset to 0, which NMO omits.
+    const back = statusFromProgress(progress('Hold'), now, undefined, holding('maintenance-worker-1'), second); // at once: a reset always counts
+    expect(back.errorOnLeaseCount).toBeUndefined();
+    expect(back.lastError).toBeUndefined();
+  });
+  it("does not count the look the controller's own status write brings back at once", () => {
+    const first = statusFromProgress(progress('Hold'), now, undefined, holding(''));
+    const soon = statusFromProgress(progress('Hold'), '2026-12-03T11:05:00.300Z', undefined, holding(''), first);
+    expect(soon.errorOnLeaseCount).toBe(1);
+    const later = statusFromProgress(progress('Hold'), '2026-12-03T11:05:02Z', undefined, holding(''), first);
+    expect(later.errorOnLeaseCount).toBe(2);
+  });
+  it('is not counted before the admission took the lease, nor once the run gave it back', () => {
+    expect(leaseErrorCount(undefined, 'WaitingForAdmission', '', 'maintenance-worker-1')).toBe(0);
+    expect(leaseErrorCount(undefined, 'RestoreVMs', '', 'maintenance-worker-1')).toBe(0);
+    expect(leaseErrorCount(2, 'Done', '', 'maintenance-worker-1')).toBe(2);
+    expect(leaseErrorCount(2, 'EvacuateVMs', undefined, 'maintenance-worker-1')).toBe(2);
   });
 });
 

@@ -2,8 +2,8 @@
 // starts runs through is the HTTP API's), the CR as a user writes it, and what they read back (status, Events).
 import { PitstopService } from '../../src/client/service.js';
 import { runNodeMaintenanceController } from '../../src/controller/nodeMaintenance/controller.js';
-import { nmPath, NM_EVENT_NAMESPACE } from '../../src/controller/nodeMaintenance/kube.js';
-import { paths, type KubeObject } from '../../src/k8s/client.js';
+import { nmPath, NM_COMPONENT, NM_EVENT_NAMESPACE } from '../../src/controller/nodeMaintenance/kube.js';
+import { paths, type KubeClient, type KubeObject } from '../../src/k8s/client.js';
 import { eventually, startTestEnv, type TestEnv } from './env.js';
 
 export interface ControllerEnv {
@@ -11,20 +11,31 @@ export interface ControllerEnv {
   stop(): Promise<void>;
 }
 
-export async function startControllerEnv(options: Parameters<typeof startTestEnv>[0]): Promise<ControllerEnv> {
+/**
+ * `controllerKube`: who the controller is on the cluster (e.g. deploy/'s ServiceAccount); the admin otherwise.
+ * `log` hears what the controller logs (a failed reconcile: a 403, a conflict).
+ */
+export async function startControllerEnv(
+  options: Parameters<typeof startTestEnv>[0] & {
+    controllerKube?: (env: TestEnv) => Promise<KubeClient>;
+    log?: (line: string) => void;
+  },
+): Promise<ControllerEnv> {
   const env = await startTestEnv(options);
+  const kube = options.controllerKube ? await options.controllerKube(env) : env.kube;
   const service = new PitstopService({
     client: env.client,
     taskQueue: env.taskQueue,
-    nodeExists: async (node) => (await env.kube.find(paths.node(node))) !== undefined,
+    nodeExists: async (node) => (await kube.find(paths.node(node))) !== undefined,
   });
   const abort = new AbortController();
-  const controller = runNodeMaintenanceController({ kube: env.kube, service, signal: abort.signal });
+  const controller = runNodeMaintenanceController({ kube, service, signal: abort.signal, log: options.log });
   return {
     env,
     async stop() {
       abort.abort();
       await controller;
+      if (kube !== env.kube) kube.close();
       await env.stop();
     },
   };
@@ -45,16 +56,31 @@ export async function createNm(
   });
 }
 
-/** Waits until the CR's status satisfies `check` (what `kubectl get nm -o yaml` would show), and returns the CR. */
-export const untilNm = (env: TestEnv, name: string, what: string, check: (cr: KubeObject) => boolean) =>
-  eventually(
-    `NodeMaintenance ${name}: ${what}`,
-    async () => {
-      const cr = await env.kube.get(nmPath(name));
-      return check(cr) ? cr : undefined;
-    },
-    120_000,
-  );
+/**
+ * Waits until the CR's status satisfies `check` (what `kubectl get nm -o yaml` would show), and returns the CR; on a
+ * timeout, says what the status was last.
+ */
+export async function untilNm(
+  env: TestEnv,
+  name: string,
+  what: string,
+  check: (cr: KubeObject) => boolean,
+  timeoutMs = 90_000,
+): Promise<KubeObject> {
+  let last: KubeObject | undefined;
+  try {
+    return await eventually(
+      `NodeMaintenance ${name}: ${what}`,
+      async () => {
+        last = await env.kube.get(nmPath(name));
+        return check(last) ? last : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; its status last: ${JSON.stringify(last?.status)}`, { cause: e });
+  }
+}
 
 export const untilNmGone = (env: TestEnv, name: string) =>
   eventually(`NodeMaintenance ${name} is gone`, async () => (await env.kube.find(nmPath(name))) === undefined, 120_000);
@@ -63,4 +89,12 @@ export const untilNmGone = (env: TestEnv, name: string) =>
 export const eventReasons = async (env: TestEnv, cr: KubeObject) =>
   (
     await env.kube.list(paths.events(NM_EVENT_NAMESPACE), { fieldSelector: `involvedObject.uid=${cr.metadata.uid}` })
+  ).items.map((e) => e.reason as string);
+
+/** The reasons of the Events the controller recorded on a Node (`kubectl describe node`). */
+export const nodeEventReasons = async (env: TestEnv, node: string) =>
+  (
+    await env.kube.list(paths.events(NM_EVENT_NAMESPACE), {
+      fieldSelector: `involvedObject.kind=Node,involvedObject.name=${node},source=${NM_COMPONENT}`,
+    })
   ).items.map((e) => e.reason as string);

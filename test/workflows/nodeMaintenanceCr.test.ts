@@ -18,6 +18,7 @@ import { progressOf } from '../support/maintenance.js';
 import {
   createNm,
   eventReasons,
+  nodeEventReasons,
   startControllerEnv,
   untilNm,
   untilNmGone,
@@ -87,6 +88,7 @@ describe("the console's NodeMaintenance object", () => {
     expect((await env.kube.get(bmhPathOf('worker-1'))).spec.online).toBe(true);
     expect(nodeReady(worker)).toBe(true);
     expect(await eventReasons(env, done)).toEqual(expect.arrayContaining(['BeginMaintenance', 'SucceedMaintenance']));
+    expect((await nodeEventReasons(env, 'worker-1')).sort()).toEqual(['BeginMaintenance', 'SucceedMaintenance']);
     const run = await env.client.workflow.getHandle('maintenance-worker-1').describe();
     expect(run.status.name).toBe('RUNNING');
   });
@@ -102,6 +104,10 @@ describe("the console's NodeMaintenance object", () => {
     expect(await eventReasons(env, cr)).toEqual(
       expect.arrayContaining(['BeginMaintenance', 'SucceedMaintenance', 'UncordonNode', 'RemovedMaintenance']),
     );
+    // NMO records UncordonNode on the Node; Pitstop records each of its Events on both.
+    expect(await nodeEventReasons(env, 'worker-1')).toEqual(
+      expect.arrayContaining(['BeginMaintenance', 'SucceedMaintenance', 'UncordonNode', 'RemovedMaintenance']),
+    );
   });
 });
 
@@ -115,10 +121,19 @@ describe('an escalation', () => {
     const waiting = await untilNm(env, name, 'asks about db-1', asking);
     expect(waiting.status).toMatchObject({ phase: 'Running' });
     expect(waiting.status.lastError).toMatch(/\(answer with the annotation pitstop\.io\/decide\.vms\.db-1: .*shutdown/);
+    // The VM's virt-launcher pod is what is still to go, named as NMO names pending pods.
+    const launcher = expect.stringMatching(/^virt-launcher-db-1-/);
+    expect(waiting.status).toMatchObject({
+      pendingPods: [launcher],
+      pendingPodsRefs: [{ namespace: NS, name: launcher }],
+      evictionPods: 1,
+    });
+    expect(waiting.status.errorOnLeaseCount).toBeUndefined();
 
     await env.kube.patch(nmPath(name), { metadata: { annotations: { 'pitstop.io/decide.vms.db-1': 'shutdown' } } });
     const done = await untilNm(env, name, 'Succeeded', (cr) => cr.status?.phase === 'Succeeded');
     expect(done.status.lastError).toBeUndefined();
+    expect(done.status.pendingPodsRefs).toBeUndefined();
     expect(await vmiOf(env.kube, NS, 'db-1')).toBeUndefined(); // shut down for the maintenance
 
     await env.kube.delete(nmPath(name));

@@ -13,7 +13,16 @@ import {
   type NodeMaintenanceStatus,
   type RunState,
 } from '../../domain/nodeMaintenance.js';
-import { adopt, recordCrEvent, recordRun, removeFinalizer, RUN_ANNOTATION, writeStatus, type NmCr } from './kube.js';
+import {
+  adopt,
+  readNode,
+  recordCrEvent,
+  recordRun,
+  removeFinalizer,
+  RUN_ANNOTATION,
+  writeStatus,
+  type NmCr,
+} from './kube.js';
 
 /** How often a CR with a run in progress is looked at again: its status follows the run's progress query. */
 export const POLL_MS = 2000;
@@ -134,7 +143,8 @@ export async function reconcile(ctx: ReconcileContext, cr: NmCr): Promise<number
     case 'updateStatus':
       if (observed.run.kind === 'running') {
         const refused = await answer(service, cr, observed.run.progress);
-        await publish(ctx, cr, statusFromProgress(observed.run.progress, now(), refused));
+        const seen = await readNode(kube, node);
+        await publish(ctx, cr, statusFromProgress(observed.run.progress, now(), refused, seen, cr.status));
         return POLL_MS;
       }
       if (observed.failure)
