@@ -263,17 +263,34 @@ export interface FoundRun {
   memo?: Record<string, unknown>;
 }
 
+/** The memo a CR's start puts on its run: it names the CR, so the run stays the CR's even before its id is recorded. */
+export const memoFor = (cr: NodeMaintenanceCr): Record<string, string> => ({
+  nodeMaintenance: cr.metadata.name,
+  ...(cr.metadata.uid !== undefined && { nodeMaintenanceUid: cr.metadata.uid }),
+});
+
+/**
+ * Whether a run's memo says this CR started it. The uid, where both have one, tells a CR from an earlier one of the
+ * same name (a name can be reused once the earlier CR is gone, and its run may still be ending).
+ */
+export function startedByCr(cr: NodeMaintenanceCr, memo: Record<string, unknown> | undefined): boolean {
+  if (memo?.nodeMaintenance !== cr.metadata.name) return false;
+  const uid = memo.nodeMaintenanceUid;
+  return uid === undefined || cr.metadata.uid === undefined || uid === cr.metadata.uid;
+}
+
 /**
  * Why this CR may not adopt the run its start found, or undefined: a run it started itself (a restart between the
  * start and the run-id annotation) is its own; any other holder is named, as NMO's webhook names the other CR.
  */
 export function holderProblem(cr: NodeMaintenanceCr, found: FoundRun): string | undefined {
-  if (found.started) return undefined;
+  if (found.started || startedByCr(cr, found.memo)) return undefined;
   const owner = found.memo?.nodeMaintenance;
-  if (owner === cr.metadata.name) return undefined;
   const by =
-    typeof owner === 'string'
-      ? `NodeMaintenance ${owner}`
-      : 'a start outside NodeMaintenance (API, CLI, roll or alert)';
+    owner === cr.metadata.name
+      ? `an earlier NodeMaintenance of the same name`
+      : typeof owner === 'string'
+        ? `NodeMaintenance ${owner}`
+        : 'a start outside NodeMaintenance (API, CLI, roll or alert)';
   return `node ${cr.spec.nodeName} is already in maintenance: run ${found.runId} of maintenance-${cr.spec.nodeName}, started by ${by}`;
 }

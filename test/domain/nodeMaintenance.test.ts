@@ -3,9 +3,11 @@ import {
   answersFromCr,
   holderProblem,
   leaseErrorCount,
+  memoFor,
   NM_FINALIZER,
   nextStep,
   requestFromCr,
+  startedByCr,
   statusFromProgress,
   type NodeMaintenanceCr,
 } from '../../src/domain/nodeMaintenance.js';
@@ -199,5 +201,17 @@ describe('holderProblem', () => {
       'node worker-1 is already in maintenance: run r0 of maintenance-worker-1, started by NodeMaintenance worker-1-first',
     );
     expect(holderProblem(cr, { runId: 'r0', started: false })).toMatch(/started by a start outside NodeMaintenance/);
+  });
+
+  it('tells a CR from an earlier one of the same name by its uid', () => {
+    const now = consoleCr({ uid: 'u2' });
+    expect(startedByCr(now, memoFor(now))).toBe(true);
+    expect(startedByCr(now, memoFor(consoleCr({ uid: 'u1' })))).toBe(false);
+    expect(holderProblem(now, { runId: 'r0', started: false, memo: memoFor(consoleCr({ uid: 'u1' })) })).toMatch(
+      /started by an earlier NodeMaintenance of the same name/,
+    );
+    // A memo without a uid (a start that knew only the name) is matched by the name.
+    expect(startedByCr(now, { nodeMaintenance: 'worker-1-abcde' })).toBe(true);
+    expect(startedByCr(now, undefined)).toBe(false);
   });
 });

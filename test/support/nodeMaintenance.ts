@@ -8,6 +8,11 @@ import { eventually, startTestEnv, type TestEnv } from './env.js';
 
 export interface ControllerEnv {
   env: TestEnv;
+  /** The service the controller starts its runs through. */
+  service: PitstopService;
+  /** Stops the controller (as a crash would: nothing is finished first) and starts it again. */
+  stopController(): Promise<void>;
+  startController(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -28,13 +33,27 @@ export async function startControllerEnv(
     taskQueue: env.taskQueue,
     nodeExists: async (node) => (await kube.find(paths.node(node))) !== undefined,
   });
-  const abort = new AbortController();
-  const controller = runNodeMaintenanceController({ kube, service, signal: abort.signal, log: options.log });
+  let abort = new AbortController();
+  let controller: Promise<void> | undefined;
+  const startController = () => {
+    abort = new AbortController();
+    controller = runNodeMaintenanceController({ kube, service, signal: abort.signal, log: options.log });
+  };
+  const stopController = async () => {
+    abort.abort();
+    await controller;
+    controller = undefined;
+  };
+  startController();
   return {
     env,
+    service,
+    stopController,
+    async startController() {
+      if (!controller) startController();
+    },
     async stop() {
-      abort.abort();
-      await controller;
+      await stopController();
       if (kube !== env.kube) kube.close();
       await env.stop();
     },

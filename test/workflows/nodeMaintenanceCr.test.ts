@@ -10,8 +10,8 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { kv, paths, type KubeObject } from '../../src/k8s/client.js';
-import { nmPath } from '../../src/controller/nodeMaintenance/kube.js';
-import { NM_FINALIZER } from '../../src/domain/nodeMaintenance.js';
+import { nmPath, RUN_ANNOTATION } from '../../src/controller/nodeMaintenance/kube.js';
+import { memoFor, NM_FINALIZER } from '../../src/domain/nodeMaintenance.js';
 import { eventually, FAST_TIMING, type TestEnv } from '../support/env.js';
 import { bmhPathOf, nodeReady, rejection, untilVmisRunning, vmiOf } from '../support/cluster.js';
 import { progressOf } from '../support/maintenance.js';
@@ -256,5 +256,59 @@ describe('refusals a user sees on the CR', () => {
     expect((await env.kube.get(nmPath(unknown))).spec.nodeName).toBe('no-such-node');
     await env.kube.delete(nmPath(unknown));
     await untilNmGone(env, unknown);
+  });
+});
+
+describe('a run the controller started but did not get to record (it stopped between the start and the annotation)', () => {
+  const name = 'spare-2-unrecorded';
+  const cr = { apiVersion: 'nodemaintenance.medik8s.io/v1beta1', kind: 'NodeMaintenance' };
+
+  it('deleted meanwhile: the CR stays until the run it started has ended, and the node is back', async () => {
+    // What the cluster holds after such a stop: the run, started with the CR's memo, and the adopted CR without the
+    // run id. Then the user deletes the CR, before the controller is back.
+    await world.stopController();
+    try {
+      await world.service.startMaintenance(
+        { node: 'spare-2', mode: 'planned', reason: 'NIC firmware', power: 'none' },
+        memoFor({ metadata: { name }, spec: { nodeName: 'spare-2' } }),
+      );
+      await eventually('the run held', async () => (await progressOf(run('spare-2'))).phase === 'Hold');
+      await env.kube.create(nmPath(), {
+        ...cr,
+        metadata: { name, finalizers: [NM_FINALIZER] },
+        spec: { nodeName: 'spare-2', reason: 'NIC firmware' },
+      });
+      await env.kube.delete(nmPath(name));
+    } finally {
+      await world.startController();
+    }
+    await untilNmGone(env, name);
+    expect((await run('spare-2').describe()).status.name).toBe('COMPLETED');
+    expect((await node('spare-2')).spec.unschedulable).toBeFalsy();
+  });
+
+  it('not deleted: the run is recorded on the CR and followed, not started again', async () => {
+    await world.stopController();
+    let runId = '';
+    try {
+      ({ runId } = await world.service.startMaintenance(
+        { node: 'spare-2', mode: 'planned', reason: 'NIC firmware', power: 'none' },
+        memoFor({ metadata: { name }, spec: { nodeName: 'spare-2' } }),
+      ));
+      await env.kube.create(nmPath(), {
+        ...cr,
+        metadata: { name },
+        spec: { nodeName: 'spare-2', reason: 'NIC firmware' },
+      });
+    } finally {
+      await world.startController();
+    }
+    const held = await untilNm(env, name, 'Succeeded', (c) => c.status?.phase === 'Succeeded');
+    expect(held.metadata.annotations?.[RUN_ANNOTATION]).toBe(runId);
+    expect((await run('spare-2').describe()).runId).toBe(runId);
+    expect((await eventReasons(env, held)).filter((r) => r === 'BeginMaintenance')).toHaveLength(1);
+    await env.kube.delete(nmPath(name));
+    await untilNmGone(env, name);
+    expect((await run('spare-2').describe()).status.name).toBe('COMPLETED');
   });
 });

@@ -3,12 +3,16 @@
 // carry the step out. Returns when to look again (ms) while a run is in progress, undefined when nothing is left.
 import { paths, type KubeClient } from '../../k8s/client.js';
 import { NotFoundError, RefusedError } from '../../client/errors.js';
+import type { StartOutcome } from '../../client/runs.js';
+import { InvalidInputError } from '../../domain/errors.js';
 import type { PitstopService } from '../../client/service.js';
 import type { Progress } from '../../domain/progress.js';
 import {
   answersFromCr,
   holderProblem,
+  memoFor,
   nextStep,
+  startedByCr,
   statusFromProgress,
   type NodeMaintenanceStatus,
   type RunState,
@@ -17,6 +21,7 @@ import {
   adopt,
   readNode,
   recordCrEvent,
+  nmPath,
   recordRun,
   removeFinalizer,
   RUN_ANNOTATION,
@@ -39,18 +44,30 @@ interface Observed {
   run: RunState;
   /** How the run ended, when it failed (or its start was refused). */
   failure?: string;
+  /** The id of the CR's own run when the CR does not record it yet (its start's annotation write did not happen). */
+  unrecorded?: string;
 }
 
+/**
+ * The run this CR started. The run-id annotation says which run of `maintenance-<node>` is the CR's; without it, a
+ * running run whose memo names the CR is still its own: the controller stopped, or its write failed, between the
+ * start and the annotation. Missing it would let a delete drop the finalizer while the run goes on.
+ */
 async function observe(service: PitstopService, cr: NmCr): Promise<Observed> {
   const runId = cr.metadata.annotations?.[RUN_ANNOTATION];
-  if (!runId) return { run: { kind: 'none' } };
   try {
     const view = await service.getMaintenance(cr.spec.nodeName);
+    if (!runId) {
+      if (view.status !== 'Running') return { run: { kind: 'none' } };
+      const { memo } = await service.client.workflow.getHandle(view.workflowId).describe();
+      if (!startedByCr(cr, memo)) return { run: { kind: 'none' } };
+      return { run: { kind: 'running', progress: view.progress as Progress | undefined }, unrecorded: view.runId };
+    }
     if (view.runId !== runId) return { run: { kind: 'ended' } };
     if (view.status === 'Running') return { run: { kind: 'running', progress: view.progress as Progress | undefined } };
     return { run: { kind: 'ended' }, failure: view.failure?.message };
   } catch (e) {
-    if (e instanceof NotFoundError) return { run: { kind: 'ended' } };
+    if (e instanceof NotFoundError) return { run: { kind: runId ? 'ended' : 'none' } };
     throw e;
   }
 }
@@ -93,11 +110,24 @@ async function answer(service: PitstopService, cr: NmCr, progress?: Progress): P
   return problems.length > 0 ? problems.join('; ') : undefined;
 }
 
-export async function reconcile(ctx: ReconcileContext, cr: NmCr): Promise<number | undefined> {
+/** The CR's run id, then NMO's BeginMaintenance: a run found unrecorded never had its Event either. */
+async function recordStart(kube: KubeClient, cr: NmCr, runId: string): Promise<void> {
+  await recordRun(kube, cr, runId);
+  await recordCrEvent(kube, cr, 'BeginMaintenance', `maintenance-${cr.spec.nodeName} run ${runId} started`);
+}
+
+/**
+ * Reconciles the CR as it is now: `cached` (the watch's copy) may lag this controller's own writes, say the run-id
+ * annotation it has just recorded, and acting on it would start the run a second time.
+ */
+export async function reconcile(ctx: ReconcileContext, cached: NmCr): Promise<number | undefined> {
   const now = ctx.now ?? (() => new Date().toISOString());
   const { kube, service } = ctx;
+  const cr = (await kube.find(nmPath(cached.metadata.name))) as NmCr | undefined;
+  if (!cr) return undefined;
   const node = cr.spec.nodeName;
   const observed = await observe(service, cr);
+  if (observed.unrecorded) await recordStart(kube, cr, observed.unrecorded);
   const uid = cr.metadata.uid ?? cr.metadata.name;
   const step = nextStep(cr, observed.run, ctx.signalled.has(uid));
   switch (step.kind) {
@@ -110,8 +140,9 @@ export async function reconcile(ctx: ReconcileContext, cr: NmCr): Promise<number
         await publish(ctx, cr, { phase: 'Failed', lastUpdate: now(), lastError: request.problems.join('; ') });
         return undefined;
       }
+      let outcome: StartOutcome;
       try {
-        const outcome = await service.startMaintenance(
+        outcome = await service.startMaintenance(
           {
             node,
             mode: 'planned',
@@ -120,24 +151,27 @@ export async function reconcile(ctx: ReconcileContext, cr: NmCr): Promise<number
             power: request.power,
             ...(request.hold !== undefined && { policy: { hold: { deadline: request.hold } } }),
           },
-          { nodeMaintenance: cr.metadata.name },
+          memoFor(cr),
         );
-        // A run found running (not started): whose it is is in its memo; another holder's run is not adopted.
-        const memo = outcome.started
-          ? undefined
-          : (await service.client.workflow.getHandle(outcome.workflowId).describe()).memo;
-        const held = holderProblem(cr, { ...outcome, memo });
-        if (held) {
-          await publish(ctx, cr, { phase: 'Failed', lastUpdate: now(), lastError: held });
-          return undefined;
-        }
-        await recordRun(kube, cr, outcome.runId);
-        await recordCrEvent(kube, cr, 'BeginMaintenance', `maintenance-${node} run ${outcome.runId} started`);
-        await publish(ctx, cr, statusFromProgress(undefined, now()));
       } catch (e) {
-        await publish(ctx, cr, { phase: 'Failed', lastUpdate: now(), lastError: (e as Error).message });
+        // Only a refusal of the request fails the CR; Temporal out of reach is looked at again (the caller logs it).
+        if (!(e instanceof InvalidInputError || e instanceof NotFoundError)) throw e;
+        await publish(ctx, cr, { phase: 'Failed', lastUpdate: now(), lastError: e.message });
         return undefined;
       }
+      // A run found running (not started): whose it is is in its memo; another holder's run is not adopted.
+      const memo = outcome.started
+        ? undefined
+        : (await service.client.workflow.getHandle(outcome.workflowId).describe()).memo;
+      const held = holderProblem(cr, { ...outcome, memo });
+      if (held) {
+        await publish(ctx, cr, { phase: 'Failed', lastUpdate: now(), lastError: held });
+        return undefined;
+      }
+      // From here on the run is the CR's: a write that fails is not the run failing. The next look finds the run by
+      // its memo (observe) and records what is missing.
+      await recordStart(kube, cr, outcome.runId);
+      await publish(ctx, cr, statusFromProgress(undefined, now()));
       return POLL_MS;
     }
     case 'updateStatus':
