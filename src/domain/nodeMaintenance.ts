@@ -186,6 +186,29 @@ export function statusFromProgress(
   };
 }
 
+/**
+ * Whether a status differs from the CR's beyond its lastUpdate, so it is worth a write. Key order does not count:
+ * the API server hands the status back with its keys sorted. Comparing the JSON text took every status for a change,
+ * and each write came back through the watch as one more reconcile: the CR was rewritten ten times a second, and
+ * errorOnLeaseCount never counted (a look counts only LEASE_LOOK_MIN_MS after a write).
+ */
+export const statusChanged = (current: NodeMaintenanceStatus | undefined, next: NodeMaintenanceStatus) =>
+  JSON.stringify(sortedKeys({ ...current, lastUpdate: undefined })) !==
+  JSON.stringify(sortedKeys({ ...next, lastUpdate: undefined }));
+
+/** A JSON value with every object's keys in order (and undefined members left out, as JSON does). */
+const sortedKeys = (value: unknown): unknown =>
+  Array.isArray(value)
+    ? value.map(sortedKeys)
+    : value !== null && typeof value === 'object'
+      ? Object.fromEntries(
+          Object.entries(value)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+            .map(([k, v]) => [k, sortedKeys(v)]),
+        )
+      : value;
+
 const leaseLost = (node: string, holder: string | undefined, count: number) =>
   `the node lease ${NODE_LEASE.namespace}/${NODE_LEASE.name(node)} is ${holder ? `held by "${holder}"` : 'not held'}, ` +
   `not by ${workflowIdFor(node)} (${count} consecutive look${count === 1 ? '' : 's'})`;

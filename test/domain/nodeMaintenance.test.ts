@@ -8,6 +8,7 @@ import {
   nextStep,
   requestFromCr,
   startedByCr,
+  statusChanged,
   statusFromProgress,
   type NodeMaintenanceCr,
 } from '../../src/domain/nodeMaintenance.js';
@@ -187,6 +188,29 @@ describe('escalations answered on the CR', () => {
       'waiting for a decision on vms/db.primary: ReadWriteOnce disk ' +
         '(answer with the annotation pitstop.io/decide.vms.db.primary: shutdown|retry)',
     );
+  });
+});
+
+describe('statusChanged', () => {
+  const status = statusFromProgress(progress('Hold'), '2026-12-04T10:00:00.000Z', undefined, {
+    pending: [],
+    onNode: 3,
+    leaseHolder: 'maintenance-worker-1',
+  });
+  // What the API server hands back: the same status, keys sorted, a later lastUpdate.
+  const stored = JSON.parse(
+    JSON.stringify(Object.fromEntries(Object.entries({ ...status, lastUpdate: 'later' }).sort())),
+  ) as typeof status;
+
+  it('is false for the same status in another key order, whatever its lastUpdate: no write', () => {
+    expect(Object.keys(stored)).not.toEqual(Object.keys(status));
+    expect(statusChanged(stored, status)).toBe(false);
+  });
+
+  it('is true when a field changed or appeared, and for a CR without a status', () => {
+    expect(statusChanged(stored, { ...status, drainProgress: 99 })).toBe(true);
+    expect(statusChanged(stored, { ...status, errorOnLeaseCount: 1 })).toBe(true);
+    expect(statusChanged(undefined, status)).toBe(true);
   });
 });
 

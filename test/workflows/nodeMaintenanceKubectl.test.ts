@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { paths, type KubeClient } from '../../src/k8s/client.js';
 import { nmPath } from '../../src/controller/nodeMaintenance/kube.js';
@@ -70,6 +71,7 @@ const table = (text: string) =>
 
 const node = (name: string) => env.kube.get(paths.node(name));
 const NAME = 'worker-1-kernel';
+const LEASE = paths.lease('medik8s-leases', 'node-worker-1');
 
 describe('GitOps: kubectl apply -f, kubectl get nm, kubectl delete -f', () => {
   let file = '';
@@ -114,6 +116,28 @@ describe('GitOps: kubectl apply -f, kubectl get nm, kubectl delete -f', () => {
     expect(await kubectl('apply', '-f', file)).toBe(`nodemaintenance.nodemaintenance.medik8s.io/${NAME} unchanged\n`);
     expect((await env.client.workflow.getHandle('maintenance-worker-1').describe()).runId).toBe(runId);
     expect((await env.kube.get(nmPath(NAME))).status.phase).toBe('Succeeded');
+  });
+
+  it('while nothing changes, the CR is not rewritten (kubectl get -w stays quiet)', async () => {
+    const before = (await env.kube.get(nmPath(NAME))).metadata.resourceVersion;
+    await delay(5000); // two and a half of the controller's looks (POLL_MS)
+    expect((await env.kube.get(nmPath(NAME))).metadata.resourceVersion).toBe(before);
+  });
+
+  it('a node lease taken from the run shows in errorOnLeaseCount and lastError; given back, both clear', async () => {
+    expect((await env.kube.get(LEASE)).spec.holderIdentity).toBe('maintenance-worker-1');
+    await env.kube.patch(LEASE, { spec: { holderIdentity: 'node-healthcheck-operator' } });
+    try {
+      const lost = await untilNm(env, NAME, 'errorOnLeaseCount 2', (cr) => cr.status?.errorOnLeaseCount >= 2, 30_000);
+      expect(lost.status.lastError).toMatch(
+        /^the node lease medik8s-leases\/node-worker-1 is held by "node-healthcheck-operator", not by maintenance-worker-1 \(\d+ consecutive looks\)$/,
+      );
+      expect(lost.status.phase).toBe('Succeeded'); // still drained and held: the node stays out of service
+    } finally {
+      await env.kube.patch(LEASE, { spec: { holderIdentity: 'maintenance-worker-1' } });
+    }
+    const back = await untilNm(env, NAME, 'lease errors cleared', (cr) => cr.status?.errorOnLeaseCount === undefined);
+    expect(back.status.lastError).toBeUndefined();
   });
 
   it('kubectl delete -f releases the run and returns once the CR is gone: the node is back', async () => {

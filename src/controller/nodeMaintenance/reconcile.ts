@@ -13,6 +13,7 @@ import {
   memoFor,
   nextStep,
   startedByCr,
+  statusChanged,
   statusFromProgress,
   type NodeMaintenanceStatus,
   type RunState,
@@ -73,8 +74,6 @@ async function observe(service: PitstopService, cr: NmCr): Promise<Observed> {
 }
 
 const phaseOf = (s?: NodeMaintenanceStatus) => s?.phase;
-const same = (a: NodeMaintenanceStatus | undefined, b: NodeMaintenanceStatus) =>
-  JSON.stringify({ ...a, lastUpdate: undefined }) === JSON.stringify({ ...b, lastUpdate: undefined });
 
 /**
  * Writes the status when it changed, and NMO's Events on the phase changes. The Event goes first: whoever sees the
@@ -82,7 +81,7 @@ const same = (a: NodeMaintenanceStatus | undefined, b: NodeMaintenanceStatus) =>
  * phase change is only seen as long as the status still has the old phase).
  */
 async function publish(ctx: ReconcileContext, cr: NmCr, status: NodeMaintenanceStatus): Promise<void> {
-  if (same(cr.status, status)) return;
+  if (!statusChanged(cr.status, status)) return;
   if (phaseOf(status) !== phaseOf(cr.status)) {
     if (status.phase === 'Succeeded') {
       await recordCrEvent(ctx.kube, cr, 'SucceedMaintenance', `node ${cr.spec.nodeName} is drained and held`);
