@@ -12,6 +12,7 @@ import {
   resumeUpdate,
 } from '../workflows/messages.js';
 import { workflowIdFor } from '../domain/workflowNames.js';
+import { maintenanceStartText } from '../domain/startText.js';
 import type { MaintenanceResult, Progress } from '../domain/progress.js';
 import { NotFoundError } from './errors.js';
 import { checkNode, parseDecision, parseRelease } from './inputs.js';
@@ -51,6 +52,7 @@ export class MaintenanceService {
         ...common,
         args: [input as MaintenanceInput],
         typedSearchAttributes: [{ key: MAINTENANCE_NODE, value: request.node }],
+        ...maintenanceStartText(request),
         ...(memo !== undefined && { memo }),
       }),
     );
@@ -66,6 +68,7 @@ export class MaintenanceService {
       workflowId: `plan-${request.node}-${randomUUID().slice(0, 8)}`,
       args: [{ ...(input as MaintenanceInput), dryRun: true }],
       typedSearchAttributes: [{ key: MAINTENANCE_NODE, value: request.node }],
+      ...maintenanceStartText(request),
     });
   }
 

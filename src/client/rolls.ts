@@ -3,6 +3,7 @@
 import { WORKFLOW_TYPES } from '../domain/workflowNames.js';
 import { parseRollingRequest, rollingWorkflowIdFor, type RollingInput } from '../domain/rolling.js';
 import type { RollingProgress } from '../domain/rollingProgress.js';
+import { rollingStartText } from '../domain/startText.js';
 import type { rollingMaintenance } from '../workflows/index.js';
 import { rollingPauseUpdate, rollingProgressQuery, rollingResumeUpdate, skipUpdate } from '../workflows/messages.js';
 import { NotFoundError } from './errors.js';
@@ -32,6 +33,7 @@ export class RollingService {
       this.runs.client.workflow.start<typeof rollingMaintenance>(WORKFLOW_TYPES.rollingMaintenance, {
         ...common,
         args: [input as RollingInput],
+        ...rollingStartText(request),
       }),
     );
   }

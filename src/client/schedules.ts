@@ -11,6 +11,7 @@ import {
 } from '@temporalio/client';
 import { rollingWorkflowIdFor } from '../domain/rolling.js';
 import { parseScheduleRequest } from '../domain/schedule.js';
+import { rollingStartText } from '../domain/startText.js';
 import type { rollingMaintenance } from '../workflows/index.js';
 import { NotFoundError, RefusedError } from './errors.js';
 import { checkScheduleName } from './inputs.js';
@@ -89,6 +90,7 @@ export class ScheduleService {
           workflowId: rollingWorkflowIdFor(request.rolling.name),
           taskQueue: this.taskQueue,
           args: [request.rollingInput],
+          ...rollingStartText(request.rolling),
         },
         policies: { overlap: 'SKIP' },
         state: { paused: request.paused, ...(request.note !== undefined && { note: request.note }) },

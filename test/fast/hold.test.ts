@@ -71,12 +71,14 @@ describe.concurrent('the hold', () => {
   });
 });
 
-describe.concurrent('pause and resume', () => {
+describe.concurrent('pause and resume (refused when already so, or when the run has ended)', () => {
   it('paused, no new VM starts; resumed, the run goes on', async () => {
     // One lane: the second VM waits for the first.
     const held = { node: 'n1', hold: 'none', policy: { parallelMigrations: 1 } } as const;
     const { world, gate, handle } = await startHeld(env, 'waitForMigration', held);
+    expect(await refusal(handle.executeUpdate(resumeUpdate))).toBe('the maintenance of n1 is not paused');
     expect(await handle.executeUpdate(pauseUpdate)).toBe('paused: no new step starts until resume');
+    expect(await refusal(handle.executeUpdate(pauseUpdate))).toBe('the maintenance of n1 is already paused');
     gate.open();
     await until(
       'vms/mig migrated',
@@ -91,5 +93,22 @@ describe.concurrent('pause and resume', () => {
     expect(await handle.executeUpdate(resumeUpdate)).toBe('resumed');
     expect((await handle.result()).outcome).toBe('Completed');
     expect((await progressOf(handle)).paused).toBe(false);
+  });
+
+  it('a pause or resume of a run that is rolling back is refused, naming its phase', async () => {
+    const { world, gate, handle } = await startHeld(env, 'waitForMigration', { node: 'n1', hold: 'none' });
+    const rollingBack = world.gate();
+    world.on('uncordon', rollingBack.hold);
+    await handle.cancel();
+    gate.open();
+    await rollingBack.entered;
+    expect(await refusal(handle.executeUpdate(pauseUpdate))).toBe(
+      'nothing to pause: the maintenance of n1 is RollingBack',
+    );
+    expect(await refusal(handle.executeUpdate(resumeUpdate))).toBe(
+      'nothing to resume: the maintenance of n1 is RollingBack',
+    );
+    rollingBack.open();
+    await expect(handle.result()).rejects.toThrow();
   });
 });

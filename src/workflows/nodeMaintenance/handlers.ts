@@ -50,14 +50,37 @@ export function setHandlers(run: MaintenanceRun): void {
     },
   );
 
-  setHandler(pauseUpdate, () => {
-    progress.paused = true;
-    run.show();
-    return 'paused: no new step starts until resume';
-  });
-  setHandler(resumeUpdate, () => {
-    progress.paused = false;
-    run.show();
-    return 'resumed';
-  });
+  const ended = (what: string) => {
+    if ((ENDING_PHASES as readonly Phase[]).includes(progress.phase)) {
+      throw new Error(`nothing to ${what}: the maintenance of ${node} is ${progress.phase}`);
+    }
+  };
+  setHandler(
+    pauseUpdate,
+    () => {
+      progress.paused = true;
+      run.show();
+      return 'paused: no new step starts until resume';
+    },
+    {
+      validator: () => {
+        ended('pause');
+        if (progress.paused) throw new Error(`the maintenance of ${node} is already paused`);
+      },
+    },
+  );
+  setHandler(
+    resumeUpdate,
+    () => {
+      progress.paused = false;
+      run.show();
+      return 'resumed';
+    },
+    {
+      validator: () => {
+        ended('resume');
+        if (!progress.paused) throw new Error(`the maintenance of ${node} is not paused`);
+      },
+    },
+  );
 }

@@ -17,6 +17,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { MaintenanceInput } from '../../domain/request.js';
 import type { ChildOutcome, RollingNodeRow } from '../../domain/rollingProgress.js';
 import { FAILURE_TYPES, WORKFLOW_TYPES } from '../../domain/workflowNames.js';
+import { maintenanceStartText } from '../../domain/startText.js';
 import type { nodeMaintenance } from '../nodeMaintenance/workflow.js';
 import { iso, type RollingRun } from './state.js';
 
@@ -60,6 +61,12 @@ export async function startNode(roll: RollingRun, row: RollingNodeRow): Promise<
       startChild<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
         workflowId: row.workflowId,
         args: [args],
+        ...maintenanceStartText({
+          ...request.template,
+          node: row.node,
+          reason: args.reason,
+          requestedBy: args.requestedBy,
+        }),
         parentClosePolicy: ParentClosePolicy.ABANDON,
       }),
     );
