@@ -16,6 +16,27 @@ export const TASK_QUEUE = 'pitstop';
 /** A node's maintenance has this id, so a node is never in two maintenances at once. */
 export const workflowIdFor = (node: string) => `maintenance-${node}`;
 
+/**
+ * A tag after `#` marks a run that Pitstop's clients will not address (test harnesses run many maintenances of the
+ * same node name side by side). `#` cannot be part of a node name, so `maintenance-worker-1#x` is never mistaken for
+ * the run of a node called `worker-1-x`, as a `-` tag would be.
+ */
+export const TAG_SEPARATOR = '#';
+
+/**
+ * Why a maintenance of `node` may not run under this workflow id, or undefined. The API, the CLI, the Alertmanager
+ * hook's de-duplication and rolls find a node's run by `maintenance-<node>`: a run started from the Temporal UI under
+ * another id would be invisible to them. A dry run changes nothing and may run under any id.
+ */
+export function workflowIdProblem(workflowId: string, node: string, dryRun: boolean): string | undefined {
+  const expected = workflowIdFor(node);
+  if (dryRun || workflowId === expected || workflowId.startsWith(`${expected}${TAG_SEPARATOR}`)) return undefined;
+  return (
+    `workflow id "${workflowId}": a maintenance of ${node} runs as workflow id "${expected}" ` +
+    '(the API, CLI, alerts and rolls find its run by that id); start it again with that id; nothing was changed'
+  );
+}
+
 /** The `type` of the ApplicationFailure a workflow ends with; clients match on it. */
 export const FAILURE_TYPES = {
   /** The input could not be used; nothing was started or changed. */

@@ -103,7 +103,7 @@ afterAll(async () => {
 function start(node: string): Promise<WorkflowHandle> {
   return env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue: env.taskQueue,
-    workflowId: `maintenance-${node}-${randomUUID().slice(0, 8)}`,
+    workflowId: `maintenance-${node}#${randomUUID().slice(0, 8)}`,
     args: [
       {
         node,
@@ -220,7 +220,7 @@ describe("deploy/'s RBAC on a cluster with the RBAC authorizer", () => {
     );
     const handle = await env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
       taskQueue: env.taskQueue,
-      workflowId: `maintenance-spare-1-${randomUUID().slice(0, 8)}`,
+      workflowId: `maintenance-spare-1#${randomUUID().slice(0, 8)}`,
       // podsGoneTimeout 1s: the force delete of pods and volume attachments runs too when the taint is slower.
       args: [
         {

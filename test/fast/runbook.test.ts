@@ -1,5 +1,6 @@
 // The runbook from start to finish with stub activities: what it calls, in which order, and what it leaves; and
 // the runs that end before they change anything (dry run, refusal, bad input).
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { failureOf, phases, progressOf, unique, until, useFastWorker } from './support/harness.js';
 import { POWERED_RUNBOOK, nodeWithTwoVms } from './support/scenes.js';
@@ -102,5 +103,20 @@ describe.concurrent('how a run starts', () => {
     expect(credentials.message).toMatch(/credentials never go in the input; put them in a Secret/);
     expect(credentials.message).not.toContain('hunter2');
     expect(world.calls).toEqual([]);
+  });
+
+  it('a start under another workflow id (typed into the Temporal UI) fails at once, naming the id to use', async () => {
+    const { world, start } = env.fresh();
+    nodeWithTwoVms(world);
+    const handle = await start({ node: 'n1', hold: 'none' }, { workflowId: `n1-by-hand-${randomUUID().slice(0, 8)}` });
+    const failed = await failureOf(handle);
+    expect(failed.type).toBe('InvalidInput');
+    expect(failed.message).toMatch(
+      /^workflow id "n1-by-hand-[0-9a-f]{8}": a maintenance of n1 runs as workflow id "maintenance-n1" \(the API, CLI, alerts and rolls find its run by that id\); start it again with that id; nothing was changed$/,
+    );
+    expect(world.calls).toEqual([]);
+    // A dry run changes nothing: any id will do.
+    const plan = await start({ node: 'n1', dryRun: true }, { workflowId: `n1-plan-${randomUUID().slice(0, 8)}` });
+    expect((await plan.result()).outcome).toBe('DryRun');
   });
 });

@@ -66,7 +66,7 @@ const progressOf = (handle: WorkflowHandle) => handle.query(progressQuery);
 function start(node: string, policy: Record<string, unknown> = {}): Promise<WorkflowHandle> {
   return env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue: env.taskQueue,
-    workflowId: `maintenance-${node}-${randomUUID().slice(0, 8)}`,
+    workflowId: `maintenance-${node}#${randomUUID().slice(0, 8)}`,
     args: [{ node, hold: 'none', policy: { ...TEST_POLICY, ...policy } }],
   });
 }

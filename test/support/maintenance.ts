@@ -25,7 +25,7 @@ export type Start = Omit<MaintenanceInput, 'policy'> & { policy?: Record<string,
 export async function startMaintenance(env: TestEnv, input: Start): Promise<WorkflowHandle> {
   return await env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue: env.taskQueue,
-    workflowId: `maintenance-${input.node}-${randomUUID().slice(0, 8)}`,
+    workflowId: `maintenance-${input.node}#${randomUUID().slice(0, 8)}`,
     args: [{ ...input, policy: { ...TEST_POLICY, ...(input.policy ?? {}) } }],
   });
 }

@@ -31,7 +31,7 @@ it('takes worker-1 of the demo cluster through maintenance; every VM runs again 
   const before = await recordBefore(env.kube);
   const handle = await env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue: env.taskQueue,
-    workflowId: `maintenance-worker-1-${randomUUID().slice(0, 8)}`,
+    workflowId: `maintenance-worker-1#${randomUUID().slice(0, 8)}`,
     args: [
       {
         node: 'worker-1',

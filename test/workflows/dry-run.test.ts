@@ -52,7 +52,7 @@ afterAll(async () => {
 });
 
 async function dryRun(input: Omit<MaintenanceInput, 'dryRun'>): Promise<MaintenanceResult & { workflowId: string }> {
-  const workflowId = `maintenance-${input.node}-${randomUUID().slice(0, 8)}`;
+  const workflowId = `maintenance-${input.node}#${randomUUID().slice(0, 8)}`;
   const result = await env.client.workflow.execute<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue: env.taskQueue,
     workflowId,
@@ -66,7 +66,7 @@ async function failureOf(input: unknown): Promise<string> {
     // Untyped on purpose: the input is meant not to fit the workflow's.
     await env.client.workflow.execute(WORKFLOW_TYPES.nodeMaintenance, {
       taskQueue: env.taskQueue,
-      workflowId: `maintenance-bad-${randomUUID().slice(0, 8)}`,
+      workflowId: `maintenance-bad#${randomUUID().slice(0, 8)}`,
       args: [input],
     });
   } catch (e) {

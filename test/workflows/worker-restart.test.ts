@@ -124,7 +124,7 @@ describe('worker restart', () => {
     const first = await startWorker();
     const handle = await env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
       taskQueue: env.taskQueue,
-      workflowId: `maintenance-worker-1-${randomUUID().slice(0, 8)}`,
+      workflowId: `maintenance-worker-1#${randomUUID().slice(0, 8)}`,
       args: [
         {
           node: 'worker-1',

@@ -5,7 +5,7 @@
 import { CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { MaintenanceResult } from '../../domain/progress.js';
 import { parseMaintenanceRequest, type MaintenanceInput } from '../../domain/request.js';
-import { FAILURE_TYPES } from '../../domain/workflowNames.js';
+import { FAILURE_TYPES, workflowIdProblem } from '../../domain/workflowNames.js';
 import { Aborted, NodeFailed, failureMessage, workflowFailure } from '../failures.js';
 import { parseOrFail } from '../input.js';
 import { cordon, evictPods } from './drain.js';
@@ -31,6 +31,8 @@ export async function nodeMaintenance(input: MaintenanceInput): Promise<Maintena
 /** The runbook: the ten steps in one try; the catch rolls back whatever they changed. */
 async function maintain(input: MaintenanceInput, reporter?: ParentReporter): Promise<MaintenanceResult> {
   const request = parseOrFail(parseMaintenanceRequest, input);
+  const idProblem = workflowIdProblem(workflowInfo().workflowId, request.node, request.dryRun);
+  if (idProblem) throw workflowFailure(FAILURE_TYPES.invalidInput, idProblem);
   const run = new MaintenanceRun(request, workflowInfo(), reporter);
   const { node } = run;
   setHandlers(run);

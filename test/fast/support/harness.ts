@@ -13,6 +13,7 @@ import {
 } from '@temporalio/client';
 import { IllegalStateError } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { TAG_SEPARATOR } from '../../../src/domain/workflowNames.js';
 import type { MaintenanceInput } from '../../../src/domain/request.js';
 import type { RollingInput } from '../../../src/domain/rolling.js';
 // Type-only: the workflow modules run only inside the worker's sandbox.
@@ -107,7 +108,7 @@ export function useFastWorker(): FastEnv {
     return {
       world,
       async start(input, options = {}) {
-        const workflowId = options.workflowId ?? `maintenance-${input.node}-${randomUUID().slice(0, 8)}`;
+        const workflowId = options.workflowId ?? `maintenance-${input.node}${TAG_SEPARATOR}${randomUUID().slice(0, 8)}`;
         worlds.set(workflowId, world);
         const handle = await env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
           taskQueue,
