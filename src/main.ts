@@ -10,7 +10,8 @@ import { ConfigError, loadConfig, type PitstopConfig } from './config/index.js';
 import { createApiServer } from './api/server.js';
 import { KubeClient, paths } from './k8s/client.js';
 import { JsonLogger, nodeLogAttributes } from './observability/logger.js';
-import { apiRequestRecorder, startOpsServer, type OpsServer } from './observability/server.js';
+import { apiRequestRecorder, recordDecisionsPending, startOpsServer, type OpsServer } from './observability/server.js';
+import { RunListing } from './client/visibility.js';
 import {
   connectClient,
   connectWorker,
@@ -141,6 +142,11 @@ async function main(): Promise<void> {
     apiUrl = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
 
+  // The gauge of runs waiting for an operator, from visibility (the API's client, or one of its own).
+  const statsClient = apiClient ?? (await connectClient(endpoint));
+  const listing = new RunListing(statsClient.client);
+  const decisionsPending = recordDecisionsPending(Runtime.instance().metricMeter, () => listing.countDecisionsPending());
+
   const running = worker.run();
   await announceVersion(connection, config, logger);
   logger.info(
@@ -173,7 +179,8 @@ async function main(): Promise<void> {
     logger.error(`worker stopped: ${(e as Error).message}`, { error: e });
   }
   await api?.close();
-  await apiClient?.close();
+  decisionsPending.stop();
+  await statsClient.close();
   await ops.close();
   await connection.close();
   kube.close();

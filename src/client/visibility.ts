@@ -1,7 +1,7 @@
 // Listing runs through Temporal visibility: the one-line summary of a run (status, node, phase from the search
 // attributes) and the lists of node maintenances and rolls, newest first.
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { MAINTENANCE_NODE, MAINTENANCE_PHASE } from '../workflows/messages.js';
+import { MAINTENANCE_DECISIONS_PENDING, MAINTENANCE_NODE, MAINTENANCE_PHASE } from '../workflows/messages.js';
 import { WORKFLOW_TYPES, workflowIdFor } from '../domain/workflowNames.js';
 import { checkLimit, checkNode } from './inputs.js';
 
@@ -19,6 +19,14 @@ export interface RunSummary {
   node?: string;
   phase?: string;
 }
+
+/**
+ * The runs waiting for an operator's decision, as a visibility query: the README's saved query for the Temporal UI,
+ * and what the pitstop_decisions_pending gauge counts.
+ */
+export const DECISIONS_PENDING_QUERY =
+  `WorkflowType = '${WORKFLOW_TYPES.nodeMaintenance}' AND ExecutionStatus = 'Running' AND ` +
+  `${MAINTENANCE_DECISIONS_PENDING.name} > 0`;
 
 /** Temporal's execution status names, as Pitstop shows them. */
 export const STATUS: Record<string, RunStatus> = {
@@ -92,6 +100,11 @@ export class RunListing {
       1,
     );
     return runs[0];
+  }
+
+  /** How many running maintenances wait for an operator's decision (Temporal visibility, eventually consistent). */
+  async countDecisionsPending(): Promise<number> {
+    return (await this.client.workflow.count(DECISIONS_PENDING_QUERY)).count;
   }
 
   async listRolling(options: { running?: boolean; limit?: number } = {}): Promise<RunSummary[]> {

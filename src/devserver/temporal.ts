@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { freePort, startProcess, waitUntil, type ManagedProcess } from '../sandbox/processes.js';
 
-export const SEARCH_ATTRIBUTES = { MaintenanceNode: 'Keyword', MaintenancePhase: 'Keyword' } as const;
+export const SEARCH_ATTRIBUTES = {
+  MaintenanceNode: 'Keyword',
+  MaintenancePhase: 'Keyword',
+  MaintenanceDecisionsPending: 'Int',
+} as const;
 
 export interface DevServerOptions {
   binary: string;

@@ -24,9 +24,10 @@ type StartedMaintenance = Pick<MaintenanceRequest, 'node' | 'mode' | 'reason' | 
   dryRun?: boolean;
 };
 
-/** "worker-3: DIMM swap — alertmanager"; a repair, an automatic choice and a dry run say so before the reason. */
+/** "worker-3: DIMM swap — alertmanager"; a repair and a dry run say so before the reason. */
 export function maintenanceStartText(request: StartedMaintenance): StartText {
-  const kind = [request.dryRun && 'dry run', request.mode !== 'planned' && `${request.mode} mode`].filter(Boolean);
+  // `auto` (the default) picks its runbook at preflight; the run's current details say which.
+  const kind = [request.dryRun && 'dry run', request.mode === 'repair' && 'repair'].filter(Boolean);
   const reason = oneLine(request.reason ?? '') || 'maintenance';
   const staticSummary = cut(
     `${request.node}: ${kind.length ? `${kind.join(', ')}: ` : ''}${reason} — ${oneLine(who(request.requestedBy))}`,

@@ -88,6 +88,47 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   };
 }
 
+/** How often the pitstop_decisions_pending gauge is read from Temporal visibility. */
+export const DECISIONS_PENDING_EVERY_MS = 5000;
+
+/**
+ * The gauge pitstop_decisions_pending: running maintenances waiting for an operator, read from Temporal visibility
+ * every DECISIONS_PENDING_EVERY_MS. It is cluster-wide (every replica exports the same count: alert on its max), and
+ * read from visibility rather than set by the workflows, whose gauges would stay stale on a worker a run has left.
+ * A failed read keeps the last value and is tried again; `stop` ends the reads.
+ */
+export function recordDecisionsPending(
+  meter: MetricMeter,
+  count: () => Promise<number>,
+  everyMs = DECISIONS_PENDING_EVERY_MS,
+): { stop(): void } {
+  const gauge = meter.createGauge(
+    DECISIONS_PENDING_METRIC,
+    'int',
+    undefined,
+    'Running maintenances waiting for an operator decision (Temporal visibility)',
+  );
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const read = async () => {
+    try {
+      gauge.set(await count());
+    } catch {
+      // Temporal out of reach: the last value stands until the next read.
+    }
+    if (!stopped) timer = setTimeout(() => void read(), everyMs).unref();
+  };
+  void read();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export const DECISIONS_PENDING_METRIC = 'pitstop_decisions_pending';
+
 export const API_METRICS = {
   requests: 'pitstop_api_requests',
   duration: 'pitstop_api_request_duration_seconds',

@@ -8,6 +8,11 @@ import type { ChildReport, RollingProgress, SkipInput } from '../domain/rollingP
 
 export const MAINTENANCE_NODE = defineSearchAttributeKey('MaintenanceNode', SearchAttributeType.KEYWORD);
 export const MAINTENANCE_PHASE = defineSearchAttributeKey('MaintenancePhase', SearchAttributeType.KEYWORD);
+/** How many operator decisions the run waits for: `MaintenanceDecisionsPending > 0` lists the runs that need a human. */
+export const MAINTENANCE_DECISIONS_PENDING = defineSearchAttributeKey(
+  'MaintenanceDecisionsPending',
+  SearchAttributeType.INT,
+);
 
 // nodeMaintenance
 export const progressQuery = defineQuery<Progress>('progress');

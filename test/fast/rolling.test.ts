@@ -184,9 +184,10 @@ describe.concurrent('rolling maintenance', () => {
     expect(asking.nodes[0]?.decisionsPending).toEqual([
       expect.objectContaining({ vmi: `vms/${p}-db`, allowed: ['shutdown', 'delete'] }),
     ]);
-    await env.client.workflow
-      .getHandle(`maintenance-${a}`)
-      .executeUpdate(decideUpdate, { args: [{ vmi: `vms/${p}-db`, action: 'shutdown' }] });
+    const child = env.client.workflow.getHandle(`maintenance-${a}`);
+    // The Temporal UI lists the child by its static summary: node, reason, the roll that started it.
+    expect(await (await child.describe()).staticSummary()).toBe(`${a}: rolling maintenance ${p} — rolling-${p}`);
+    await child.executeUpdate(decideUpdate, { args: [{ vmi: `vms/${p}-db`, action: 'shutdown' }] });
     expect(await roll.result()).toMatchObject({ completed: [a] });
   });
 

@@ -13,7 +13,9 @@ import { TEST_POLICY } from '../support/maintenance.js';
 import { scrape, startMain, sum, type MainProcess } from './main-process.js';
 import { WORKFLOW_TYPES } from '../../src/domain/workflowNames.js';
 import type { nodeMaintenance } from '../../src/workflows/index.js';
-import { progressQuery } from '../../src/workflows/messages.js';
+import { decideUpdate, progressQuery } from '../../src/workflows/messages.js';
+import { DECISIONS_PENDING_QUERY } from '../../src/client/visibility.js';
+import { DECISIONS_PENDING_METRIC } from '../../src/observability/server.js';
 
 let env: TestEnv;
 const processes: MainProcess[] = [];
@@ -44,16 +46,18 @@ beforeAll(async () => {
       kubevirt: { evictionStrategy: 'LiveMigrate' },
       nodes: [
         { name: 'cp-{n}', count: 3, controlPlane: true, memory: '64Gi' },
-        { name: 'worker-{n}', count: 2, memory: '256Gi' },
+        { name: 'worker-{n}', count: 3, memory: '256Gi' },
         { name: 'spare-{n}', count: 2, memory: '256Gi' },
       ],
       vms: [
         { name: 'quick', node: 'worker-1' },
         { name: 'slow', node: 'worker-2', knobs: { migrationDuration: '15s' } },
+        // LiveMigrate on a ReadWriteOnce disk: it cannot move, the run asks an operator.
+        { name: 'pinned', node: 'worker-3', storage: 'rwo' },
       ],
     },
   });
-  await untilVmisRunning(env.kube, 2);
+  await untilVmisRunning(env.kube, 3);
 });
 
 afterAll(async () => {
@@ -161,5 +165,21 @@ describe('the production entry point', () => {
     expect(result.summary).toMatchObject({ migrated: 1 });
     expect(nodeReady(await env.kube.get(paths.node('worker-2')))).toBe(true);
     expect(await invariantViolations(env.kube, before, 'worker-2')).toEqual([]);
+  });
+
+  it('a run waiting for a decision shows in pitstop_decisions_pending and the saved query; answered, both go back', async () => {
+    const p = processes.at(-1)!;
+    const waiting = async () => (await env.client.workflow.count(DECISIONS_PENDING_QUERY)).count;
+    const gauge = async () => sum(await scrape(p.opsUrl), DECISIONS_PENDING_METRIC);
+    expect(await waiting()).toBe(0);
+    const handle = await start('worker-3', { escalation: { decisionTimeout: '5m' } });
+    await eventually('the decision pending', async () => (await progressOf(handle)).decisionsPending.length === 1);
+    await eventually('listed by the saved query', async () => (await waiting()) === 1, 20_000);
+    await eventually('the gauge at 1', async () => (await gauge()) === 1, 20_000);
+
+    await handle.executeUpdate(decideUpdate, { args: [{ vmi: 'vms/pinned', action: 'shutdown' }] });
+    await eventually('the saved query empty', async () => (await waiting()) === 0, 20_000);
+    await eventually('the gauge back at 0', async () => (await gauge()) === 0, 20_000);
+    expect(((await handle.result()) as MaintenanceResult).outcome).toBe('Completed');
   });
 });

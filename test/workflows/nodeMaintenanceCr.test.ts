@@ -91,6 +91,8 @@ describe("the console's NodeMaintenance object", () => {
     expect((await nodeEventReasons(env, 'worker-1')).sort()).toEqual(['BeginMaintenance', 'SucceedMaintenance']);
     const run = await env.client.workflow.getHandle('maintenance-worker-1').describe();
     expect(run.status.name).toBe('RUNNING');
+    // What the Temporal UI lists the run by: the node, the CR's reason, the CR that started it.
+    expect(await run.staticSummary()).toBe(`worker-1: firmware update — NodeMaintenance/${name}`);
   });
 
   it('deleting it releases the run: the node is uncordoned, then the CR is gone', async () => {

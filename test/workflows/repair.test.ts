@@ -100,6 +100,9 @@ describe('a crashed node with a BMC', () => {
     expect(started.body.started).toEqual([
       expect.objectContaining({ node: 'broken', mode: 'repair', alerts: ['KubeNodeNotReady (nr-broken)'] }),
     ]);
+    // The Temporal UI lists the run by node, runbook, the alert and its source.
+    const summary = await (await env.client.workflow.getHandle('maintenance-broken').describe()).staticSummary();
+    expect(summary).toMatch(/^broken: repair: alert KubeNodeNotReady(: .+)? — alertmanager$/);
 
     const held = (await inPhase('broken', 'Hold')).progress;
     expect(held.runbook).toBe('repair');

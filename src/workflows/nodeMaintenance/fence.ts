@@ -39,9 +39,9 @@ function fenced(run: MaintenanceRun, how: string): void {
 
 /** Waits for an operator's answer, however long it takes, with a reminder on the node every reminderEvery. */
 async function askOperator(run: MaintenanceRun, reason: string): Promise<void> {
-  const { node, progress, decisions } = run;
+  const { node, decisions } = run;
   const key = fenceDecisionKey(node);
-  progress.decisionsPending.push({ vmi: key, reason, allowed: ['confirmFenced', 'abort'], since: iso() });
+  run.ask({ vmi: key, reason, allowed: ['confirmFenced', 'abort'], since: iso() });
   const ask =
     `${reason}. Make sure the machine is off (pull the power), then decide confirmFenced for ${key}; ` +
     'or abort. Its VMs stay down until then.';
@@ -52,7 +52,7 @@ async function askOperator(run: MaintenanceRun, reason: string): Promise<void> {
   }
   const decision = decisions.get(key);
   decisions.delete(key);
-  progress.decisionsPending = progress.decisionsPending.filter((d) => d.vmi !== key);
+  run.settled(key);
   if (decision !== 'confirmFenced') throw new Aborted(`the fence of ${node} was aborted by an operator (${reason})`);
   fenced(run, 'an operator confirmed the machine is off');
 }

@@ -2,9 +2,9 @@
 // answers (decisions, release). The steps and the handlers share this one object; nothing else holds run state.
 import { condition, setCurrentDetails, upsertSearchAttributes, type WorkflowInfo } from '@temporalio/workflow';
 import type { Decision, VmPlan } from '../../domain/plan.js';
-import type { MaintenanceSummary, Phase, Progress, VmRow, VmState } from '../../domain/progress.js';
+import type { MaintenanceSummary, PendingDecision, Phase, Progress, VmRow, VmState } from '../../domain/progress.js';
 import type { MaintenanceRequest } from '../../domain/request.js';
-import { MAINTENANCE_NODE, MAINTENANCE_PHASE } from '../messages.js';
+import { MAINTENANCE_DECISIONS_PENDING, MAINTENANCE_NODE, MAINTENANCE_PHASE } from '../messages.js';
 import { phaseChanged } from '../metrics.js';
 import type { PowerTarget } from './activities.js';
 import { progressMarkdown } from './details.js';
@@ -110,6 +110,26 @@ export class MaintenanceRun {
       { key: MAINTENANCE_NODE, value: this.node },
       { key: MAINTENANCE_PHASE, value: phase },
     ]);
+    this.show();
+  }
+
+  /**
+   * An operator's decision is now pending: in the progress, the UI's details and the MaintenanceDecisionsPending
+   * search attribute (the list of runs waiting for a human, and the pitstop_decisions_pending gauge).
+   */
+  ask(decision: PendingDecision): void {
+    this.progress.decisionsPending.push(decision);
+    this.decisionsChanged();
+  }
+
+  /** The decision for `vmi` is no longer pending: answered, timed out, or the run moved on. */
+  settled(vmi: string): void {
+    this.progress.decisionsPending = this.progress.decisionsPending.filter((d) => d.vmi !== vmi);
+    this.decisionsChanged();
+  }
+
+  private decisionsChanged(): void {
+    upsertSearchAttributes([{ key: MAINTENANCE_DECISIONS_PENDING, value: this.progress.decisionsPending.length }]);
     this.show();
   }
 

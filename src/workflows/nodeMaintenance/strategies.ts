@@ -109,8 +109,8 @@ export async function escalate(run: MaintenanceRun, plan: VmPlan, r: VmRow, reas
   if (abort) throw new Aborted(`${plan.vmi}: ${reason} (policy escalation.onNonMigratable=abort)`);
   const since = Date.now();
   const deadline = since + escalation.decisionTimeoutMs;
-  const { progress, decisions } = run;
-  progress.decisionsPending.push({
+  const { decisions } = run;
+  run.ask({
     vmi: plan.vmi,
     reason,
     allowed: plan.allowedDecisions,
@@ -123,7 +123,7 @@ export async function escalate(run: MaintenanceRun, plan: VmPlan, r: VmRow, reas
   const warning = `${plan.vmi} needs a decision: ${reason}`;
   await quick.markNode({ node: run.node, phase: 'EvacuateVMs', message: warning, warning: true });
   const answered = await condition(() => decisions.has(plan.vmi), escalation.decisionTimeoutMs);
-  progress.decisionsPending = progress.decisionsPending.filter((d) => d.vmi !== plan.vmi);
+  run.settled(plan.vmi);
   const decision = decisions.get(plan.vmi);
   decisions.delete(plan.vmi);
   if (!answered || !decision) {
