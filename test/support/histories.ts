@@ -19,6 +19,14 @@ export function loadHistory(file: string): temporal.api.history.v1.History {
   return temporal.api.history.v1.History.decode(readFileSync(`${historiesDir}${file}`));
 }
 
+/**
+ * The workflow id the history ran under (its started event has it since Temporal 1.21): a replay must run under the
+ * same id, since nodeMaintenance refuses to run under any but its node's.
+ */
+export function workflowIdOf(history: temporal.api.history.v1.IHistory, fallback: string): string {
+  return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId || fallback;
+}
+
 /** The patch ids a history's markers record (the SDK's `core_patch` markers). */
 export function patchMarkers(history: temporal.api.history.v1.IHistory): string[] {
   const ids: string[] = [];

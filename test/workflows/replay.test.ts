@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Worker } from '@temporalio/worker';
-import { beforePatchPrefix, historiesDir, loadHistory, patchIdsInSource, patchMarkers } from '../support/histories.js';
+import {
+  beforePatchPrefix,
+  historiesDir,
+  loadHistory,
+  patchIdsInSource,
+  patchMarkers,
+  workflowIdOf,
+} from '../support/histories.js';
 
 const files = readdirSync(historiesDir).filter((f) => f.endsWith('.binpb'));
 
@@ -19,7 +26,11 @@ describe('recorded histories replay deterministically', () => {
   it.each(files)('%s', async (file) => {
     const history = loadHistory(file);
     await expect(
-      Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, file),
+      Worker.runReplayHistory(
+        { workflowBundle: { codePath: inject('workflowBundlePath') } },
+        history,
+        workflowIdOf(history, file),
+      ),
     ).resolves.toBeUndefined();
   });
 });
