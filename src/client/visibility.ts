@@ -25,7 +25,7 @@ export interface RunSummary {
  * and what the pitstop_decisions_pending gauge counts.
  */
 export const DECISIONS_PENDING_QUERY =
-  `WorkflowType = '${WORKFLOW_TYPES.nodeMaintenance}' AND ExecutionStatus = 'Running' AND ` +
+  `WorkflowType='${WORKFLOW_TYPES.nodeMaintenance}' AND ExecutionStatus='Running' AND ` +
   `${MAINTENANCE_DECISIONS_PENDING.name} > 0`;
 
 /** Temporal's execution status names, as Pitstop shows them. */
