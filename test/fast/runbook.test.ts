@@ -2,11 +2,21 @@
 // the runs that end before they change anything (dry run, refusal, bad input).
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { WorkflowHandle } from '@temporalio/client';
 import { failureOf, phases, progressOf, unique, until, useFastWorker } from './support/harness.js';
 import { POWERED_RUNBOOK, nodeWithTwoVms } from './support/scenes.js';
 import { workflowMetadataQuery } from '../../src/workflows/messages.js';
 
 const env = useFastWorker();
+
+/** The summaries of the run's scheduled activities, in order (what the Temporal UI's event history shows). */
+async function activitySummaries(handle: WorkflowHandle): Promise<string[]> {
+  const { events } = await handle.fetchHistory();
+  return (events ?? []).flatMap((e) => {
+    const data = e.activityTaskScheduledEventAttributes ? e.userMetadata?.summary?.data : undefined;
+    return data ? [JSON.parse(Buffer.from(data).toString()) as string] : [];
+  });
+}
 
 describe.concurrent('a maintenance from start to finish', () => {
   it('cordons, moves the VMs off, drains, powers off and on, uncordons, restores, and releases the lease', async () => {
@@ -26,6 +36,20 @@ describe.concurrent('a maintenance from start to finish', () => {
     expect(world.vmNamed('mig')).toMatchObject({ running: true, node: 'spare-1' });
     expect(world.vmNamed('stop')).toMatchObject({ running: true, runStrategy: 'Always' });
     expect(world.callsFor('restoreVm', 'stop')).toBe(1);
+    // The event history reads as the runbook: the VM and power steps carry summaries (the Temporal UI shows them).
+    // (The two VMs' lanes run side by side: the order between them is not fixed.)
+    expect((await activitySummaries(handle)).sort()).toEqual(
+      [
+        'migrate vms/mig off n1, attempt 1',
+        'wait for vms/mig to migrate (pitstop-mig-1)',
+        'stop vms/stop',
+        'wait for vms/stop to stop',
+        'power n1 off (graceful)',
+        'power n1 on',
+        'start vms/stop again',
+        'wait for vms/stop to run again',
+      ].sort(),
+    );
   });
 });
 

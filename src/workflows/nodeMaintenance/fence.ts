@@ -21,7 +21,9 @@ export async function fence(run: MaintenanceRun): Promise<void> {
   // Set before the command: a try that failed may still have reached the BMC (the roll-back then powers on).
   run.changed.poweredOff = true;
   try {
-    await powerCommands(timeoutMs).powerOff({ target, graceful: false });
+    await powerCommands(timeoutMs).powerOff.executeWithOptions({ summary: `fence ${node}: hard power-off` }, [
+      { target, graceful: false },
+    ]);
     run.changed.powerOffAcknowledged = true;
     await waiting(timeoutMs).waitForPower({ target, on: false, timeoutMs });
   } catch (e) {

@@ -14,13 +14,15 @@ export async function powerOff(run: MaintenanceRun): Promise<void> {
   // Set before the command: a try that failed may still have reached the BMC, so the roll-back powers on.
   run.changed.poweredOff = true;
   const command = powerCommands(timeoutMs);
-  await command.powerOff({ target, graceful: true });
+  await command.powerOff.executeWithOptions({ summary: `power ${node} off (graceful)` }, [{ target, graceful: true }]);
   run.changed.powerOffAcknowledged = true;
   try {
     await waiting(timeoutMs).waitForPower({ target, on: false, timeoutMs });
   } catch (e) {
     if (isCancellation(e)) throw e;
-    await command.powerOff({ target, graceful: false });
+    await command.powerOff.executeWithOptions({ summary: `power ${node} off (hard: the graceful one did not end)` }, [
+      { target, graceful: false },
+    ]);
     await waiting(timeoutMs).waitForPower({ target, on: false, timeoutMs });
   }
   await waiting(timeoutMs).waitForNodeReady({ node, ready: false, timeoutMs });
@@ -32,7 +34,7 @@ export async function powerOn(run: MaintenanceRun): Promise<void> {
   const { onTimeoutMs: timeoutMs } = run.policy.power;
   run.enter('PowerOn');
   await run.unpaused();
-  await quick.powerOn({ target: run.power });
+  await quick.powerOn.executeWithOptions({ summary: `power ${run.node} on` }, [{ target: run.power }]);
   await waiting(timeoutMs).waitForPower({ target: run.power, on: true, timeoutMs });
   run.changed.poweredOff = false;
   run.progress.power = 'on';

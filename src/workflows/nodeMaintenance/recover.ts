@@ -63,7 +63,10 @@ async function startManualVm(run: MaintenanceRun, plan: VmPlan, r: VmRow): Promi
   r.message = 'runStrategy Manual: starting it elsewhere';
   run.show();
   run.changed.starting.add(plan.vmi);
-  await boundedWait(timeoutMs).startVmElsewhere({ ...vmRef(plan.vmi), oldUid: plan.vmiUid, startTimeoutMs: timeoutMs });
+  await boundedWait(timeoutMs).startVmElsewhere.executeWithOptions(
+    { summary: `start ${plan.vmi} off ${run.node} (runStrategy Manual)` },
+    [{ ...vmRef(plan.vmi), oldUid: plan.vmiUid, startTimeoutMs: timeoutMs }],
+  );
   run.changed.starting.delete(plan.vmi);
 }
 
@@ -73,7 +76,10 @@ async function waitRunningElsewhere(run: MaintenanceRun, plan: VmPlan, r: VmRow)
   r.state = 'recovering';
   run.show();
   const vm = vmRef(plan.vmi);
-  const seen = await waiting(timeoutMs).waitForVmRecovered({ ...vm, oldUid: plan.vmiUid, node, timeoutMs });
+  const seen = await waiting(timeoutMs).waitForVmRecovered.executeWithOptions(
+    { summary: `wait for ${plan.vmi} to run off ${node}` },
+    [{ ...vm, oldUid: plan.vmiUid, node, timeoutMs }],
+  );
   if (seen.outcome === 'Running') {
     r.targetNode = seen.nodeName;
     if (seen.uid) r.newVmiUid = seen.uid;

@@ -21,8 +21,11 @@ export async function uncordon(run: MaintenanceRun): Promise<void> {
 export async function startAgain(run: MaintenanceRun, vmi: string): Promise<void> {
   const vm = vmRef(vmi);
   const { timeoutMs } = run.policy.restore;
-  await quick.restoreVm(vm);
-  const running = await waiting(timeoutMs).waitForVmiRunning({ ...vm, timeoutMs });
+  await quick.restoreVm.executeWithOptions({ summary: `start ${vmi} again` }, [vm]);
+  const running = await waiting(timeoutMs).waitForVmiRunning.executeWithOptions(
+    { summary: `wait for ${vmi} to run again` },
+    [{ ...vm, timeoutMs }],
+  );
   if (running.outcome !== 'Running') throw new Error(`${vmi} is not running ${timeoutMs / 1000}s after its restore`);
 }
 

@@ -20,22 +20,20 @@ export async function migrate(run: MaintenanceRun, plan: VmPlan, r: VmRow): Prom
   for (let round = 1; round <= attempts; round++) {
     r.attempts += 1;
     r.state = 'migrating';
-    const started = await quick.startMigration({
-      namespace,
-      vmi: name,
-      workflowId: run.workflowId,
-      attempt: r.attempts,
-    });
+    // Summaries make the event history read as the drain ("migrate vms/web-1 off worker-1, attempt 1"), not as rows
+    // of identical activity types.
+    const started = await quick.startMigration.executeWithOptions(
+      { summary: `migrate ${plan.vmi} off ${run.node}, attempt ${r.attempts}` },
+      [{ namespace, vmi: name, workflowId: run.workflowId, attempt: r.attempts }],
+    );
     r.migration = started.name;
     // An adopted migration (KubeVirt's evacuation) is not ours to delete on roll-back.
     if (!started.adopted) run.changed.migrations.set(plan.vmi, started.name);
     run.show();
-    const result = await waiting(timeoutMs).waitForMigration({
-      namespace,
-      name: started.name,
-      timeoutMs,
-      pendingTimeoutMs,
-    });
+    const result = await waiting(timeoutMs).waitForMigration.executeWithOptions(
+      { summary: `wait for ${plan.vmi} to migrate (${started.name})` },
+      [{ namespace, name: started.name, timeoutMs, pendingTimeoutMs }],
+    );
     migrationEnded(result.outcome);
     if (result.outcome === 'Succeeded') {
       run.changed.migrations.delete(plan.vmi);
@@ -44,7 +42,9 @@ export async function migrate(run: MaintenanceRun, plan: VmPlan, r: VmRow): Prom
     }
     r.message = `attempt ${r.attempts}: ${result.outcome}${result.failureReason ? ` (${result.failureReason})` : ''}`;
     if (result.outcome === 'Stuck' || result.outcome === 'TimedOut') {
-      await quick.cancelMigration({ namespace, name: started.name });
+      await quick.cancelMigration.executeWithOptions({ summary: `cancel the migration of ${plan.vmi}` }, [
+        { namespace, name: started.name },
+      ]);
     }
     run.changed.migrations.delete(plan.vmi);
     run.show();
@@ -74,8 +74,10 @@ export async function shutDown(run: MaintenanceRun, plan: VmPlan, r: VmRow): Pro
   r.state = 'stopping';
   run.show();
   run.changed.stopped.set(plan.vmi, plan);
-  await quick.stopVm(vm);
-  const gone = await waiting(timeoutMs).waitForVmiGone({ ...vm, timeoutMs });
+  await quick.stopVm.executeWithOptions({ summary: `stop ${plan.vmi}` }, [vm]);
+  const gone = await waiting(timeoutMs).waitForVmiGone.executeWithOptions({ summary: `wait for ${plan.vmi} to stop` }, [
+    { ...vm, timeoutMs },
+  ]);
   if (gone.outcome !== 'Gone') {
     await stopIfNodeFailed(run);
     throw new Aborted(`${plan.vmi} did not stop within ${timeoutMs / 1000}s`);
@@ -135,8 +137,10 @@ export async function escalate(run: MaintenanceRun, plan: VmPlan, r: VmRow, reas
   if (decision === 'shutdown') return await shutDown(run, plan, r);
   if (decision === 'delete') {
     const vm = vmRef(plan.vmi);
-    await quick.deleteVmi(vm);
-    await waiting(shutdown.timeoutMs).waitForVmiGone({ ...vm, timeoutMs: shutdown.timeoutMs });
+    await quick.deleteVmi.executeWithOptions({ summary: `delete the VMI ${plan.vmi}` }, [vm]);
+    await waiting(shutdown.timeoutMs).waitForVmiGone.executeWithOptions({ summary: `wait for ${plan.vmi} to go` }, [
+      { ...vm, timeoutMs: shutdown.timeoutMs },
+    ]);
     run.changed.stopped.delete(plan.vmi);
     return run.done(r, 'deleted');
   }
