@@ -2,8 +2,10 @@
 // playwright-core). A dev server of this file's own with its UI (v2.42.1 in CLI v1.5.1; the start form and the update
 // form are on by default), the sandbox cluster and a worker. Everything is done the way a person would: start
 // `nodeMaintenance` from the Start Workflow form with one JSON object, watch the current details and the `progress`
-// query, answer the escalation and release the hold with the Send an Update form, see it complete. Then the cluster
-// is checked against the invariants of docs/architecture.md. Screenshots of each step go to test-results/ui/.
+// query, find it in the saved query of runs waiting for a decision, answer the escalation and release the hold with
+// the Send an Update form, see it complete. Then the cluster is checked against the invariants of
+// docs/architecture.md. Last, a run a NodeMaintenance CR started (the controller runs in this file too) is found in
+// the list and shows its static summary and details. Screenshots of each step go to test-results/ui/.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +15,11 @@ import { CHROMIUM_ARGS, ensureChromium } from '../../src/tools/chromium.js';
 import { ensureTemporal } from '../../src/tools/binaries.js';
 import { startTemporalDevServer, type DevServer } from '../../src/devserver/temporal.js';
 import type { MaintenanceResult } from '../../src/domain/progress.js';
-import { startTestEnv, type TestEnv } from '../support/env.js';
+import type { TestEnv } from '../support/env.js';
+import { createNm, startControllerEnv, untilNm, untilNmGone, type ControllerEnv } from '../support/nodeMaintenance.js';
+import { nmPath } from '../../src/controller/nodeMaintenance/kube.js';
+import { kv } from '../../src/k8s/client.js';
+import { DECISIONS_PENDING_QUERY } from '../../src/client/visibility.js';
 import { untilVmisRunning, vmOf } from '../support/cluster.js';
 import { invariantViolations, recordBefore } from '../support/invariants.js';
 
@@ -24,6 +30,7 @@ const WORKFLOW_ID = `maintenance-${NODE}`;
 const PAGE_TIMEOUT = 60_000;
 
 let temporal: DevServer | undefined;
+let world: ControllerEnv | undefined;
 let env: TestEnv | undefined;
 let browser: Browser | undefined;
 let page: Page;
@@ -39,13 +46,13 @@ beforeAll(async () => {
     dbFile: join(dir, 'temporal.db'),
     ui: true,
   });
-  env = await startTestEnv({
+  world = await startControllerEnv({
     temporalAddress: temporal.address,
     scenario: {
       name: 'web-ui',
       timing: { migrationDuration: '1s', bootDelay: '1s', powerDelay: '500ms', vmStop: '300ms' },
       kubevirt: { evictionStrategy: 'LiveMigrate' },
-      nodes: [{ name: 'worker-{n}', count: 3, memory: '256Gi', bmc: 'metal3' }],
+      nodes: [{ name: 'worker-{n}', count: 4, memory: '256Gi', bmc: 'metal3' }],
       vms: [
         // Shared disk: live-migrates.
         { name: 'web', node: NODE, storage: 'rwx' },
@@ -54,6 +61,7 @@ beforeAll(async () => {
       ],
     },
   });
+  env = world.env;
   await untilVmisRunning(env.kube, 2);
   rmSync(SHOTS, { recursive: true, force: true }); // no screenshot of an earlier run left to mislead
   mkdirSync(SHOTS, { recursive: true });
@@ -76,7 +84,7 @@ afterAll(async () => {
       await handle.result().catch(() => undefined);
     }
   }
-  await env?.stop();
+  await world?.stop();
   await temporal?.stop();
 });
 
@@ -178,6 +186,13 @@ describe('the Temporal Web UI', () => {
       .waitFor();
     await shot('02-current-details-escalation');
 
+    // 2b. The saved query of the README lists every run waiting for an operator: this one is in it.
+    await page.goto(ui(`/workflows?query=${encodeURIComponent(DECISIONS_PENDING_QUERY)}`));
+    await untilShown(row, 'the run in the list of runs waiting for a decision', () => page.reload());
+    await shot('02b-waiting-for-a-decision');
+    await row.first().click();
+    await page.getByRole('heading', { name: WORKFLOW_ID }).waitFor();
+
     // 3. Queries tab: the `progress` query, as JSON.
     await openTab('Queries');
     expect(await page.getByLabel('Query Type').inputValue()).toBe('progress');
@@ -222,4 +237,26 @@ describe('the Temporal Web UI', () => {
     expect(done.summary).toMatchObject({ migrated: 1, restored: 1 });
     expect(await invariantViolations(env!.kube, before, NODE)).toEqual([]);
   }, 600_000);
+
+  it('shows a run a NodeMaintenance CR started by its summary: node, reason, the CR', async () => {
+    onTestFailed(() => shot('failure-nodemaintenance'));
+    // A node no VM runs on (the first test's VMs went wherever KubeVirt put them): its drain-only run holds at once.
+    const vmis = (await env!.kube.list(kv('virtualmachineinstances'))).items;
+    const node = ['worker-2', 'worker-3', 'worker-4'].find((n) => !vmis.some((v) => v.status?.nodeName === n))!;
+    const cr = await createNm(world!.env, node, 'BIOS update');
+    const summary = `${node}: BIOS update — NodeMaintenance/${cr.metadata.name}`;
+    await untilNm(world!.env, cr.metadata.name, 'Succeeded', (c) => c.status?.phase === 'Succeeded');
+
+    await page.goto(ui(`/workflows?query=${encodeURIComponent(`MaintenanceNode="${node}"`)}`));
+    const row = page.getByRole('link', { name: `maintenance-${node}`, exact: true });
+    await untilShown(row, 'the CR-started run in the list', () => page.reload());
+    await row.first().click();
+    await page.getByRole('heading', { name: `maintenance-${node}` }).waitFor();
+    await openTab('User Metadata');
+    await untilShown(page.getByText(summary, { exact: true }), 'the static summary', () => page.reload());
+    await shot('08-nodemaintenance-run');
+
+    await world!.env.kube.delete(nmPath(cr.metadata.name));
+    await untilNmGone(world!.env, cr.metadata.name);
+  }, 300_000);
 });
