@@ -145,7 +145,9 @@ async function main(): Promise<void> {
   // The gauge of runs waiting for an operator, from visibility (the API's client, or one of its own).
   const statsClient = apiClient ?? (await connectClient(endpoint));
   const listing = new RunListing(statsClient.client);
-  const decisionsPending = recordDecisionsPending(Runtime.instance().metricMeter, () => listing.countDecisionsPending());
+  const decisionsPending = recordDecisionsPending(Runtime.instance().metricMeter, () =>
+    listing.countDecisionsPending(),
+  );
 
   const running = worker.run();
   await announceVersion(connection, config, logger);

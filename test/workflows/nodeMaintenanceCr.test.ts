@@ -264,47 +264,43 @@ describe('refusals a user sees on the CR', () => {
 describe('a run the controller started but did not get to record (it stopped between the start and the annotation)', () => {
   const name = 'spare-2-unrecorded';
   const cr = { apiVersion: 'nodemaintenance.medik8s.io/v1beta1', kind: 'NodeMaintenance' };
+  // The input the controller starts such a CR's run with, and the CR's spec.
+  const start = { node: 'spare-2', mode: 'planned', reason: 'NIC firmware', power: 'none' };
+  const spec = { nodeName: 'spare-2', reason: 'NIC firmware' };
+
+  /** What happens while the controller is down, as after a crash; it is started again whatever happens. */
+  async function whileControllerStopped<T>(act: () => Promise<T>): Promise<T> {
+    await world.stopController();
+    try {
+      return await act();
+    } finally {
+      await world.startController();
+    }
+  }
 
   it('deleted meanwhile: the CR stays until the run it started has ended, and the node is back', async () => {
     // What the cluster holds after such a stop: the run, started with the CR's memo, and the adopted CR without the
     // run id. Then the user deletes the CR, before the controller is back.
-    await world.stopController();
-    try {
-      await world.service.startMaintenance(
-        { node: 'spare-2', mode: 'planned', reason: 'NIC firmware', power: 'none' },
-        memoFor({ metadata: { name }, spec: { nodeName: 'spare-2' } }),
-      );
+    await whileControllerStopped(async () => {
+      await world.service.startMaintenance(start, memoFor({ metadata: { name }, spec: { nodeName: 'spare-2' } }));
       await eventually('the run held', async () => (await progressOf(run('spare-2'))).phase === 'Hold');
-      await env.kube.create(nmPath(), {
-        ...cr,
-        metadata: { name, finalizers: [NM_FINALIZER] },
-        spec: { nodeName: 'spare-2', reason: 'NIC firmware' },
-      });
+      await env.kube.create(nmPath(), { ...cr, metadata: { name, finalizers: [NM_FINALIZER] }, spec });
       await env.kube.delete(nmPath(name));
-    } finally {
-      await world.startController();
-    }
+    });
     await untilNmGone(env, name);
     expect((await run('spare-2').describe()).status.name).toBe('COMPLETED');
     expect((await node('spare-2')).spec.unschedulable).toBeFalsy();
   });
 
   it('not deleted: the run is recorded on the CR and followed, not started again', async () => {
-    await world.stopController();
-    let runId = '';
-    try {
-      ({ runId } = await world.service.startMaintenance(
-        { node: 'spare-2', mode: 'planned', reason: 'NIC firmware', power: 'none' },
+    const { runId } = await whileControllerStopped(async () => {
+      const started = await world.service.startMaintenance(
+        start,
         memoFor({ metadata: { name }, spec: { nodeName: 'spare-2' } }),
-      ));
-      await env.kube.create(nmPath(), {
-        ...cr,
-        metadata: { name },
-        spec: { nodeName: 'spare-2', reason: 'NIC firmware' },
-      });
-    } finally {
-      await world.startController();
-    }
+      );
+      await env.kube.create(nmPath(), { ...cr, metadata: { name }, spec });
+      return started;
+    });
     const held = await untilNm(env, name, 'Succeeded', (c) => c.status?.phase === 'Succeeded');
     expect(held.metadata.annotations?.[RUN_ANNOTATION]).toBe(runId);
     expect((await run('spare-2').describe()).runId).toBe(runId);
