@@ -11,7 +11,8 @@
 //   spec.running becomes false/true instead);
 // - refusals are 409 Conflicts on `virtualmachine.kubevirt.io "<name>"`, a VM that is not there a 404, a request
 //   while another is underway a 500 InternalError, and success a 202 with no body.
-// Not modelled: StopOptions.gracePeriod (so a Halted VM's stop is always refused), StartOptions.paused, dryRun.
+// A body that does not parse is a 400 BadRequest. Not modelled: StopOptions.gracePeriod (so a Halted VM's stop is
+// always refused), StartOptions.paused, dryRun.
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
@@ -162,7 +163,7 @@ const GROUP = {
   preferredVersion: { groupVersion: `${SUBRESOURCE_GROUP}/v1`, version: 'v1' },
 };
 
-async function route(ctx: SimContext, method: string, path: string): Promise<Answer> {
+async function route(ctx: SimContext, method: string, path: string, body: string): Promise<Answer> {
   // Discovery: the API server's availability check and aggregated discovery read these.
   if (method === 'GET' && path === '/apis') return { code: 200, body: { kind: 'APIGroupList', groups: [GROUP] } };
   if (method === 'GET' && path === `/apis/${SUBRESOURCE_GROUP}`)
@@ -173,6 +174,15 @@ async function route(ctx: SimContext, method: string, path: string): Promise<Ans
   );
   if (m && method === 'PUT') {
     const [, ns, name, action] = m as unknown as [string, string, string, string];
+    // subresource.go `decodeBody`: an empty body is fine, one that does not parse is a 400 before anything is read
+    // or written (the error after "error: " is Go's decoder's own text upstream, the JSON parser's here).
+    if (body.trim() !== '') {
+      try {
+        JSON.parse(body);
+      } catch (e) {
+        return status(400, 'BadRequest', `Can not unmarshal Request body to struct, error: ${(e as Error).message}`);
+      }
+    }
     return action === 'stop' ? await stop(ctx, ns, name) : await start(ctx, ns, name);
   }
   if (m) return status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
@@ -202,12 +212,14 @@ export async function startSubresourceApi(ctx: SimContext, ca: { cert: string; k
     ],
   });
   const server = https.createServer({ cert: pems.cert, key: pems.private }, (req, res) => {
-    req.resume(); // StopOptions/StartOptions carry nothing modelled here
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void (async () => {
         let answer: Answer;
         try {
-          answer = await route(ctx, req.method ?? 'GET', new URL(req.url ?? '/', 'https://virt-api').pathname);
+          const path = new URL(req.url ?? '/', 'https://virt-api').pathname;
+          answer = await route(ctx, req.method ?? 'GET', path, Buffer.concat(chunks).toString('utf8'));
         } catch (e) {
           answer = internal(`sandbox virt-api: ${(e as Error).message}`);
         }

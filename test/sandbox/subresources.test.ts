@@ -70,6 +70,19 @@ describe('subresources.kubevirt.io stop/start', () => {
     });
   });
 
+  it('a body that is not StopOptions is a 400 BadRequest, and the VM keeps running', async () => {
+    const uid = (await vmiOf(kube, NS, 'manual'))?.metadata.uid;
+    const refused = await rejection(
+      kube.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${NS}/virtualmachines/manual/stop`, '{'),
+    );
+    expect(refused.statusCode).toBe(400);
+    expect(refused.message).toMatch(/^400 BadRequest: Can not unmarshal Request body to struct, error: /);
+    expect((await vm('manual')).status.stateChangeRequests).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await vmiOf(kube, NS, 'manual'))?.metadata.uid).toBe(uid);
+    expect((await vmiOf(kube, NS, 'manual'))?.metadata.deletionTimestamp).toBeUndefined();
+  });
+
   it('a RerunOnFailure VM stopped through the subresource stays off and keeps its runStrategy', async () => {
     const generation = (await vm('rerun')).metadata.generation;
     await put('rerun', 'stop');
