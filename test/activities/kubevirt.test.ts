@@ -389,6 +389,25 @@ describe('stopping and restoring VMs', () => {
     }
   });
 
+  it('a RerunOnFailure VM stopped through the subresource, restored where it is no longer served, runs again', async () => {
+    expect((await stop('rerun')).previousRunStrategy).toBe('RerunOnFailure');
+    expect(await spec('rerun')).toEqual({
+      runStrategy: 'RerunOnFailure',
+      running: undefined,
+      recorded: 'RerunOnFailure',
+    });
+    expect(await gone('rerun')).toBe('Gone');
+    await sandbox.subresources.unserve();
+    try {
+      // Nothing but Pitstop would start it now (it was asked to stop): runStrategy Always until it runs, then back.
+      expect(await restore('rerun')).toEqual({ restored: true, runStrategy: 'RerunOnFailure' });
+      await runningOn('rerun');
+      expect(await spec('rerun')).toEqual({ runStrategy: 'RerunOnFailure', running: undefined, recorded: undefined });
+    } finally {
+      await sandbox.subresources.serve();
+    }
+  });
+
   it('a VM with legacy spec.running is recorded as Always and comes back with runStrategy Always', async () => {
     await kube.patch(vmPath('legacy'), { spec: { runStrategy: null, running: true } });
     expect((await stop('legacy')).previousRunStrategy).toBe('Always');
