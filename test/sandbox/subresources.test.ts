@@ -5,6 +5,8 @@ import { type KubeClient, type KubeObject } from '../../src/k8s/client.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { eventually, startSandboxOnly } from '../support/env.js';
 import { rejection, untilVmisRunning, vmOf, vmiOf } from '../support/cluster.js';
+import { invariantViolations, recordBefore } from '../support/invariants.js';
+import { restoreVm, stopVm } from '../../src/activities/kubevirt/lifecycle.js';
 
 const NS = 'vms';
 let sandbox: Sandbox;
@@ -123,5 +125,28 @@ describe('subresources.kubevirt.io stop/start', () => {
     } finally {
       await sandbox.subresources.serve();
     }
+  });
+
+  it('the invariants judge a Manual VM that maintenance stopped through the subresource as off (runStrategy Manual)', async () => {
+    const before = await recordBefore(kube, NS);
+    expect(before.running.has(`${NS}/manual`)).toBe(true);
+    await stopVm(kube, { namespace: NS, name: 'manual' });
+    await untilVmiGone('manual');
+    expect((await vm('manual')).spec.runStrategy).toBe('Manual');
+    const vmViolations = async (options: { rollbackIncomplete?: string }) =>
+      (await invariantViolations(kube, before, 'a', [], { namespace: NS, ...options })).filter((v) =>
+        v.startsWith(`VM ${NS}/manual`),
+      );
+    expect(await vmViolations({})).toEqual([
+      `VM ${NS}/manual ran before and does not run now`,
+      `VM ${NS}/manual still carries pitstop.io/previous-run-strategy=Manual`,
+    ]);
+    // Named as left for the operator, it is still off and nothing will start it: that is not "left running".
+    expect(await vmViolations({ rollbackIncomplete: `VM ${NS}/manual was not started again` })).toEqual([
+      `VM ${NS}/manual named as left for the operator, but it is off and Manual (stopped)`,
+    ]);
+    await restoreVm(kube, { namespace: NS, name: 'manual' });
+    await untilVmiRunning('manual');
+    expect(await vmViolations({})).toEqual([]);
   });
 });
