@@ -58,6 +58,7 @@ beforeAll(async () => {
       { name: 'stopper', node: 'a', terminationGracePeriodSeconds: 1 },
       { name: 'rerun', node: 'a', runStrategy: 'RerunOnFailure', terminationGracePeriodSeconds: 1 },
       { name: 'manual', node: 'a', runStrategy: 'Manual', terminationGracePeriodSeconds: 1 },
+      { name: 'manual-done', node: 'a', runStrategy: 'Manual', terminationGracePeriodSeconds: 1 },
       { name: 'legacy', node: 'a', terminationGracePeriodSeconds: 1 },
       { name: 'hangs', node: 'a', knobs: { stopHangs: true } },
       { name: 'loner', node: 'a', standalone: true },
@@ -68,7 +69,7 @@ beforeAll(async () => {
   });
   kube = sandbox.cluster.client;
   act = KubeClient.fromFile(sandbox.kubeconfigPath);
-  await untilVmisRunning(kube, 17, NS);
+  await untilVmisRunning(kube, 18, NS);
 });
 
 afterAll(async () => {
@@ -406,6 +407,21 @@ describe('stopping and restoring VMs', () => {
     } finally {
       await sandbox.subresources.serve();
     }
+  });
+
+  it('a Manual VM whose VMI has finished is stopped by runStrategy Halted (the subresource would refuse it) and comes back Manual', async () => {
+    const vmi = (await vmiOf(kube, NS, 'manual-done'))!;
+    const pod = await launcherPodOf(kube, vmi);
+    await kube.delete(`/api/v1/namespaces/${NS}/pods/${pod!.metadata.name}`, { gracePeriodSeconds: 0 });
+    await eventually('VMI finished', async () =>
+      ['Succeeded', 'Failed'].includes((await vmiOf(kube, NS, 'manual-done'))?.status?.phase),
+    );
+    expect(await stop('manual-done')).toEqual({ previousRunStrategy: 'Manual', vmiUid: vmi.metadata.uid });
+    expect(await spec('manual-done')).toEqual({ runStrategy: 'Halted', running: undefined, recorded: 'Manual' });
+    expect(await gone('manual-done', vmi.metadata.uid)).toBe('Gone');
+    expect(await restore('manual-done')).toEqual({ restored: true, runStrategy: 'Manual' });
+    await runningOn('manual-done');
+    expect(await spec('manual-done')).toEqual({ runStrategy: 'Manual', running: undefined, recorded: undefined });
   });
 
   it('a VM with legacy spec.running is recorded as Always and comes back with runStrategy Always', async () => {

@@ -28,14 +28,15 @@ const firstRequest = (vm: KubeObject): { action?: string; uid?: string } | undef
  * recorded yet, so a retry never records Halted), guarded by the resourceVersion. Then:
  * - Manual and RerunOnFailure (stopsByRequest): KubeVirt's `stop` subresource, which leaves spec.runStrategy as it
  *   is (virt-controller deletes the VMI named by the request); not asked again while that VMI is already going;
- * - Always, or where the API server does not serve subresources.kubevirt.io: runStrategy Halted (removing legacy
- *   spec.running), in one patch with the record.
+ * - Always, where the API server does not serve subresources.kubevirt.io, or a finished VMI the subresource does
+ *   not stop: runStrategy Halted (removing legacy spec.running), in one patch with the record.
  * Either way KubeVirt shuts the guest down gracefully and deletes the VMI.
  */
 export async function stopVm(client: KubeClient, input: { namespace: string; name: string }): Promise<StopVmResult> {
   const { namespace: ns, name } = input;
   const what = `stopping VM ${ns}/${name}`;
-  let served = true;
+  /** False once the subresource is not served, or cannot stop this VMI: then runStrategy Halted. */
+  let byRequest = true;
   for (let round = 0; ; round++) {
     const vm = await kube(what, () => client.get(vmPath(ns, name)));
     const recorded = vm.metadata.annotations?.[PREVIOUS_RUN_STRATEGY];
@@ -44,7 +45,7 @@ export async function stopVm(client: KubeClient, input: { namespace: string; nam
     const result: StopVmResult = { previousRunStrategy };
     try {
       // A VM whose stop fell back to Halted has another strategy now, and stays on that way.
-      if (served && stopsByRequest(previousRunStrategy) && current === previousRunStrategy) {
+      if (byRequest && stopsByRequest(previousRunStrategy) && current === previousRunStrategy) {
         if (recorded === undefined) {
           await client.patch(vmPath(ns, name), {
             metadata: {
@@ -55,11 +56,16 @@ export async function stopVm(client: KubeClient, input: { namespace: string; nam
         }
         const vmi = await client.find(vmiPath(ns, name));
         if (vmi?.metadata.uid) result.vmiUid = vmi.metadata.uid;
+        // A finished VMI is kept by a Manual VM's controller and refused by `stop` ("VM is not running"), yet the
+        // node's maintenance waits for it to go: only Halted makes virt-controller delete it.
+        const finishedKept = vmi !== undefined && !vmi.metadata.deletionTimestamp && isFinal(vmi);
         const requested = firstRequest(vm)?.action === 'Stop' && firstRequest(vm)?.uid === vmi?.metadata.uid;
-        if (!isLive(vmi) || requested) return result;
-        const answer = await requestStateChange(client, { namespace: ns, name, action: 'stop' });
-        if (answer !== 'NotServed') return result;
-        served = false;
+        if (!finishedKept) {
+          if (!isLive(vmi) || requested) return result;
+          const answer = await requestStateChange(client, { namespace: ns, name, action: 'stop' });
+          if (answer !== 'NotServed') return result;
+        }
+        byRequest = false;
         continue; // the record just written changed the resourceVersion: read again, then set Halted
       }
       if (recorded === undefined || vm.spec?.runStrategy !== 'Halted' || vm.spec?.running !== undefined) {
