@@ -12,6 +12,7 @@ import {
   LAUNCHER_SELECTOR,
 } from '../domain/contract.js';
 import { nodeReadiness } from '../domain/nodeReadiness.js';
+import { stopsByRequest } from '../domain/vmPlan.js';
 import { launcherPodOf, machineOf, vmsOnTwoNodes, type LauncherPod, type MachineState } from './twoNodes.js';
 
 export interface ClusterBefore {
@@ -88,10 +89,18 @@ export async function invariantViolations(
     (await kube.list(kv('virtualmachines', options.namespace))).items.map((vm) => [key(vm), vm] as const),
   );
   // A VMI being deleted does not count as running, except one whose guest ignores the shutdown (it still runs)
-  // and whose VM wants it running again: nothing is lost, the VM comes back once the hung guest is gone.
+  // and whose VM wants it running again: nothing is lost, the VM comes back once the hung guest is gone. A VM
+  // maintenance stopped carries the record: Halted, or (Manual, RerunOnFailure stopped through the `stop`
+  // subresource) its own runStrategy with a Stop request, which nothing undoes either.
   const wantsRunning = (name: string) => {
     const vm = vms.get(name);
     return !!vm && vm.spec?.runStrategy !== 'Halted' && !vm.metadata.annotations?.[PREVIOUS_RUN_STRATEGY];
+  };
+  /** Off for good unless someone starts it: Halted, or stopped by maintenance through the `stop` subresource. */
+  const keptOff = (vm: KubeObject | undefined) => {
+    const recorded = vm?.metadata.annotations?.[PREVIOUS_RUN_STRATEGY];
+    const strategy = vm?.spec?.runStrategy;
+    return strategy === 'Halted' || (recorded !== undefined && stopsByRequest(recorded) && strategy === recorded);
   };
   const runningNow = new Set(
     vmis.items
@@ -104,8 +113,10 @@ export async function invariantViolations(
       // Left for the operator, by name: its record stays, but it is not lost (its guest still runs, or KubeVirt
       // starts it once the old VMI is gone).
       const stillRuns = vmis.items.some((v) => key(v) === vm && v.status?.phase === 'Running');
-      if (!stillRuns && vms.get(vm)?.spec?.runStrategy === 'Halted')
-        violations.push(`VM ${vm} named as left for the operator, but it is off and Halted`);
+      if (!stillRuns && keptOff(vms.get(vm)))
+        violations.push(
+          `VM ${vm} named as left for the operator, but it is off and ${vms.get(vm)?.spec?.runStrategy} (stopped)`,
+        );
       continue;
     }
     if (!runningNow.has(vm)) violations.push(`VM ${vm} ran before and does not run now`);

@@ -11,7 +11,7 @@ import { allowedDecisions, type VmPlan } from './vmPlan.js';
 
 // The plan's vocabulary, so a caller imports the plan from one place.
 export type { VmFacts } from './vmFacts.js';
-export { restoreSteps, type Decision, type RestoreMode, type VmAction, type VmPlan } from './vmPlan.js';
+export { restoreSteps, stopsByRequest, type Decision, type RestoreMode, type VmAction, type VmPlan } from './vmPlan.js';
 
 function canEscalate(draft: Draft): boolean {
   return draft.action === 'escalate' || draft.action === 'awaitExternal' || draft.onMigrationFailure === 'escalate';

@@ -2,8 +2,9 @@
  * The shape of a per-VM plan: what maintenance does with one VMI, how it comes back, and which decisions an
  * operator may give if it escalates.
  *
- * Stopping and restarting: "shutdown" of a VM = record its runStrategy, set it to Halted, wait until its VMI is gone;
- * "restore" = put the recorded runStrategy back (see restoreSteps for Manual VMs, which do not start by themselves).
+ * Stopping and restarting: "shutdown" of a VM = record its runStrategy, stop it (KubeVirt's `stop` subresource for
+ * Manual and RerunOnFailure, which keeps runStrategy; runStrategy Halted otherwise, see stopsByRequest), wait until
+ * its VMI is gone; "restore" = start it again and put the recorded runStrategy back (see restoreSteps).
  */
 import type { StrategyOverride, VmFacts } from './vmFacts.js';
 
@@ -67,10 +68,29 @@ export function allowedDecisions(vm: VmFacts): Decision[] {
 }
 
 /**
- * How to bring back a VM that maintenance stopped: put the recorded runStrategy back; a Manual VM is not started by
- * its controller, so it also needs an explicit start (the `start` subresource, what `virtctl start` does).
+ * Whether maintenance stops a VM of this runStrategy through KubeVirt's `stop` subresource rather than by setting
+ * runStrategy Halted. For Manual and RerunOnFailure virt-api queues a Stop request in the VM's status and leaves
+ * spec.runStrategy as it is (kubevirt/kubevirt pkg/virt-api/rest/lifecycle.go `StopVMRequestHandler`), so a GitOps
+ * tool that owns the spec sees nothing change; for Always (or Once) virt-api itself would patch runStrategy Halted,
+ * so Pitstop does that directly.
  */
-export function restoreSteps(recordedRunStrategy: string | undefined): { runStrategy: string; start: boolean } {
+export function stopsByRequest(runStrategy: string): boolean {
+  return runStrategy === 'Manual' || runStrategy === 'RerunOnFailure';
+}
+
+/**
+ * How to bring back a VM that maintenance stopped, from the recorded runStrategy and the one the VM has now.
+ * - byRequest: it was stopped through the `stop` subresource (its runStrategy is still the recorded Manual or
+ *   RerunOnFailure), so it is started through the `start` subresource (`virtctl start`): nothing else restarts it.
+ * - otherwise it was set to Halted (an Always VM, or the subresource was not served) and the recorded runStrategy
+ *   goes back; a Manual VM is not started by its controller, so it also needs a start (`start`), which is done by
+ *   runStrategy Always until its VMI exists (works without the subresource too).
+ */
+export function restoreSteps(
+  recordedRunStrategy: string | undefined,
+  currentRunStrategy?: string,
+): { runStrategy: string; start: boolean; byRequest: boolean } {
   const runStrategy = recordedRunStrategy || 'Always';
-  return { runStrategy, start: runStrategy === 'Manual' };
+  const byRequest = stopsByRequest(runStrategy) && currentRunStrategy === runStrategy;
+  return { runStrategy, start: byRequest || runStrategy === 'Manual', byRequest };
 }

@@ -22,6 +22,7 @@ import { startRedfish, type RedfishServer } from './redfish.js';
 import { applyScenario } from './applyScenario.js';
 import { scenarioTiming, type BmcCredential, type Scenario } from './scenario.js';
 import { registerWebhooks, startWebhookServer, type WebhookServer } from './webhooks.js';
+import { startSubresourceApi, type SubresourceApi } from './subresources.js';
 
 export interface SandboxOptions {
   dir: string;
@@ -37,6 +38,8 @@ export interface Sandbox {
   redfishUrl: string;
   credentials: BmcCredential[];
   ctx: SimContext;
+  /** KubeVirt's subresources.kubevirt.io API (VM stop/start); a test may take it away and bring it back. */
+  subresources: SubresourceApi;
   applyScenario(scenario: Scenario): Promise<BmcCredential[]>;
   stop(): Promise<void>;
 }
@@ -87,6 +90,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const webhooks: WebhookServer = await startWebhookServer(ctx, tls);
   await registerWebhooks(ctx, webhooks.url, cluster.ca.cert);
   await waitForWebhooks(ctx);
+  const subresources = await startSubresourceApi(ctx, cluster.ca);
   const redfish: RedfishServer = await startRedfish(ctx, tls);
   log(`sandbox controllers, webhooks (${webhooks.url}) and Redfish BMC (${redfish.url}) running`);
 
@@ -107,11 +111,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     redfishUrl: redfish.url,
     credentials,
     ctx,
+    subresources,
     applyScenario: apply,
     async stop() {
       for (const q of Object.values(ctx.queues)) q.stop();
       for (const i of Object.values(informers)) i.stop();
       await webhooks.close();
+      await subresources.close();
       await redfish.close();
       await cluster.stop();
     },

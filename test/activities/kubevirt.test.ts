@@ -58,6 +58,7 @@ beforeAll(async () => {
       { name: 'stopper', node: 'a', terminationGracePeriodSeconds: 1 },
       { name: 'rerun', node: 'a', runStrategy: 'RerunOnFailure', terminationGracePeriodSeconds: 1 },
       { name: 'manual', node: 'a', runStrategy: 'Manual', terminationGracePeriodSeconds: 1 },
+      { name: 'manual-done', node: 'a', runStrategy: 'Manual', terminationGracePeriodSeconds: 1 },
       { name: 'legacy', node: 'a', terminationGracePeriodSeconds: 1 },
       { name: 'hangs', node: 'a', knobs: { stopHangs: true } },
       { name: 'loner', node: 'a', standalone: true },
@@ -68,7 +69,7 @@ beforeAll(async () => {
   });
   kube = sandbox.cluster.client;
   act = KubeClient.fromFile(sandbox.kubeconfigPath);
-  await untilVmisRunning(kube, 17, NS);
+  await untilVmisRunning(kube, 18, NS);
 });
 
 afterAll(async () => {
@@ -325,22 +326,102 @@ describe('stopping and restoring VMs', () => {
     expect(await restore('stopper')).toEqual({ restored: false, runStrategy: 'Always' });
   });
 
-  it('a RerunOnFailure VM round-trips its strategy', async () => {
+  /** What a GitOps tool compares: the spec and its generation. */
+  const specOf = async (name: string) => {
+    const vm = (await vmOf(kube, NS, name)) as KubeObject;
+    return { spec: vm.spec, generation: vm.metadata.generation };
+  };
+
+  it('a RerunOnFailure VM is stopped and started through the subresources: its spec never changes', async () => {
+    const before = await specOf('rerun');
+    const uid = (await vmiOf(kube, NS, 'rerun'))?.metadata.uid;
+    expect(await stop('rerun')).toEqual({ previousRunStrategy: 'RerunOnFailure', vmiUid: uid });
+    expect(await spec('rerun')).toEqual({
+      runStrategy: 'RerunOnFailure',
+      running: undefined,
+      recorded: 'RerunOnFailure',
+    });
+    // A retry while the VMI goes, and after it went, changes nothing and does not fail.
     expect((await stop('rerun')).previousRunStrategy).toBe('RerunOnFailure');
-    expect(await gone('rerun')).toBe('Gone');
+    expect(await gone('rerun', uid)).toBe('Gone');
+    expect((await stop('rerun')).previousRunStrategy).toBe('RerunOnFailure');
+    // Off it stays (RerunOnFailure does not restart a VM that was asked to stop).
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await vmiOf(kube, NS, 'rerun')).toBeUndefined();
+    expect(await specOf('rerun')).toEqual(before);
     expect(await restore('rerun')).toEqual({ restored: true, runStrategy: 'RerunOnFailure' });
     await runningOn('rerun');
     expect(await spec('rerun')).toEqual({ runStrategy: 'RerunOnFailure', running: undefined, recorded: undefined });
+    expect(await specOf('rerun')).toEqual(before);
+    expect(await restore('rerun')).toEqual({ restored: false, runStrategy: 'RerunOnFailure' });
   });
 
-  it('a Manual VM is started again and keeps runStrategy Manual', async () => {
+  it('a Manual VM is stopped and started again with runStrategy Manual throughout; a retried restore starts once', async () => {
+    const before = await specOf('manual');
     expect((await stop('manual')).previousRunStrategy).toBe('Manual');
+    expect(await spec('manual')).toEqual({ runStrategy: 'Manual', running: undefined, recorded: 'Manual' });
     expect(await gone('manual')).toBe('Gone');
+    expect(await specOf('manual')).toEqual(before);
     expect(await restore('manual')).toEqual({ restored: true, runStrategy: 'Manual' });
     const node = await runningOn('manual');
+    const uid = (await vmiOf(kube, NS, 'manual'))?.metadata.uid;
     expect(await spec('manual')).toEqual({ runStrategy: 'Manual', running: undefined, recorded: undefined });
+    expect(await specOf('manual')).toEqual(before);
+    // A retry of a restore that crashed before removing the record: the VMI that runs is kept, not started again.
+    await kube.patch(vmPath('manual'), { metadata: { annotations: { [PREVIOUS_RUN_STRATEGY]: 'Manual' } } });
+    expect(await restore('manual')).toEqual({ restored: true, runStrategy: 'Manual' });
     await new Promise((r) => setTimeout(r, 500));
+    expect((await vmiOf(kube, NS, 'manual'))?.metadata.uid).toBe(uid);
     expect((await vmiOf(kube, NS, 'manual'))?.status).toMatchObject({ phase: 'Running', nodeName: node });
+    expect(await specOf('manual')).toEqual(before);
+  });
+
+  it('where subresources.kubevirt.io is not served, a Manual VM is stopped by runStrategy Halted and comes back Manual', async () => {
+    await sandbox.subresources.unserve();
+    try {
+      expect((await stop('manual')).previousRunStrategy).toBe('Manual');
+      expect(await spec('manual')).toEqual({ runStrategy: 'Halted', running: undefined, recorded: 'Manual' });
+      expect(await gone('manual')).toBe('Gone');
+      expect(await restore('manual')).toEqual({ restored: true, runStrategy: 'Manual' });
+      await runningOn('manual');
+      expect(await spec('manual')).toEqual({ runStrategy: 'Manual', running: undefined, recorded: undefined });
+    } finally {
+      await sandbox.subresources.serve();
+    }
+  });
+
+  it('a RerunOnFailure VM stopped through the subresource, restored where it is no longer served, runs again', async () => {
+    expect((await stop('rerun')).previousRunStrategy).toBe('RerunOnFailure');
+    expect(await spec('rerun')).toEqual({
+      runStrategy: 'RerunOnFailure',
+      running: undefined,
+      recorded: 'RerunOnFailure',
+    });
+    expect(await gone('rerun')).toBe('Gone');
+    await sandbox.subresources.unserve();
+    try {
+      // Nothing but Pitstop would start it now (it was asked to stop): runStrategy Always until it runs, then back.
+      expect(await restore('rerun')).toEqual({ restored: true, runStrategy: 'RerunOnFailure' });
+      await runningOn('rerun');
+      expect(await spec('rerun')).toEqual({ runStrategy: 'RerunOnFailure', running: undefined, recorded: undefined });
+    } finally {
+      await sandbox.subresources.serve();
+    }
+  });
+
+  it('a Manual VM whose VMI has finished is stopped by runStrategy Halted (the subresource would refuse it) and comes back Manual', async () => {
+    const vmi = (await vmiOf(kube, NS, 'manual-done'))!;
+    const pod = await launcherPodOf(kube, vmi);
+    await kube.delete(`/api/v1/namespaces/${NS}/pods/${pod!.metadata.name}`, { gracePeriodSeconds: 0 });
+    await eventually('VMI finished', async () =>
+      ['Succeeded', 'Failed'].includes((await vmiOf(kube, NS, 'manual-done'))?.status?.phase),
+    );
+    expect(await stop('manual-done')).toEqual({ previousRunStrategy: 'Manual', vmiUid: vmi.metadata.uid });
+    expect(await spec('manual-done')).toEqual({ runStrategy: 'Halted', running: undefined, recorded: 'Manual' });
+    expect(await gone('manual-done', vmi.metadata.uid)).toBe('Gone');
+    expect(await restore('manual-done')).toEqual({ restored: true, runStrategy: 'Manual' });
+    await runningOn('manual-done');
+    expect(await spec('manual-done')).toEqual({ runStrategy: 'Manual', running: undefined, recorded: undefined });
   });
 
   it('a VM with legacy spec.running is recorded as Always and comes back with runStrategy Always', async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { inject } from 'vitest';
-import { KubeClient, paths } from '../../src/k8s/client.js';
+import { KubeClient, kv, paths } from '../../src/k8s/client.js';
 import { createPitstopWorker } from '../../src/worker/worker.js';
 import { PodRequestCache } from '../../src/activities/podRequests.js';
 import type { MaintenanceResult } from '../../src/domain/progress.js';
@@ -56,6 +56,15 @@ beforeAll(async () => {
         { name: 'moves-3', node: 'worker-3', storage: 'rwx' },
         { name: 'restarts', node: 'spare-1', storage: 'rwo' },
         { name: 'stops', node: 'worker-1', evictionStrategy: 'None', terminationGracePeriodSeconds: 1 },
+        // Stopped and started through KubeVirt's stop/start subresources (its runStrategy is kept).
+        {
+          name: 'manual',
+          node: 'worker-1',
+          runStrategy: 'Manual',
+          evictionStrategy: 'None',
+          terminationGracePeriodSeconds: 1,
+          nodeSelector: { 'kubernetes.io/hostname': 'worker-1' },
+        },
         // Always on worker-2, so every maintenance of worker-2 shuts it down (and restores it).
         {
           name: 'stops-2',
@@ -71,7 +80,7 @@ beforeAll(async () => {
       ],
     },
   });
-  await untilVmisRunning(env.kube, 6);
+  await untilVmisRunning(env.kube, 7);
 
   // deploy/'s RBAC objects, as `kubectl apply -k deploy/` would create them, and its ServiceAccount.
   saKube = await serviceAccountClient(env, objects);
@@ -154,14 +163,24 @@ describe("deploy/'s RBAC on a cluster with the RBAC authorizer", () => {
     expect(await saMay('get', '', 'secrets')).toBe(false);
     expect(await saMay('create', '', 'namespaces')).toBe(false);
     expect(await saMay('update', 'kubevirt.io', 'virtualmachines')).toBe(false);
+    // virtctl's stop/start for Manual and RerunOnFailure VMs, and nothing else of KubeVirt's subresources.
+    expect(await saMay('update', 'subresources.kubevirt.io', 'virtualmachines', 'stop')).toBe(true);
+    expect(await saMay('update', 'subresources.kubevirt.io', 'virtualmachines', 'start')).toBe(true);
+    expect(await saMay('update', 'subresources.kubevirt.io', 'virtualmachines', 'restart')).toBe(false);
+    expect(await saMay('update', 'subresources.kubevirt.io', 'virtualmachineinstances', 'console')).toBe(false);
   });
 
   it('a full maintenance succeeds as the ServiceAccount', async () => {
     const before = await recordBefore(env.kube);
+    const manualBefore = await env.kube.get(kv('virtualmachines', 'vms', 'manual'));
     const handle = await start('worker-1');
     const result = (await handle.result()) as MaintenanceResult;
     expect(result.outcome).toBe('Completed');
-    expect(result.summary).toMatchObject({ migrated: 1, restored: 1, podsEvicted: 1 });
+    expect(result.summary).toMatchObject({ migrated: 1, restored: 2, podsEvicted: 1 });
+    // The Manual VM went through the subresources: its spec was never written.
+    const manualAfter = await env.kube.get(kv('virtualmachines', 'vms', 'manual'));
+    expect(manualAfter.metadata.generation).toBe(manualBefore.metadata.generation);
+    expect(manualAfter.spec).toEqual(manualBefore.spec);
     const progress = await handle.query(progressQuery);
     expect(progress.power).toBe('on');
     expect(await invariantViolations(env.kube, before, 'worker-1')).toEqual([]);
@@ -182,6 +201,23 @@ describe("deploy/'s RBAC on a cluster with the RBAC authorizer", () => {
       ]);
       expect((await handle.query(progressQuery)).phase).toBe('RolledBack');
       expect(await invariantViolations(env.kube, before, 'worker-2')).toEqual([]);
+    });
+  });
+
+  it('without the subresources.kubevirt.io rule the Manual VM cannot be stopped: the maintenance rolls back', async () => {
+    await withoutRule('virtualmachines/stop', async () => {
+      const before = await recordBefore(env.kube);
+      const handle = await start('worker-1');
+      await failureOf(handle);
+      const failures = await activityFailures(handle);
+      expect(
+        failures.some((f) =>
+          /403 Forbidden: .*cannot update resource "virtualmachines\/stop" in API group "subresources.kubevirt.io"/.test(
+            f,
+          ),
+        ),
+      ).toBe(true);
+      expect(await invariantViolations(env.kube, before, 'worker-1')).toEqual([]);
     });
   });
 

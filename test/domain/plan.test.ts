@@ -223,9 +223,22 @@ describe('runStrategy and in-flight migrations', () => {
 
   it('a Manual VM is planned like any other, but its restore must start it explicitly', () => {
     expect(planVm(vm({ runStrategy: 'Manual', evictionStrategy: 'None' }), undefined, policy).action).toBe('shutdown');
-    expect(restoreSteps('Manual')).toEqual({ runStrategy: 'Manual', start: true });
-    expect(restoreSteps('RerunOnFailure')).toEqual({ runStrategy: 'RerunOnFailure', start: false });
-    expect(restoreSteps(undefined)).toEqual({ runStrategy: 'Always', start: false });
+    // Set to Halted (the subresource was not served): the recorded strategy goes back, a Manual VM is started.
+    expect(restoreSteps('Manual', 'Halted')).toEqual({ runStrategy: 'Manual', start: true, byRequest: false });
+    expect(restoreSteps('RerunOnFailure', 'Halted')).toEqual({
+      runStrategy: 'RerunOnFailure',
+      start: false,
+      byRequest: false,
+    });
+    expect(restoreSteps(undefined, 'Halted')).toEqual({ runStrategy: 'Always', start: false, byRequest: false });
+    // Stopped through the subresource (runStrategy never changed): started through it, whatever the strategy.
+    expect(restoreSteps('Manual', 'Manual')).toEqual({ runStrategy: 'Manual', start: true, byRequest: true });
+    expect(restoreSteps('RerunOnFailure', 'RerunOnFailure')).toEqual({
+      runStrategy: 'RerunOnFailure',
+      start: true,
+      byRequest: true,
+    });
+    expect(restoreSteps('Always', 'Always')).toEqual({ runStrategy: 'Always', start: false, byRequest: false });
   });
 
   it('adopts an evacuation already in flight instead of starting another migration', () => {

@@ -66,14 +66,17 @@ describe('a one-worker cluster', () => {
       policy: { capacity: { onNoRoom: 'shutdown' } },
     });
 
-    // During the repair, as the cluster shows it: the machine off, no VMI anywhere, every VM Halted.
+    // During the repair, as the cluster shows it: the machine off, no VMI anywhere, every VM Halted but the Manual
+    // one, stopped through KubeVirt's stop subresource: its runStrategy stays Manual, its spec is never written.
+    const manualBefore = await vmOf(env.kube, 'vms', 'manual');
     const held = await reachPhase(handle, 'Hold');
     expect((await env.kube.get(bmhPathOf('worker-1'))).spec.online).toBe(false);
     expect(nodeReady(await env.kube.get(paths.node('worker-1')))).toBe(false);
     expect(await vmis()).toEqual([]);
-    for (const name of ['web-1', 'web-2', 'db', 'manual', 'off']) {
+    for (const name of ['web-1', 'web-2', 'db', 'off']) {
       expect((await vmOf(env.kube, 'vms', name))?.spec.runStrategy, name).toBe('Halted');
     }
+    expect((await vmOf(env.kube, 'vms', 'manual'))?.spec).toEqual(manualBefore?.spec);
     expect(held.verdict?.plan.filter((p) => p.action === 'migrate')).toEqual([]);
     expect(held.verdict?.warnings.join('\n')).toMatch(/fit on no other node: shut down and restarted after/);
 
@@ -91,6 +94,7 @@ describe('a one-worker cluster', () => {
       expect(vmi.uid, `${name} was restarted`).not.toBe(running[name]?.uid);
     }
     expect((await vmOf(env.kube, 'vms', 'manual'))?.spec.runStrategy).toBe('Manual');
+    expect((await vmOf(env.kube, 'vms', 'manual'))?.metadata.generation).toBe(manualBefore?.metadata.generation);
     expect((await vmOf(env.kube, 'vms', 'db'))?.spec.runStrategy).toBe('Always');
     expect((await vmOf(env.kube, 'vms', 'off'))?.spec.runStrategy).toBe('Halted');
     expect(nodeReady(await env.kube.get(paths.node('worker-1')))).toBe(true);
