@@ -228,7 +228,7 @@ try {
     const startedAt = Date.now();
     const handle = await client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
       taskQueue: 'bench-drain',
-      workflowId: `maintenance-${node}-${randomUUID()}`,
+      workflowId: `maintenance-${node}#${randomUUID()}`,
       args: [
         { node, hold: 'none', power: 'none', reason: 'drain benchmark', policy: { parallelMigrations: PARALLEL } },
       ],

@@ -47,7 +47,7 @@ for (let i = 0; i < 20; i++) {
   const start = Date.now();
   await client.workflow.execute<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
     taskQueue: 'bench',
-    workflowId: `maintenance-worker-1-${randomUUID()}`,
+    workflowId: `maintenance-worker-1#${randomUUID()}`,
     args: [{ node: 'worker-1', dryRun: true }],
   });
   latencies.push(Date.now() - start);

@@ -147,7 +147,7 @@ describe('two maintenances that each fit alone but not together', () => {
     const start = (node: string) =>
       env.client.workflow.start<typeof nodeMaintenance>(WORKFLOW_TYPES.nodeMaintenance, {
         taskQueue: env.taskQueue,
-        workflowId: `maintenance-${node}-${tag}`,
+        workflowId: `maintenance-${node}#${tag}`,
         args: [{ node, power: 'none', hold: 'untilReleased', admission: 'refuse' }],
       });
     const handles = await Promise.all([start('race-1'), start('race-2')]);
@@ -164,7 +164,7 @@ describe('two maintenances that each fit alone but not together', () => {
     );
     const failed = await failureOf(outcome.refused);
     expect(failed.type).toBe('PreflightRefused');
-    expect(failed.message).toMatch(/not admitted: with race-\d \(held by maintenance-race-\d-\w+\) down, no room for/);
+    expect(failed.message).toMatch(/not admitted: with race-\d \(held by maintenance-race-\d#\w+\) down, no room for/);
     await outcome.admitted.cancel();
     await eventually(
       'the admitted run rolled back',
