@@ -126,6 +126,25 @@ async function untilShown(
   }
 }
 
+/**
+ * Waits until the page or one of its frames shows `text`: the User Metadata panes render their markdown in iframes
+ * of their own (summary, details, current details), and which of them holds it is the UI's business.
+ */
+async function untilInSomeFrame(text: string, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      const body = await frame
+        .locator('body')
+        .innerText({ timeout: 2_000 })
+        .catch(() => '');
+      if (body.replace(/\s+/g, ' ').includes(text)) return;
+    }
+    if (Date.now() > deadline) throw new Error(`the Web UI never showed ${what}`);
+    await page.waitForTimeout(1_000);
+  }
+}
+
 /** The workflow page's "Current Details" pane: the workflow's progress markdown, rendered in an iframe. */
 const currentDetails = () => page.frameLocator('iframe').locator('body');
 
@@ -253,7 +272,8 @@ describe('the Temporal Web UI', () => {
     await row.first().click();
     await page.getByRole('heading', { name: `maintenance-${node}` }).waitFor();
     await openTab('User Metadata');
-    await untilShown(page.getByText(summary, { exact: true }), 'the static summary', () => page.reload());
+    await untilInSomeFrame(summary, 'the static summary');
+    await untilInSomeFrame(`Requested by: NodeMaintenance/${cr.metadata.name}`, 'the static details');
     await shot('08-nodemaintenance-run');
 
     await world!.env.kube.delete(nmPath(cr.metadata.name));
