@@ -11,6 +11,8 @@ export const PITSTOP = 'pitstop';
 
 /** API groups and versions of the custom resources Pitstop reads and changes. */
 export const KUBEVIRT = { group: 'kubevirt.io', version: 'v1' } as const;
+/** virt-api's aggregated API: the `stop`/`start` subresources of VirtualMachines (what virtctl calls). */
+export const KUBEVIRT_SUBRESOURCES = { group: 'subresources.kubevirt.io', version: 'v1' } as const;
 export const METAL3 = { group: 'metal3.io', version: 'v1alpha1', plural: 'baremetalhosts' } as const;
 export const MACHINE = { group: 'machine.openshift.io', version: 'v1beta1', plural: 'machines' } as const;
 

@@ -315,5 +315,5 @@ export function holderProblem(cr: NodeMaintenanceCr, found: FoundRun): string | 
       : typeof owner === 'string'
         ? `NodeMaintenance ${owner}`
         : 'a start outside NodeMaintenance (API, CLI, roll or alert)';
-  return `node ${cr.spec.nodeName} is already in maintenance: run ${found.runId} of maintenance-${cr.spec.nodeName}, started by ${by}`;
+  return `node ${cr.spec.nodeName} is already in maintenance: run ${found.runId} of ${workflowIdFor(cr.spec.nodeName)}, started by ${by}`;
 }

@@ -16,11 +16,12 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
+import { KUBEVIRT_SUBRESOURCES } from '../domain/contract.js';
 import { isNotFound, type KubeObject } from '../k8s/client.js';
 import { runStrategyOf } from './controllers/vm.js';
 import { vmPath, vmiPath, type SimContext } from './context.js';
 
-export const SUBRESOURCE_GROUP = 'subresources.kubevirt.io';
+export const SUBRESOURCE_GROUP = KUBEVIRT_SUBRESOURCES.group;
 const API_SERVICE = `/apis/apiregistration.k8s.io/v1/apiservices/v1.${SUBRESOURCE_GROUP}`;
 /** virt-api's Service, as KubeVirt names it; the API server checks the serving certificate against this name. */
 const SERVICE = { namespace: 'kubevirt', name: 'virt-api' };

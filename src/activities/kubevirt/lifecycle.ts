@@ -1,5 +1,6 @@
 // Stopping a VM for maintenance and putting it back (its runStrategy recorded on the VM itself, so retries and
-// roll-backs agree; Manual and RerunOnFailure VMs through KubeVirt's stop/start subresources, stateChange.ts), deleting a standalone VMI, and the waits for a VMI to go, to run, or to leave a node.
+// roll-backs agree; Manual and RerunOnFailure VMs through KubeVirt's stop/start subresources, stateChange.ts),
+// deleting a standalone VMI, and the waits for a VMI to go, to run, or to leave a node.
 import { ApplicationFailure } from '@temporalio/common';
 import { isConflict, isNotFound, type KubeClient, type KubeObject } from '../../k8s/client.js';
 import type { WaitControls } from '../../k8s/watch.js';
@@ -59,7 +60,8 @@ export async function stopVm(client: KubeClient, input: { namespace: string; nam
         // A finished VMI is kept by a Manual VM's controller and refused by `stop` ("VM is not running"), yet the
         // node's maintenance waits for it to go: only Halted makes virt-controller delete it.
         const finishedKept = vmi !== undefined && !vmi.metadata.deletionTimestamp && isFinal(vmi);
-        const requested = firstRequest(vm)?.action === 'Stop' && firstRequest(vm)?.uid === vmi?.metadata.uid;
+        const first = firstRequest(vm);
+        const requested = first?.action === 'Stop' && first.uid === vmi?.metadata.uid;
         if (!finishedKept) {
           if (!isLive(vmi) || requested) return result;
           const answer = await requestStateChange(client, { namespace: ns, name, action: 'stop' });

@@ -4,7 +4,8 @@
 // that virt-controller carries out (kubevirt/kubevirt pkg/virt-api/rest/lifecycle.go `StopVMRequestHandler`,
 // `StartVMRequestHandler`; pkg/virt-controller/watch/vm/vm.go `syncRunStrategy`), so GitOps tools see no change
 // of the spec they own.
-import { KubeApiError, type KubeClient } from '../../k8s/client.js';
+import { KUBEVIRT_SUBRESOURCES } from '../../domain/contract.js';
+import { KubeApiError, paths, type KubeClient } from '../../k8s/client.js';
 
 /** Strategies whose VMs are stopped and started through a request that keeps spec.runStrategy as it is. */
 export const KEPT_BY_SUBRESOURCE: readonly string[] = ['Manual', 'RerunOnFailure'];
@@ -25,10 +26,11 @@ export async function requestStateChange(
   client: KubeClient,
   input: { namespace: string; name: string; action: 'stop' | 'start' },
 ): Promise<StateChangeAnswer> {
-  const path = `/apis/subresources.kubevirt.io/v1/namespaces/${input.namespace}/virtualmachines/${input.name}/${input.action}`;
-  const body = input.action === 'stop' ? { kind: 'StopOptions' } : { kind: 'StartOptions' };
+  const { group, version } = KUBEVIRT_SUBRESOURCES;
+  const path = paths.resource(group, version, 'virtualmachines', input.namespace, input.name, input.action);
+  const kind = input.action === 'stop' ? 'StopOptions' : 'StartOptions';
   try {
-    await client.request('PUT', path, { apiVersion: 'subresources.kubevirt.io/v1', ...body });
+    await client.request('PUT', path, { apiVersion: `${group}/${version}`, kind });
     return 'Accepted';
   } catch (e) {
     if (!(e instanceof KubeApiError)) throw e;

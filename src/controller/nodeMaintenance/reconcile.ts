@@ -5,6 +5,7 @@ import { paths, type KubeClient } from '../../k8s/client.js';
 import { NotFoundError, RefusedError } from '../../client/errors.js';
 import type { StartOutcome } from '../../client/runs.js';
 import { InvalidInputError } from '../../domain/errors.js';
+import { workflowIdFor } from '../../domain/workflowNames.js';
 import type { PitstopService } from '../../client/service.js';
 import type { Progress } from '../../domain/progress.js';
 import {
@@ -112,7 +113,7 @@ async function answer(service: PitstopService, cr: NmCr, progress?: Progress): P
 /** The CR's run id, then NMO's BeginMaintenance: a run found unrecorded never had its Event either. */
 async function recordStart(kube: KubeClient, cr: NmCr, runId: string): Promise<void> {
   await recordRun(kube, cr, runId);
-  await recordCrEvent(kube, cr, 'BeginMaintenance', `maintenance-${cr.spec.nodeName} run ${runId} started`);
+  await recordCrEvent(kube, cr, 'BeginMaintenance', `${workflowIdFor(cr.spec.nodeName)} run ${runId} started`);
 }
 
 /**
